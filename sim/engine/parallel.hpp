@@ -1,0 +1,98 @@
+// Deterministic parallel loops over agents.
+//
+// Work is cut into fixed-size chunks whose boundaries depend only on the number of
+// agents, never on the thread count. Per-chunk partial results are combined in chunk
+// order, so sums, histograms and emitted event lists are bit-identical whether one
+// thread or sixty-four run the loop (MODEL.md §7).
+#pragma once
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ts::engine {
+
+/// Agents per chunk. Large enough to amortise scheduling, small enough to balance.
+inline constexpr std::size_t kChunk = 16384;
+
+inline std::size_t chunk_count(std::size_t n) { return (n + kChunk - 1) / kChunk; }
+
+/// Serial switch for the "serial twin" of every parallel phase (tests compare both).
+inline bool& force_serial() {
+  static bool serial = false;
+  return serial;
+}
+
+/// Calls fn(chunk, begin, end) for every chunk of [0, n), in parallel.
+template <class Fn>
+void for_chunks(std::size_t n, Fn&& fn) {
+  const std::size_t nc = chunk_count(n);
+  auto body = [&](std::size_t c) {
+    const std::size_t b = c * kChunk;
+    fn(c, b, std::min(n, b + kChunk));
+  };
+  if (force_serial() || nc <= 1) {
+    for (std::size_t c = 0; c < nc; ++c) body(c);
+    return;
+  }
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, nc, 1),
+                    [&](const tbb::blocked_range<std::size_t>& r) {
+                      for (std::size_t c = r.begin(); c != r.end(); ++c) body(c);
+                    },
+                    tbb::simple_partitioner());
+}
+
+/// Calls fn(i) for every i in [0, n), in parallel.
+template <class Fn>
+void for_each(std::size_t n, Fn&& fn) {
+  for_chunks(n, [&](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) fn(i);
+  });
+}
+
+/// Deterministic reduction: each chunk fills its own accumulator (fn(acc, begin, end)),
+/// then accumulators are merged in chunk order with merge(into, from).
+template <class Acc, class Fn, class Merge>
+Acc reduce_chunks(std::size_t n, const Acc& identity, Fn&& fn, Merge&& merge) {
+  const std::size_t nc = chunk_count(n);
+  std::vector<Acc> parts(nc, identity);
+  for_chunks(n, [&](std::size_t c, std::size_t b, std::size_t e) { fn(parts[c], b, e); });
+  Acc total = identity;
+  for (auto& p : parts) merge(total, p);
+  return total;
+}
+
+/// Per-chunk output buffers concatenated in chunk order: deterministic event emission.
+template <class T>
+class ChunkedBuffer {
+ public:
+  void reset(std::size_t n) {
+    parts_.resize(chunk_count(n));
+    for (auto& p : parts_) p.clear();
+  }
+  std::vector<T>& part(std::size_t chunk) { return parts_[chunk]; }
+  template <class Fn>
+  void for_each_in_order(Fn&& fn) const {
+    for (const auto& p : parts_)
+      for (const auto& x : p) fn(x);
+  }
+  std::size_t size() const {
+    std::size_t s = 0;
+    for (const auto& p : parts_) s += p.size();
+    return s;
+  }
+  void gather(std::vector<T>& out) const {
+    out.clear();
+    out.reserve(size());
+    for (const auto& p : parts_) out.insert(out.end(), p.begin(), p.end());
+  }
+
+ private:
+  std::vector<std::vector<T>> parts_;
+};
+
+}  // namespace ts::engine

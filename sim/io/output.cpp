@@ -1,0 +1,336 @@
+#include "sim/io/output.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+
+#include "sim/engine/parallel.hpp"
+#include "talentsim_version.hpp"
+
+namespace ts::io {
+
+namespace fs = std::filesystem;
+using model::kTiers;
+
+static std::string iso_now() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+RunWriter::RunWriter(const std::string& out_path, const Scenario& sc, const model::Simulation& sim, const RunInfo& info)
+    : out_(out_path) {
+  const fs::path out(out_path);
+  if (fs::exists(out) && !info.force)
+    throw std::runtime_error("output file '" + out_path + "' already exists (use --force to overwrite it)");
+  const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir)) throw std::runtime_error("output directory '" + dir.string() + "' does not exist");
+  if (access(dir.c_str(), W_OK) != 0) throw std::runtime_error("output directory '" + dir.string() + "' is not writable");
+  tmp_ = (dir / ("." + out.filename().string() + ".partial-" + std::to_string(getpid()))).string();
+  std::error_code ec;
+  fs::remove(tmp_, ec);
+  file_ = h5::File::create(tmp_);
+  root_ = file_.root();
+  const auto& p = sim.params();
+  R_ = sim.regions();
+  F_ = sim.world().f.size();
+  chunk_ = p.output.chunk_rows;
+
+  root_.attr("creator", std::string("talentsim"));
+  root_.attr("version", std::string(TALENTSIM_VERSION));
+  root_.attr("git_commit", std::string(TALENTSIM_GIT_COMMIT));
+  root_.attr("seed", int64_t(p.run.seed));
+  root_.attr("threads", int64_t(info.threads));
+  root_.attr("start_time", iso_now());
+  root_.attr("status", std::string("running"));
+  root_.attr("last_step", int64_t(-1));
+  root_.attr("steps_planned", int64_t(p.run.steps));
+  root_.attr("start_month", p.run.start);
+  root_.attr("layout", std::string("docs/hdf5-layout.md"));
+
+  auto meta = root_.group("metadata");
+  meta.write_string("scenario_path", sc.path);
+  meta.write_string("scenario_yaml", sc.sources.empty() ? std::string() : sc.sources.front().text);
+  std::vector<std::string> paths, texts;
+  for (const auto& s : sc.sources) paths.push_back(s.path), texts.push_back(s.text);
+  meta.write_strings("source_paths", paths);
+  meta.write_strings("source_texts", texts);
+  meta.write_strings("overrides", sc.overrides);
+  meta.write_string("resolved_config", cfg::to_yaml(model::dump_params(p)));
+  meta.write_string("command_line", info.command_line);
+
+  auto dims = root_.group("dims");
+  std::vector<std::string> regions;
+  for (const auto& r : p.regions) regions.push_back(r.name);
+  dims.write_strings("regions", regions);
+  dims.write_strings("tiers", {"regular", "top", "elite"});
+  dims.write_strings("percentiles", {"p10", "p25", "p50", "p75", "p90"});
+  dims.write_strings("visa_stats", std::vector<std::string>(std::begin(model::kVisaStatNames), std::end(model::kVisaStatNames)));
+  dims.write_strings("market_stats", std::vector<std::string>(std::begin(model::kMarketStatNames), std::end(model::kMarketStatNames)));
+  dims.write_strings("event_kinds", std::vector<std::string>(std::begin(model::kLogKindNames), std::end(model::kLogKindNames)));
+  dims.write_strings("statuses", {"citizen", "permanent_resident", "work_visa", "student_visa", "none"});
+
+  const auto& F = sim.world().f;
+  auto firms = root_.group("firms");
+  firms.write_strings("name", F.name);
+  std::vector<std::string> kind, hq, ctrl;
+  for (std::size_t f = 0; f < F_; ++f) {
+    kind.push_back(model::to_string(model::FirmKind(F.kind[f])));
+    hq.push_back(regions[F.hq[f]]);
+    ctrl.push_back(regions[F.controlled_by[f]]);
+  }
+  firms.write_strings("kind", kind);
+  firms.write_strings("hq", hq);
+  firms.write_strings("controlled_by", ctrl);
+  firms.write("group", F.group, {F_});
+  firms.write("productivity", F.productivity, {F_});
+  firms.write("base_pay", F.base_pay, {F_});
+  firms.write("max_package", F.max_package, {F_});
+
+  auto s = root_.group("series");
+  const hsize_t R = hsize_t(R_), NF = hsize_t(F_);
+  const hsize_t ch = hsize_t(chunk_);
+  step_ = s.series<int64_t>("step", {}, ch);
+  month_ = s.series<int64_t>("month", {}, ch);
+  stocks_ = s.series<int64_t>("stocks", {R, R, kTiers}, ch);
+  flows_ = s.series<int64_t>("flows", {R, R}, ch);
+  pay_ = s.series<double>("pay_percentiles", {kTiers, R, model::kPercentiles}, ch);
+  visa_ = s.series<int64_t>("visa", {R, model::kVisaStats}, ch);
+  market_ = s.series<int64_t>("market", {model::kMarketStats}, ch);
+  out_region_ = s.series<double>("output_by_region", {R}, ch);
+  out_origin_ = s.series<double>("output_by_origin", {R}, ch);
+  hc_region_ = s.series<double>("hc_output_by_region", {R}, ch);
+  hc_origin_ = s.series<double>("hc_output_by_origin", {R}, ch);
+  f_head_ = s.series<int64_t>("firm_headcount", {NF}, ch);
+  f_elite_ = s.series<int64_t>("firm_elite", {NF}, ch);
+  f_vac_ = s.series<int64_t>("firm_vacancies", {NF}, ch);
+  f_wage_ = s.series<double>("firm_wage_bill", {NF}, ch);
+  f_cpr_ = s.series<double>("firm_compute_per_researcher", {NF}, ch);
+  f_out_ = s.series<double>("firm_output", {NF}, ch);
+  f_hc_ = s.series<double>("firm_hc_output", {NF}, ch);
+  s.attr("dims", std::vector<std::string>{"step", "location", "origin", "tier"}, "stocks");
+  s.attr("dims", std::vector<std::string>{"step", "from_region", "to_region"}, "flows");
+  s.attr("dims", std::vector<std::string>{"step", "tier", "region", "percentile"}, "pay_percentiles");
+  s.attr("units", std::string("USD per year"), "pay_percentiles");
+  s.attr("dims", std::vector<std::string>{"step", "origin", "visa_stat"}, "visa");
+  s.attr("dims", std::vector<std::string>{"step", "market_stat"}, "market");
+  s.attr("units", std::string("papers per month"), "output_by_region");
+
+  auto ev = root_.group("events");
+  const hsize_t ech = 4096;
+  ev_step_ = ev.series<int32_t>("step", {}, ech);
+  ev_uid_ = ev.series<uint64_t>("researcher", {}, ech);
+  ev_kind_ = ev.series<uint8_t>("kind", {}, ech);
+  ev_from_firm_ = ev.series<int32_t>("from_firm", {}, ech);
+  ev_to_firm_ = ev.series<int32_t>("to_firm", {}, ech);
+  ev_from_region_ = ev.series<uint8_t>("from_region", {}, ech);
+  ev_to_region_ = ev.series<uint8_t>("to_region", {}, ech);
+  ev_pay_before_ = ev.series<float>("pay_before", {}, ech);
+  ev_pay_after_ = ev.series<float>("pay_after", {}, ech);
+  ev.attr("level", std::string(p.output.event_log == model::EventLogLevel::All ? "all"
+                               : p.output.event_log == model::EventLogLevel::Top ? "top" : "none"));
+  file_.flush();
+}
+
+RunWriter::~RunWriter() {
+  if (!closed_) abandon();
+}
+
+void RunWriter::abandon() {
+  if (closed_) return;
+  closed_ = true;
+  try {
+    file_.close();
+  } catch (...) {
+  }
+  std::error_code ec;
+  fs::remove(tmp_, ec);
+}
+
+void RunWriter::on_step(const model::Simulation& sim) {
+  const auto& st = sim.stats();
+  const auto& F = sim.world().f;
+  const int t = sim.t();
+  const int64_t step = t, month = sim.calendar_month(t) / 12 * 100 + sim.calendar_month(t) % 12 + 1;
+  step_.append(&step);
+  month_.append(&month);
+  stocks_.append(st.stocks);
+  flows_.append(st.flows);
+  pay_.append(st.pay_pct);
+  visa_.append(st.visa);
+  market_.append(st.market);
+  out_region_.append(st.output_region);
+  out_origin_.append(st.output_origin);
+  hc_region_.append(st.hc_region);
+  hc_origin_.append(st.hc_origin);
+  f_head_.append(F.headcount);
+  f_elite_.append(F.elite);
+  std::vector<int64_t> vac(F_);
+  std::vector<double> cpr(F_);
+  for (std::size_t f = 0; f < F_; ++f) {
+    vac[f] = F.unlimited[f] ? -1 : F.vacancies[f];
+    cpr[f] = sim.compute_per_researcher(int(f), F.hq[f]);
+  }
+  f_vac_.append(vac);
+  f_wage_.append(F.wage_bill);
+  f_cpr_.append(cpr);
+  f_out_.append(F.output);
+  f_hc_.append(F.hc_output);
+  if (!st.log.empty()) {
+    const std::size_t n = st.log.size();
+    std::vector<int32_t> a(n), ff(n), tf(n);
+    std::vector<uint64_t> u(n);
+    std::vector<uint8_t> k(n), fr(n), tr(n);
+    std::vector<float> pb(n), pa(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& e = st.log[i];
+      a[i] = e.step, u[i] = e.uid, k[i] = e.kind, ff[i] = e.from_firm, tf[i] = e.to_firm;
+      fr[i] = e.from_region, tr[i] = e.to_region, pb[i] = e.pay_before, pa[i] = e.pay_after;
+    }
+    ev_step_.append(a);
+    ev_uid_.append(u);
+    ev_kind_.append(k);
+    ev_from_firm_.append(ff);
+    ev_to_firm_.append(tf);
+    ev_from_region_.append(fr);
+    ev_to_region_.append(tr);
+    ev_pay_before_.append(pb);
+    ev_pay_after_.append(pa);
+  }
+  if (t % 12 == 0) write_cohorts(sim, false);
+  for (auto s : sim.params().output.snapshots)
+    if (s == t) write_snapshot(sim);
+  last_step_ = t;
+  root_.attr("last_step", int64_t(t));
+}
+
+void RunWriter::write_cohorts(const model::Simulation& sim, bool final) {
+  if (!final) {
+    // Counts by years continuously in the region (and at the employer) at this yearly mark.
+    const auto& r = sim.world().r;
+    const int K = sim.params().output.max_cohort_years;
+    const int R = R_;
+    const std::size_t nreg = std::size_t(R) * R * (K + 1), nfirm = F_ * (K + 1);
+    std::vector<int64_t> reg(nreg, 0), firm(nfirm, 0);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (!r.alive[i]) continue;
+      const int y = std::min(K, int(r.in_region[i]) / 12);
+      reg[(std::size_t(r.location[i]) * R + r.origin[i]) * (K + 1) + y] += 1;
+      if (r.employer[i] != model::kNoFirm) firm[std::size_t(r.employer[i]) * (K + 1) + std::min(K, int(r.tenure[i]) / 12)] += 1;
+    }
+    region_years_.push_back(std::move(reg));
+    firm_years_.push_back(std::move(firm));
+    mark_steps_.push_back(sim.t());
+    return;
+  }
+  const int K = sim.params().output.max_cohort_years;
+  const int R = R_;
+  const std::size_t M = mark_steps_.size();
+  auto g = root_.group("cohorts");
+  g.write("mark_step", std::vector<int64_t>(mark_steps_.begin(), mark_steps_.end()), {M});
+  // Stay rate: of those in region r (origin o) at mark m, the share still there continuously k years later.
+  std::vector<double> stay(M * (K + 1) * R * R, std::nan(""));
+  std::vector<int64_t> base(M * R * R, 0);
+  for (std::size_t m = 0; m < M; ++m)
+    for (int loc = 0; loc < R; ++loc)
+      for (int o = 0; o < R; ++o) {
+        int64_t b = 0;
+        for (int y = 0; y <= K; ++y) b += region_years_[m][(std::size_t(loc) * R + o) * (K + 1) + y];
+        base[(m * R + loc) * R + o] = b;
+        for (int k = 0; k <= K && m + std::size_t(k) < M; ++k) {
+          int64_t still = 0;
+          for (int y = k; y <= K; ++y) still += region_years_[m + k][(std::size_t(loc) * R + o) * (K + 1) + y];
+          stay[((m * (K + 1) + k) * R + loc) * R + o] = b > 0 ? double(still) / double(b) : std::nan("");
+        }
+      }
+  g.write("region_base", base, {M, hsize_t(R), hsize_t(R)});
+  g.write("region_stay_rate", stay, {M, hsize_t(K + 1), hsize_t(R), hsize_t(R)});
+  g.attr("dims", std::vector<std::string>{"mark", "years", "region", "origin"}, "region_stay_rate");
+  std::vector<double> ret(M * (K + 1) * F_, std::nan(""));
+  std::vector<int64_t> fbase(M * F_, 0);
+  for (std::size_t m = 0; m < M; ++m)
+    for (std::size_t f = 0; f < F_; ++f) {
+      int64_t b = 0;
+      for (int y = 0; y <= K; ++y) b += firm_years_[m][f * (K + 1) + y];
+      fbase[m * F_ + f] = b;
+      for (int k = 0; k <= K && m + std::size_t(k) < M; ++k) {
+        int64_t still = 0;
+        for (int y = k; y <= K; ++y) still += firm_years_[m + k][f * (K + 1) + y];
+        ret[(m * (K + 1) + k) * F_ + f] = b > 0 ? double(still) / double(b) : std::nan("");
+      }
+    }
+  g.write("firm_base", fbase, {M, F_});
+  g.write("firm_retention", ret, {M, hsize_t(K + 1), F_});
+  g.attr("dims", std::vector<std::string>{"mark", "years", "firm"}, "firm_retention");
+}
+
+void RunWriter::write_snapshot(const model::Simulation& sim) {
+  const auto& r = sim.world().r;
+  char name[32];
+  std::snprintf(name, sizeof name, "step_%06d", sim.t());
+  auto g = root_.group("snapshots").group(name);
+  std::vector<std::size_t> idx;
+  for (std::size_t i = 0; i < r.size(); ++i)
+    if (r.alive[i]) idx.push_back(i);
+  const hsize_t n = idx.size();
+  auto col = [&](const char* nm, const auto& v) {
+    using T = typename std::decay_t<decltype(v)>::value_type;
+    std::vector<T> out(n);
+    for (std::size_t k = 0; k < n; ++k) out[k] = v[idx[k]];
+    g.write(nm, out, {n});
+  };
+  col("researcher", r.uid);
+  col("origin", r.origin);
+  col("location", r.location);
+  col("tier", r.tier);
+  col("status", r.status);
+  col("employer", r.employer);
+  col("talent", r.talent);
+  col("comp", r.comp);
+  col("age_months", r.age);
+  col("tenure", r.tenure);
+  col("months_in_region", r.in_region);
+  col("visa_months_left", r.visa_left);
+  col("home_bias", r.home_bias);
+  col("compute_taste", r.compute_taste);
+  col("reference_offer", r.ref_offer);
+  col("output", r.output);
+  col("hc_output", r.hc_output);
+  col("pending_firm", r.pending_firm);
+}
+
+void RunWriter::finish(const model::Simulation& sim, const std::string& status) {
+  auto g = root_.group("poaching");
+  std::vector<int32_t> from, to;
+  std::vector<int64_t> count;
+  for (const auto& [k, v] : sim.poaching()) {
+    from.push_back(k.first);
+    to.push_back(k.second);
+    count.push_back(v);
+  }
+  g.write("from_firm", from, {from.size()});
+  g.write("to_firm", to, {to.size()});
+  g.write("count", count, {count.size()});
+  write_cohorts(sim, true);
+  root_.attr("status", status);
+  root_.attr("last_step", int64_t(last_step_));
+  root_.attr("end_time", iso_now());
+  file_.flush();
+  file_.close();
+  closed_ = true;
+  std::error_code ec;
+  fs::rename(tmp_, out_, ec);
+  if (ec) {
+    fs::remove(tmp_, ec);
+    throw std::runtime_error("could not move the finished file into place as '" + out_ + "': " + ec.message());
+  }
+}
+
+}  // namespace ts::io

@@ -1,0 +1,1435 @@
+#include "sim/model/simulation.hpp"
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_sort.h>
+
+#include <algorithm>
+#include <bit>
+#include <boost/math/special_functions/erf.hpp>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+#include "sim/engine/parallel.hpp"
+
+namespace ts::model {
+
+using engine::for_chunks;
+using rng::Purpose;
+
+namespace {
+
+constexpr double kSumScale = 16777216.0;  // fixed-point scale for order-independent sums of θ
+
+double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0 * u); }
+
+/// Thread-local integer accumulators: integer sums do not depend on the order of addition,
+/// so these reductions are deterministic for any thread count.
+struct Counts {
+  explicit Counts(std::size_t n) : ets([n] { return std::vector<int64_t>(n, 0); }), size(n) {}
+  tbb::enumerable_thread_specific<std::vector<int64_t>> ets;
+  std::size_t size;
+  std::vector<int64_t>& local() { return ets.local(); }
+  std::vector<int64_t> total() {
+    std::vector<int64_t> t(size, 0);
+    for (auto& v : ets)
+      for (std::size_t i = 0; i < size; ++i) t[i] += v[i];
+    return t;
+  }
+};
+
+}  // namespace
+
+void Researchers::resize(std::size_t n) {
+  uid.resize(n); alive.resize(n); origin.resize(n); location.resize(n); tier.resize(n); status.resize(n);
+  renewals.resize(n); flags.resize(n); grace.resize(n, -1); age.resize(n); tenure.resize(n); in_region.resize(n);
+  visa_left.resize(n); employer.resize(n, kNoFirm); talent.resize(n); comp.resize(n); home_bias.resize(n);
+  compute_taste.resize(n); ref_offer.resize(n); output.resize(n); hc_output.resize(n);
+  pending_firm.resize(n, kNoFirm); pending_region.resize(n); pending_left.resize(n); pending_kind.resize(n);
+  pending_comp.resize(n);
+}
+
+std::size_t Researchers::bytes_per_researcher() const {
+  return sizeof(uint64_t) + 8 * sizeof(uint8_t) + sizeof(int8_t) + 4 * sizeof(int16_t) + sizeof(int32_t) +
+         7 * sizeof(float) + sizeof(int32_t) + 3 * sizeof(uint8_t) + sizeof(float);
+}
+
+void StepStats::reset(int regions, int firms) {
+  R = regions;
+  F = firms;
+  stocks.assign(std::size_t(R) * R * kTiers, 0);
+  flows.assign(std::size_t(R) * R, 0);
+  pay_pct.assign(std::size_t(kTiers) * R * kPercentiles, 0.0);
+  visa.assign(std::size_t(R) * kVisaStats, 0);
+  market.assign(kMarketStats, 0);
+  output_region.assign(R, 0.0);
+  output_origin.assign(R, 0.0);
+  hc_region.assign(R, 0.0);
+  hc_origin.assign(R, 0.0);
+  log.clear();
+}
+
+// ===================================================================== setup
+Simulation::Simulation(Params params) : params_(std::move(params)) {
+  start_month_ = params_.start_month_index();
+  if (start_month_ < 0) throw std::invalid_argument("run.start is not a month YYYY-MM: " + params_.run.start);
+  init_world();
+}
+
+rng::Stream Simulation::stream(uint64_t id, Purpose purpose) const {
+  return rng::Stream(params_.run.seed, uint32_t(world_.step), id, purpose);
+}
+
+const VisaRule& Simulation::visa_rule(int dest, int origin) const { return visa_rules_[dest][origin]; }
+
+int Simulation::firm_index(const std::string& name) const {
+  auto it = firm_by_name_.find(name);
+  return it == firm_by_name_.end() || it->second.size() != 1 ? -1 : it->second.front();
+}
+
+std::vector<int> Simulation::firms_named(const std::string& name) const {
+  auto it = firm_by_name_.find(name);
+  return it == firm_by_name_.end() ? std::vector<int>{} : it->second;
+}
+
+void Simulation::init_world() {
+  const int R = regions();
+  visa_rules_.assign(R, std::vector<VisaRule>(R));
+  for (int d = 0; d < R; ++d) {
+    const auto& reg = params_.regions[d];
+    for (int o = 0; o < R; ++o) visa_rules_[d][o] = reg.visa;
+    for (const auto& ov : reg.visa_by_origin) {
+      const int o = params_.region_index(ov.name);
+      if (o >= 0) visa_rules_[d][o] = ov.rule;
+    }
+  }
+  auto& rs = world_.reg;
+  rs.cap_used.assign(R, 0);
+  rs.cap_applied.assign(R, 0);
+  rs.selection_estimate.assign(R, 1.0);
+  rs.compute_multiplier.resize(R);
+  rs.exempt_abroad.resize(R);
+  rs.service_penalty.resize(R);
+  for (int r = 0; r < R; ++r) {
+    rs.compute_multiplier[r] = params_.regions[r].compute_multiplier;
+    rs.exempt_abroad[r] = params_.regions[r].exempt_offices_abroad;
+    rs.service_penalty[r] = params_.regions[r].service_penalty;
+    rs.selection_estimate[r] = params_.regions[r].lottery_selection;
+  }
+  init_firms();
+  init_researchers();
+  stats_.reset(R, int(world_.f.size()));
+}
+
+static double draw(const Dist& d, double u, double bm_r, double lambda1, double delta) {
+  u = std::clamp(u, 1e-12, 1.0 - 1e-12);
+  switch (d.kind) {
+    case Dist::Kind::Constant: return d.a;
+    case Dist::Kind::Uniform: return d.a + (d.b - d.a) * u;
+    case Dist::Kind::Normal: return d.a + d.b * inv_normal(u);
+    case Dist::Kind::LogNormal: return d.a * std::exp(d.b * inv_normal(u));
+    case Dist::Kind::BMEquilibrium: {
+      // Inverse of F(w) = ((δ+λ1)/λ1)(1 − √((p−w)/(p−R))) (MODEL.md §8).
+      const double p = d.a, x = 1.0 - u * lambda1 / (delta + lambda1);
+      return p - (p - bm_r) * x * x;
+    }
+  }
+  return d.a;
+}
+
+void Simulation::apply_firm_policy(int f, const FirmSpec& s, bool reset_levels) {
+  auto& F = world_.f;
+  const int member = F.group[f] >= 0 ? f : 0;
+  const int64_t n = s.count;
+  // index of this firm within its group, for stratified draws
+  int64_t j = 0;
+  for (int k = f - 1; k >= 0 && F.group[k] == F.group[f]; --k) ++j;
+  auto value = [&](const Dist& d, uint32_t which) {
+    rng::Stream st(params_.run.seed, 0, uint64_t(member), uint32_t(Purpose::FirmInit));
+    double u = 0.5;
+    for (uint32_t i = 0; i <= which; ++i) u = rng::uniform01(st);
+    if (d.stratified) u = (double(j) + u) / double(n);
+    const int hq = F.hq[f];
+    return draw(d, u, params_.regions[hq].unemployed_income, params_.market.lambda1, params_.market.separation);
+  };
+  F.kind[f] = uint8_t(s.kind);
+  F.prestige[f] = s.prestige;
+  F.productivity[f] = value(s.productivity, 1);
+  F.base_pay[f] = value(s.pay.base, 2);
+  F.max_package[f] = value(s.pay.max_package, 3);
+  F.elasticity[f] = s.pay.elasticity;
+  F.premium[f] = s.pay.premium;
+  F.annual_raise[f] = s.pay.annual_raise;
+  F.unlimited[f] = s.hiring.unlimited;
+  F.search_intensity[f] = s.hiring.search_intensity;
+  F.growth[f] = s.hiring.growth;
+  F.scouting_list[f] = s.hiring.scouting_list;
+  F.scouting_rate[f] = s.hiring.scouting_rate;
+  F.retention[f] = uint8_t(s.retention.rule);
+  F.max_raise[f] = s.retention.max_raise;
+  F.sponsors[f] = s.visa.sponsors;
+  F.max_fee[f] = s.visa.max_fee;
+  F.compute_share[f] = s.compute_share;
+  if (reset_levels) {
+    F.target[f] = std::max(0.0, std::round(value(s.headcount, 0)));
+    F.compute_factor[f] = 1.0;
+  }
+  F.budget[f] = s.budget_per_head * std::max(1.0, F.target[f]);
+}
+
+void Simulation::init_firms() {
+  auto& F = world_.f;
+  const auto& specs = params_.firms;
+  // Offices that events will open later exist from the start, closed.
+  std::vector<std::vector<std::pair<int, double>>> extra(specs.size());
+  for (const auto& e : params_.events)
+    if (e.type == EventType::OfficeOpen)
+      for (std::size_t g = 0; g < specs.size(); ++g)
+        if (specs[g].name == e.firm) extra[g].push_back({params_.region_index(e.region), 0.0});
+
+  F.office_begin.push_back(0);
+  F.rivals_begin.push_back(0);
+  for (std::size_t g = 0; g < specs.size(); ++g) {
+    const auto& s = specs[g];
+    for (int64_t j = 0; j < s.count; ++j) {
+      const int f = int(F.name.size());
+      F.name.push_back(s.count == 1 ? s.name : s.name + "#" + std::to_string(j + 1));
+      firm_by_name_[F.name.back()].push_back(f);
+      if (s.count > 1) firm_by_name_[s.name].push_back(f);
+      F.group.push_back(int32_t(g));
+      F.kind.push_back(0);
+      F.hq.push_back(uint8_t(std::max(0, params_.region_index(s.hq))));
+      F.controlled_by.push_back(uint8_t(std::max(0, params_.region_index(s.controlled_by.empty() ? s.hq : s.controlled_by))));
+      std::vector<std::pair<int, double>> offs;
+      for (const auto& o : s.offices) offs.push_back({params_.region_index(o.name), o.value});
+      if (offs.empty()) offs.push_back({F.hq.back(), 1.0});
+      for (const auto& x : extra[g]) {
+        bool have = false;
+        for (const auto& o : offs) have |= o.first == x.first;
+        if (!have) offs.push_back(x);
+      }
+      for (const auto& [r, sh] : offs) {
+        F.office_region.push_back(uint8_t(r));
+        F.office_share.push_back(sh);
+        F.office_open.push_back(sh > 0);
+      }
+      F.office_begin.push_back(uint32_t(F.office_region.size()));
+      for (auto* col : {&F.budget, &F.compute_share, &F.compute_factor, &F.productivity, &F.prestige, &F.base_pay,
+                        &F.elasticity, &F.premium, &F.max_package, &F.annual_raise, &F.search_intensity, &F.growth,
+                        &F.scouting_rate, &F.max_raise, &F.max_fee, &F.target, &F.compute, &F.wage_bill,
+                        &F.sum_theta, &F.output, &F.hc_output})
+        col->push_back(0.0);
+      for (auto* col : {&F.unlimited, &F.retention, &F.sponsors}) col->push_back(0);
+      for (auto* col : {&F.scouting_list, &F.headcount, &F.elite, &F.pending_in, &F.vacancies, &F.extra_capacity})
+        col->push_back(0);
+      apply_firm_policy(f, s, true);
+    }
+  }
+  // Rivals (names of firms or groups) -> firm indices.
+  for (std::size_t f = 0; f < F.size(); ++f) {
+    for (const auto& rn : specs[F.group[f]].hiring.rivals)
+      for (int k : firms_named(rn)) F.rivals.push_back(k);
+    F.rivals_begin.push_back(uint32_t(F.rivals.size()));
+  }
+}
+
+void Simulation::init_researchers() {
+  const auto& P = params_.population;
+  const int R = regions();
+  const std::size_t N = std::size_t(P.researchers);
+  auto& r = world_.r;
+  r.resize(N);
+  // Exact origin counts by largest remainder, assigned in blocks.
+  std::vector<double> share(R, 0.0);
+  if (P.origin_shares.empty())
+    std::fill(share.begin(), share.end(), 1.0 / R);
+  else
+    for (const auto& s : P.origin_shares) share[params_.region_index(s.name)] = s.value;
+  std::vector<int64_t> cnt(R);
+  int64_t assigned = 0;
+  std::vector<std::pair<double, int>> rem;
+  for (int o = 0; o < R; ++o) {
+    cnt[o] = int64_t(std::floor(share[o] * double(N)));
+    assigned += cnt[o];
+    rem.push_back({share[o] * double(N) - double(cnt[o]), o});
+  }
+  std::stable_sort(rem.begin(), rem.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  for (std::size_t k = 0; assigned < int64_t(N) && k < rem.size(); ++k, ++assigned) ++cnt[rem[k].second];
+  std::vector<double> abroad(R, 0.0), dest_w(R, 0.0);
+  for (const auto& s : P.abroad) abroad[params_.region_index(s.name)] = s.value;
+  for (const auto& s : P.abroad_destinations) dest_w[params_.region_index(s.name)] = s.value;
+  std::vector<uint8_t> origin_of(N);
+  {
+    std::size_t i = 0;
+    for (int o = 0; o < R; ++o)
+      for (int64_t k = 0; k < cnt[o]; ++k) origin_of[i++] = uint8_t(o);
+  }
+  const auto& U = params_.market.utility;
+  engine::for_each(N, [&](std::size_t i) {
+    const uint8_t o = origin_of[i];
+    rng::Stream s(params_.run.seed, 0, i, Purpose::Init);
+    r.uid[i] = i;
+    r.alive[i] = 1;
+    r.origin[i] = o;
+    const auto& reg = params_.regions[o];
+    r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * rng::normal(s)));
+    const int lo = P.min_age * 12, hi = P.retirement_age * 12 - 1;
+    r.age[i] = int16_t(lo + int(rng::uniform_int(s, uint32_t(hi - lo + 1))));
+    r.home_bias[i] = float(U.home + U.home_sd * rng::normal(s));
+    r.compute_taste[i] = float(std::max(0.0, U.compute + U.compute_sd * rng::normal(s)));
+    int loc = o;
+    if (abroad[o] > 0 && rng::bernoulli(s, abroad[o])) {
+      double tot = 0;
+      for (int d = 0; d < R; ++d) tot += d == o ? 0.0 : dest_w[d];
+      if (tot > 0) {
+        double x = rng::uniform01(s) * tot;
+        for (int d = 0; d < R; ++d) {
+          if (d == o) continue;
+          x -= dest_w[d];
+          loc = d;
+          if (x < 0) break;
+        }
+      }
+    }
+    r.location[i] = uint8_t(loc);
+    if (loc == o) {
+      r.status[i] = uint8_t(Status::Citizen);
+      r.in_region[i] = r.age[i];
+    } else {
+      const auto& dr = params_.regions[loc];
+      r.status[i] = uint8_t(rng::bernoulli(s, dr.initial_pr_share) ? Status::Permanent : Status::WorkVisa);
+      r.visa_left[i] = int16_t(1 + rng::uniform_int(s, uint32_t(dr.visa_months)));
+      r.in_region[i] = int16_t(rng::uniform_int(s, 120));
+    }
+    r.tenure[i] = int16_t(rng::uniform_int(s, 60));
+    r.flags[i] = rng::bernoulli(s, P.employment_rate) ? 1 : 0;  // temporary: wants a job
+  });
+  world_.next_uid = N;
+
+  // Sort talent into firms: within each region, candidates by ln θ + noise (desc), offices by prestige.
+  auto& F = world_.f;
+  for (int reg = 0; reg < R; ++reg) {
+    std::vector<std::pair<float, uint32_t>> cand;
+    for (std::size_t i = 0; i < N; ++i)
+      if (r.location[i] == reg && r.flags[i]) {
+        rng::Stream s(params_.run.seed, 0, i, Purpose::Talent);
+        cand.push_back({float(std::log(r.talent[i]) + P.sorting_noise * rng::normal(s)), uint32_t(i)});
+      }
+    std::sort(cand.begin(), cand.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    struct Slot { double key; int firm; int64_t cap; };
+    std::vector<Slot> slots;
+    for (std::size_t f = 0; f < F.size(); ++f) {
+      double tot = 0;
+      for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) tot += F.office_open[k] ? F.office_share[k] : 0;
+      for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k)
+        if (F.office_region[k] == reg && F.office_open[k] && tot > 0)
+          slots.push_back({F.prestige[f], int(f), int64_t(std::llround(F.target[f] * F.office_share[k] / tot))});
+    }
+    std::stable_sort(slots.begin(), slots.end(), [](auto& a, auto& b) { return a.key > b.key; });
+    // Round-robin among equal-prestige firms keeps sizes balanced; higher prestige fills first.
+    std::size_t c = 0;
+    for (std::size_t a = 0; a < slots.size() && c < cand.size();) {
+      std::size_t b = a;
+      while (b < slots.size() && slots[b].key == slots[a].key) ++b;
+      bool any = true;
+      while (any && c < cand.size()) {
+        any = false;
+        for (std::size_t k = a; k < b && c < cand.size(); ++k)
+          if (slots[k].cap > 0) {
+            --slots[k].cap;
+            const uint32_t i = cand[c++].second;
+            r.employer[i] = slots[k].firm;
+            any = true;
+          }
+      }
+      a = b;
+    }
+  }
+  engine::for_each(N, [&](std::size_t i) {
+    r.flags[i] = 0;
+    if (r.employer[i] != kNoFirm)
+      r.comp[i] = float(offer_comp(r.employer[i], r.location[i], r.talent[i], false));
+    else
+      r.tenure[i] = 0;
+  });
+  refresh_tiers();
+}
+
+// ===================================================================== helpers
+double Simulation::standard_pay(int f, int region, float talent) const {
+  const auto& F = world_.f;
+  return F.base_pay[f] * params_.regions[region].pay_level * std::pow(double(talent), F.elasticity[f]);
+}
+
+double Simulation::offer_comp(int f, int region, float talent, bool employed) const {
+  const auto& F = world_.f;
+  const double c = standard_pay(f, region, talent) * (employed ? 1.0 + F.premium[f] : 1.0);
+  return std::min(c, F.max_package[f]);
+}
+
+double Simulation::max_comp(int f, int region, float talent) const {
+  const auto& F = world_.f;
+  return std::min(standard_pay(f, region, talent) * (1.0 + F.max_raise[f]), F.max_package[f]);
+}
+
+double Simulation::compute_per_researcher(int f, int region) const {
+  const auto& F = world_.f;
+  const int ctrl = F.controlled_by[f];
+  double m = world_.reg.compute_multiplier[ctrl];
+  if (region != ctrl && world_.reg.exempt_abroad[ctrl]) m = 1.0;
+  return F.compute[f] * m / std::max<double>(1.0, double(F.headcount[f]));
+}
+
+int Simulation::visa_need(std::size_t i, int dest) const {
+  const auto& r = world_.r;
+  if (dest == r.origin[i]) return 0;
+  if (dest == r.location[i]) {
+    const auto st = Status(r.status[i]);
+    if (st == Status::Citizen || st == Status::Permanent) return 0;
+    if (st == Status::StudentVisa && r.visa_left[i] > 0) return 0;
+    if (st == Status::WorkVisa && r.visa_left[i] > 0) return 1;
+  }
+  return 2;
+}
+
+double Simulation::visa_risk(std::size_t i, int dest) const {
+  if (visa_need(i, dest) < 2) return 0.0;
+  const auto& rule = visa_rule(dest, world_.r.origin[i]);
+  const double sel = rule.capped ? world_.reg.selection_estimate[dest] : 1.0;
+  return (1.0 - rule.approval * sel) + params_.market.utility.wait_cost * rule.processing_months;
+}
+
+double Simulation::utility(std::size_t i, int f, int region, double comp, bool move, uint32_t noise_block) const {
+  const auto& U = params_.market.utility;
+  const auto& r = world_.r;
+  double u = U.pay * std::log(std::max(comp, 1.0));
+  if (f != kNoFirm) {
+    u += r.compute_taste[i] * std::log1p(compute_per_researcher(f, region));
+    u += U.prestige * world_.f.prestige[f];
+  }
+  if (region == r.origin[i]) u += r.home_bias[i];
+  if (move) u -= U.visa_risk * visa_risk(i, region) + U.move_cost;
+  if (U.noise > 0) {
+    auto b = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Noise, noise_block & 0xFFFFu);
+    const double x = (double(b[0]) + 0.5) * 0x1.0p-32;
+    u += U.noise * -std::log(-std::log(x));
+  }
+  return u;
+}
+
+bool Simulation::log_enabled(std::size_t i) const {
+  switch (params_.output.event_log) {
+    case EventLogLevel::None: return false;
+    case EventLogLevel::Top: return world_.r.tier[i] != Regular;
+    case EventLogLevel::All: return true;
+  }
+  return false;
+}
+
+void Simulation::log(std::size_t i, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region, int to_region,
+                     float pay_before, float pay_after) {
+  if (!log_enabled(i)) return;
+  stats_.log.push_back({world_.step, world_.r.uid[i], uint8_t(kind), from_firm, to_firm, uint8_t(from_region),
+                        uint8_t(to_region), pay_before, pay_after});
+}
+
+void Simulation::count_flow(int from, int to) { stats_.flows[std::size_t(from) * regions() + to] += 1; }
+
+void Simulation::execute_move(std::size_t i, int32_t firm, int region, float comp, LogKind kind) {
+  auto& r = world_.r;
+  const int32_t from = r.employer[i];
+  const int from_region = r.location[i];
+  const float before = r.comp[i];
+  const int need = visa_need(i, region);
+  if (region != from_region) {
+    count_flow(from_region, region);
+    r.in_region[i] = 0;
+    if (region == r.origin[i]) {
+      r.status[i] = uint8_t(Status::Citizen);
+    } else if (need == 2) {
+      r.status[i] = uint8_t(Status::WorkVisa);
+      r.visa_left[i] = int16_t(params_.regions[region].visa_months);
+      r.renewals[i] = 0;
+    }
+    r.location[i] = uint8_t(region);
+  } else if (need == 2) {  // status change in place (student, or no status) approved
+    r.status[i] = uint8_t(Status::WorkVisa);
+    r.visa_left[i] = int16_t(params_.regions[region].visa_months);
+    r.renewals[i] = 0;
+  }
+  r.employer[i] = firm;
+  r.comp[i] = comp;
+  r.tenure[i] = 0;
+  r.ref_offer[i] = 0;
+  r.grace[i] = -1;
+  auto& F = world_.f;
+  if (from != kNoFirm) --F.headcount[from];
+  if (firm != kNoFirm) ++F.headcount[firm];
+  if (kind == LogKind::Move && from != kNoFirm && firm != kNoFirm) ++poaching_[{from, firm}];
+  if (kind == LogKind::Move) ++stats_.market[kJobToJob];
+  if (kind == LogKind::Hire) ++stats_.market[kHires];
+  if (kind == LogKind::Relocation) ++stats_.market[kRelocations];
+  log(i, kind, from, firm, from_region, region, before, comp);
+}
+
+void Simulation::lose_job(std::size_t i, LogKind why) {
+  auto& r = world_.r;
+  if (r.employer[i] == kNoFirm) return;
+  log(i, why, r.employer[i], kNoFirm, r.location[i], r.location[i], r.comp[i], 0.f);
+  --world_.f.headcount[r.employer[i]];
+  r.employer[i] = kNoFirm;
+  r.comp[i] = 0.f;
+  r.tenure[i] = 0;
+  r.ref_offer[i] = 0.f;
+  if (Status(r.status[i]) == Status::WorkVisa && r.grace[i] < 0)
+    r.grace[i] = int8_t(std::min(127, params_.regions[r.location[i]].grace_months));
+}
+
+void Simulation::force_departure(std::size_t i) {
+  auto& r = world_.r;
+  lose_job(i, LogKind::Separation);
+  const int from = r.location[i], to = r.origin[i];
+  log(i, LogKind::ForcedDeparture, kNoFirm, kNoFirm, from, to, 0.f, 0.f);
+  stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaForcedDepartures] += 1;
+  count_flow(from, to);
+  r.location[i] = uint8_t(to);
+  r.status[i] = uint8_t(Status::Citizen);
+  r.in_region[i] = 0;
+  r.grace[i] = -1;
+  r.visa_left[i] = 0;
+  r.pending_firm[i] = kNoFirm;
+}
+
+void Simulation::refresh_tiers() {
+  auto& r = world_.r;
+  const std::size_t N = r.size();
+  // Exact rank thresholds by two-pass radix select on the float bits (θ > 0, so bits are ordered).
+  auto nalive = engine::reduce_chunks<int64_t>(
+      N, 0, [&](int64_t& a, std::size_t b, std::size_t e) { for (std::size_t i = b; i < e; ++i) a += r.alive[i]; },
+      [](int64_t& a, const int64_t& b) { a += b; });
+  auto cut_for = [&](int64_t k) -> float {  // value of the k-th largest talent (1-based)
+    if (k <= 0 || nalive == 0) return std::numeric_limits<float>::infinity();
+    Counts hi(65536);
+    engine::for_each(N, [&](std::size_t i) {
+      if (r.alive[i]) ++hi.local()[std::bit_cast<uint32_t>(r.talent[i]) >> 16];
+    });
+    auto h = hi.total();
+    int64_t acc = 0;
+    int bucket = 65535;
+    for (; bucket >= 0; --bucket) {
+      if (acc + h[bucket] >= k) break;
+      acc += h[bucket];
+    }
+    if (bucket < 0) return 0.f;
+    Counts lo(65536);
+    engine::for_each(N, [&](std::size_t i) {
+      const uint32_t b = std::bit_cast<uint32_t>(r.talent[i]);
+      if (r.alive[i] && int(b >> 16) == bucket) ++lo.local()[b & 0xFFFFu];
+    });
+    auto l = lo.total();
+    for (int x = 65535; x >= 0; --x) {
+      acc += l[x];
+      if (acc >= k) return std::bit_cast<float>((uint32_t(bucket) << 16) | uint32_t(x));
+    }
+    return 0.f;
+  };
+  const auto& M = params_.market;
+  elite_cut_ = cut_for(int64_t(std::llround(M.elite_share * double(nalive))));
+  top_cut_ = cut_for(int64_t(std::llround(M.top_share * double(nalive))));
+  engine::for_each(N, [&](std::size_t i) {
+    const float t = r.talent[i];
+    r.tier[i] = uint8_t(!r.alive[i] ? Regular : t >= elite_cut_ ? Elite : t >= top_cut_ ? Top : Regular);
+  });
+  top_sorted_valid_ = false;
+}
+
+// ===================================================================== the step
+void Simulation::step() {
+  stats_.reset(regions(), int(world_.f.size()));
+  events();
+  demography();
+  firm_planning();
+  offers();
+  retention();
+  clearing();
+  visa();
+  production();
+  pay();
+  record();
+  ++world_.step;
+}
+
+// 1. events ------------------------------------------------------------------
+void Simulation::events() {
+  raid_offers_.clear();
+  for (const auto& e : params_.events)
+    if (e.at.step == world_.step) apply_event(e);
+}
+
+// 2. demography ----------------------------------------------------------------
+void Simulation::demography() {
+  auto& r = world_.r;
+  const auto& P = params_.population;
+  const auto& M = params_.market;
+  const std::size_t N = r.size();
+  const int retire = P.retirement_age * 12;
+  struct Part {
+    std::vector<uint32_t> exits, separations;
+  };
+  std::vector<Part> parts(engine::chunk_count(N));
+  for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
+    auto& part = parts[c];
+    for (std::size_t i = b; i < e; ++i) {
+      r.flags[i] = 0;
+      if (!r.alive[i]) continue;
+      auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Exit);
+      const double u_exit = double(blk[0]) * 0x1.0p-32, u_sep = double(blk[1]) * 0x1.0p-32;
+      if (P.ageing && r.age[i] < 32767) ++r.age[i];
+      if (r.in_region[i] < 32767) ++r.in_region[i];
+      if (r.employer[i] != kNoFirm && r.tenure[i] < 32767) ++r.tenure[i];
+      if ((P.ageing && r.age[i] >= retire) || u_exit < P.exit_rate) {
+        part.exits.push_back(uint32_t(i));
+      } else if (r.employer[i] != kNoFirm && u_sep < M.separation) {
+        part.separations.push_back(uint32_t(i));
+      }
+    }
+  });
+  // Apply in slot order (deterministic).
+  std::vector<uint32_t> freed;
+  for (auto& part : parts) {
+    for (uint32_t i : part.exits) {
+      lose_job(i, LogKind::Separation);
+      log(i, LogKind::Exit, kNoFirm, kNoFirm, r.location[i], r.location[i], 0.f, 0.f);
+      if (r.pending_firm[i] != kNoFirm) --world_.f.pending_in[r.pending_firm[i]];
+      r.alive[i] = 0;
+      r.pending_firm[i] = kNoFirm;
+      r.employer[i] = kNoFirm;
+      freed.push_back(i);
+      ++stats_.market[kExits];
+    }
+    for (uint32_t i : part.separations) {
+      lose_job(i, LogKind::Separation);
+      r.flags[i] |= kFlagSeparated;
+      ++stats_.market[kSeparations];
+    }
+  }
+  // Free slots stay sorted so entrants fill the lowest first.
+  std::vector<uint32_t> merged;
+  merged.reserve(free_slots_.size() + freed.size());
+  std::merge(free_slots_.begin(), free_slots_.end(), freed.begin(), freed.end(), std::back_inserter(merged));
+  free_slots_.swap(merged);
+
+  // Entrants through the education pipeline.
+  const int R = regions();
+  const auto& U = params_.market.utility;
+  std::size_t next_free = 0;
+  for (int o = 0; o < R; ++o) {
+    const auto& reg = params_.regions[o];
+    const double expected = reg.entrants_per_month * reg.ai_propensity;
+    if (expected <= 0) continue;
+    rng::Stream s(params_.run.seed, uint32_t(world_.step), uint64_t(o), Purpose::Entry);
+    int64_t n = int64_t(std::floor(expected));
+    if (rng::bernoulli(s, expected - double(n))) ++n;
+    for (int64_t k = 0; k < n; ++k) {
+      std::size_t i;
+      if (next_free < free_slots_.size()) {
+        i = free_slots_[next_free++];
+      } else {
+        i = r.size();
+        r.resize(i + 1);
+      }
+      const uint64_t uid = world_.next_uid++;
+      rng::Stream t(params_.run.seed, uint32_t(world_.step), uid, Purpose::Entry);
+      r.uid[i] = uid;
+      r.alive[i] = 1;
+      r.origin[i] = uint8_t(o);
+      r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * rng::normal(t)));
+      r.age[i] = int16_t(P.min_age * 12 + int(rng::uniform_int(t, uint32_t((P.max_entry_age - P.min_age) * 12 + 1))));
+      r.home_bias[i] = float(U.home + U.home_sd * rng::normal(t));
+      r.compute_taste[i] = float(std::max(0.0, U.compute + U.compute_sd * rng::normal(t)));
+      int loc = o;
+      double x = rng::uniform01(t);
+      for (const auto& sa : reg.study_abroad) {
+        x -= sa.value;
+        if (x < 0) {
+          loc = params_.region_index(sa.name);
+          break;
+        }
+      }
+      r.location[i] = uint8_t(loc);
+      r.status[i] = uint8_t(loc == o ? Status::Citizen : Status::StudentVisa);
+      r.visa_left[i] = int16_t(loc == o ? 0 : params_.regions[loc].student_visa_months);
+      r.renewals[i] = 0;
+      r.grace[i] = -1;
+      r.in_region[i] = 0;
+      r.tenure[i] = 0;
+      r.employer[i] = kNoFirm;
+      r.comp[i] = 0.f;
+      r.ref_offer[i] = 0.f;
+      r.output[i] = 0.f;
+      r.hc_output[i] = 0.f;
+      r.pending_firm[i] = kNoFirm;
+      r.flags[i] = kFlagEntered;
+      ++stats_.market[kEntrants];
+      log(i, LogKind::Entry, kNoFirm, kNoFirm, loc, loc, 0.f, 0.f);
+    }
+  }
+  free_slots_.erase(free_slots_.begin(), free_slots_.begin() + std::ptrdiff_t(next_free));
+  if (P.ageing || stats_.market[kEntrants] > 0 || stats_.market[kExits] > 0 || world_.step == 0) refresh_tiers();
+}
+
+// 3. firm planning -------------------------------------------------------------
+void Simulation::firm_planning() {
+  auto& F = world_.f;
+  auto& r = world_.r;
+  const std::size_t NF = F.size(), N = r.size();
+  // Per-firm integer sums: headcount, elite, pending, Σθ (fixed point), wage bill (USD).
+  Counts acc(NF * 5);
+  engine::for_each(N, [&](std::size_t i) {
+    if (!r.alive[i]) return;
+    auto& a = acc.local();
+    if (r.pending_firm[i] != kNoFirm) ++a[std::size_t(r.pending_firm[i]) * 5 + 2];
+    const int32_t f = r.employer[i];
+    if (f == kNoFirm) return;
+    int64_t* x = &a[std::size_t(f) * 5];
+    x[0] += 1;
+    x[1] += r.tier[i] == Elite;
+    x[3] += std::llround(double(r.talent[i]) * kSumScale);
+    x[4] += std::llround(double(r.comp[i]));
+  });
+  const auto tot = acc.total();
+  const double month_growth = 1.0 / 12.0;
+  for (std::size_t f = 0; f < NF; ++f) {
+    const int64_t* x = &tot[f * 5];
+    F.headcount[f] = x[0];
+    F.elite[f] = x[1];
+    F.pending_in[f] = x[2];
+    F.sum_theta[f] = double(x[3]) / kSumScale;
+    F.wage_bill[f] = double(x[4]);
+    if (F.growth[f] != 0 && world_.step > 0) F.target[f] *= std::pow(1.0 + F.growth[f], month_growth);
+    F.compute[f] = F.budget[f] * F.compute_share[f] / params_.production.gpu_cost * F.compute_factor[f];
+    const bool broke = F.wage_bill[f] >= F.budget[f] * (1.0 - F.compute_share[f]) && F.budget[f] > 0 && !F.unlimited[f];
+    F.vacancies[f] = F.unlimited[f] ? std::numeric_limits<int64_t>::max() / 4
+                     : broke ? 0
+                             : std::max<int64_t>(0, std::llround(F.target[f]) - F.headcount[f] - F.pending_in[f]);
+    F.extra_capacity[f] = 0;
+  }
+  build_firm_sampler();
+}
+
+void Simulation::build_firm_sampler() {
+  // Vose's alias method over weights vacancies × search intensity (unlimited firms: intensity).
+  const auto& F = world_.f;
+  const std::size_t n = F.size();
+  std::vector<double> w(n);
+  double total = 0;
+  for (std::size_t f = 0; f < n; ++f) {
+    double open = 0;
+    for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) open += F.office_open[k] ? F.office_share[k] : 0;
+    w[f] = open <= 0 ? 0.0 : F.unlimited[f] ? F.search_intensity[f] : double(F.vacancies[f]) * F.search_intensity[f];
+    total += w[f];
+  }
+  alias_total_ = total;
+  alias_prob_.assign(n, 0.0);
+  alias_idx_.assign(n, 0);
+  if (total <= 0 || n == 0) return;
+  std::vector<int32_t> small, large;
+  std::vector<double> p(n);
+  for (std::size_t f = 0; f < n; ++f) {
+    p[f] = w[f] * double(n) / total;
+    (p[f] < 1.0 ? small : large).push_back(int32_t(f));
+  }
+  while (!small.empty() && !large.empty()) {
+    const int32_t s = small.back(), l = large.back();
+    small.pop_back();
+    alias_prob_[s] = p[s];
+    alias_idx_[s] = l;
+    p[l] = (p[l] + p[s]) - 1.0;
+    if (p[l] < 1.0) {
+      large.pop_back();
+      small.push_back(l);
+    }
+  }
+  for (int32_t f : large) alias_prob_[f] = 1.0, alias_idx_[f] = f;
+  for (int32_t f : small) alias_prob_[f] = 1.0, alias_idx_[f] = f;
+}
+
+// 4. offers ------------------------------------------------------------------------
+static int pick_office(const Firms& F, int f, double u) {
+  double tot = 0;
+  for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) tot += F.office_open[k] ? F.office_share[k] : 0;
+  double x = u * tot;
+  int last = F.hq[f];
+  for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) {
+    if (!F.office_open[k]) continue;
+    last = F.office_region[k];
+    x -= F.office_share[k];
+    if (x < 0) break;
+  }
+  return last;
+}
+
+/// Evaluates one offer for researcher o.slot; keeps it in `out` if the firm can make it.
+void Simulation::consider(const Offer& o, std::vector<Offer>& out) const {
+  const auto& r = world_.r;
+  const auto& F = world_.f;
+  const std::size_t i = o.slot;
+  const int need = visa_need(i, o.region);
+  if (need >= 1 && !F.sponsors[o.firm]) return;
+  if (need == 2 && params_.regions[o.region].petition_fee > F.max_fee[o.firm]) return;
+  Offer x = o;
+  const bool employed = r.employer[i] != kNoFirm;
+  const double stay_comp = employed ? double(r.comp[i]) : params_.regions[r.location[i]].unemployed_income;
+  x.u_stay = float(utility(i, r.employer[i], r.location[i], stay_comp, false, 0));
+  x.u_offer = float(utility(i, o.firm, o.region, o.comp, true, uint32_t(o.firm) + 1));
+  out.push_back(x);
+}
+
+void Simulation::offers() {
+  auto& r = world_.r;
+  const auto& F = world_.f;
+  const auto& M = params_.market;
+  const std::size_t N = r.size();
+  // Targeted search first (scouting lists and raids), sorted by researcher.
+  std::vector<Offer> targeted;
+  scouting(targeted);
+  for (const auto& o : raid_offers_) consider(o, targeted);
+  std::sort(targeted.begin(), targeted.end(), [](const Offer& a, const Offer& b) {
+    return a.slot != b.slot ? a.slot < b.slot : a.firm < b.firm;
+  });
+  stats_.market[kTargetedOffers] += int64_t(targeted.size());
+  // Random search (Burdett–Mortensen channel).
+  engine::ChunkedBuffer<Offer> buf;
+  buf.reset(N);
+  const std::size_t nf = F.size();
+  if (alias_total_ > 0 && nf > 0 && (M.lambda0 > 0 || M.lambda1 > 0)) {
+    for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
+      auto& out = buf.part(c);
+      for (std::size_t i = b; i < e; ++i) {
+        if (!r.alive[i] || (r.flags[i] & kFlagSeparated) || r.pending_firm[i] != kNoFirm) continue;
+        const bool employed = r.employer[i] != kNoFirm;
+        auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::OfferArrival);
+        if (double(blk[0]) * 0x1.0p-32 >= (employed ? M.lambda1 : M.lambda0)) continue;
+        const uint32_t col = uint32_t((uint64_t(blk[1]) * nf) >> 32);
+        const int32_t f = (double(blk[2]) * 0x1.0p-32 < alias_prob_[col]) ? int32_t(col) : alias_idx_[col];
+        if (f == r.employer[i]) continue;
+        const int region = pick_office(F, f, double(blk[3]) * 0x1.0p-32);
+        Offer o{uint32_t(i), f, uint8_t(region), 0, float(offer_comp(f, region, r.talent[i], employed)), 0.f, 0.f};
+        consider(o, out);
+      }
+    });
+  }
+  std::vector<Offer> random;
+  buf.gather(random);
+  stats_.market[kOffers] += int64_t(random.size());
+  // Merge: per researcher keep the offer with the highest utility (ties: random first, then firm id).
+  offers_.clear();
+  offers_.reserve(random.size() + targeted.size());
+  std::size_t a = 0, t = 0;
+  while (a < random.size() || t < targeted.size()) {
+    const uint32_t slot = std::min(a < random.size() ? random[a].slot : UINT32_MAX, t < targeted.size() ? targeted[t].slot : UINT32_MAX);
+    const Offer* best = nullptr;
+    for (; a < random.size() && random[a].slot == slot; ++a) best = &random[a];
+    for (; t < targeted.size() && targeted[t].slot == slot; ++t)
+      if (!best || targeted[t].u_offer > best->u_offer) best = &targeted[t];
+    offers_.push_back(*best);
+  }
+}
+
+void Simulation::scouting(std::vector<Offer>& targeted) {
+  auto& F = world_.f;
+  auto& r = world_.r;
+  std::vector<int> scouts;
+  for (std::size_t f = 0; f < F.size(); ++f) {
+    if (F.scouting_list[f] <= 0 || F.scouting_rate[f] <= 0) continue;
+    rng::Stream s(params_.run.seed, uint32_t(world_.step), f, Purpose::Scouting);
+    if (rng::bernoulli(s, F.scouting_rate[f])) scouts.push_back(int(f));
+  }
+  if (scouts.empty()) return;
+  if (!top_sorted_valid_) {
+    top_sorted_.clear();
+    for (std::size_t i = 0; i < r.size(); ++i)
+      if (r.alive[i] && r.tier[i] != Regular) top_sorted_.push_back(uint32_t(i));
+    tbb::parallel_sort(top_sorted_.begin(), top_sorted_.end(), [&](uint32_t a, uint32_t b) {
+      return r.talent[a] != r.talent[b] ? r.talent[a] > r.talent[b] : r.uid[a] < r.uid[b];
+    });
+    top_sorted_valid_ = true;
+  }
+  for (int f : scouts) {
+    const auto rb = F.rivals.begin() + F.rivals_begin[f], re = F.rivals.begin() + F.rivals_begin[f + 1];
+    int64_t sent = 0;
+    rng::Stream s(params_.run.seed, uint32_t(world_.step), uint64_t(f), Purpose::OfferOffice);
+    for (uint32_t i : top_sorted_) {
+      if (sent >= F.scouting_list[f]) break;
+      if (r.employer[i] == f || r.pending_firm[i] != kNoFirm || (r.flags[i] & kFlagSeparated)) continue;
+      if (rb != re && std::find(rb, re, r.employer[i]) == re) continue;
+      const int region = pick_office(F, f, rng::uniform01(s));
+      const bool employed = r.employer[i] != kNoFirm;
+      Offer o{i, int32_t(f), uint8_t(region), 1, float(offer_comp(f, region, r.talent[i], employed)), 0.f, 0.f};
+      const std::size_t before = targeted.size();
+      consider(o, targeted);
+      sent += targeted.size() > before;
+    }
+  }
+}
+
+// 5. retention -------------------------------------------------------------------
+void Simulation::retention() {
+  auto& r = world_.r;
+  const auto& F = world_.f;
+  const double a = params_.market.utility.pay;
+  movers_.clear();
+  struct Raise {
+    uint32_t slot;
+    float comp, ref;
+  };
+  engine::ChunkedBuffer<Mover> mv;
+  engine::ChunkedBuffer<Raise> rs;
+  mv.reset(offers_.size());
+  rs.reset(offers_.size());
+  for_chunks(offers_.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
+    for (std::size_t k = b; k < e; ++k) {
+      const Offer& o = offers_[k];
+      const std::size_t i = o.slot;
+      const int32_t j = r.employer[i];
+      auto move = [&](float comp) { mv.part(c).push_back({o.slot, o.firm, o.region, o.targeted, comp, r.talent[i], r.uid[i]}); };
+      if (j == kNoFirm) {  // no employer to counter; an offer that leaves one no worse off is taken
+        if (o.u_offer >= o.u_stay) move(o.comp);
+        continue;
+      }
+      const auto rule = RetentionRule(F.retention[j]);
+      if (rule == RetentionRule::None || a <= 0) {
+        if (o.u_offer > o.u_stay) move(o.comp);
+        continue;
+      }
+      const double cur = r.comp[i];
+      const double vmax_j = std::max(cur, max_comp(j, r.location[i], r.talent[i]));
+      const double u_jmax = o.u_stay + a * (std::log(vmax_j) - std::log(std::max(cur, 1.0)));
+      if (rule == RetentionRule::Match) {
+        if (o.u_offer <= o.u_stay) continue;
+        if (u_jmax >= o.u_offer) {  // matched: raise to the offer's utility
+          const double c2 = std::min(vmax_j, cur * std::exp((o.u_offer - o.u_stay) / a));
+          rs.part(c).push_back({o.slot, float(c2), o.comp});
+        } else {
+          move(o.comp);
+        }
+        continue;
+      }
+      // Bertrand (Postel-Vinay–Robin): both bid up to their maximum; the one the researcher
+      // values more wins and pays what matches the loser's maximum.
+      const double vmax_k = std::max<double>(o.comp, max_comp(o.firm, o.region, r.talent[i]));
+      const double u_kmax = o.u_offer + a * (std::log(vmax_k) - std::log(std::max<double>(o.comp, 1.0)));
+      if (u_kmax <= o.u_stay) continue;
+      if (u_kmax > u_jmax) {
+        const double c2 = std::clamp(double(o.comp) * std::exp((u_jmax - o.u_offer) / a), double(o.comp), vmax_k);
+        move(float(c2));
+      } else {
+        const double c2 = std::clamp(cur * std::exp((u_kmax - o.u_stay) / a), cur, vmax_j);
+        rs.part(c).push_back({o.slot, float(c2), float(vmax_k)});
+      }
+    }
+  });
+  rs.for_each_in_order([&](const Raise& x) {
+    const float before = r.comp[x.slot];
+    r.comp[x.slot] = x.comp;
+    r.ref_offer[x.slot] = x.ref;
+    ++stats_.market[kCounterRaises];
+    log(x.slot, LogKind::CounterRaise, r.employer[x.slot], r.employer[x.slot], r.location[x.slot], r.location[x.slot], before, x.comp);
+  });
+  mv.gather(movers_);
+}
+
+// 6. clearing ----------------------------------------------------------------------
+void Simulation::clearing() {
+  auto& r = world_.r;
+  auto& F = world_.f;
+  // Firms accept at most their vacancies (raids add their own capacity), most talented first, ties by id.
+  std::sort(movers_.begin(), movers_.end(), [](const Mover& a, const Mover& b) {
+    if (a.firm != b.firm) return a.firm < b.firm;
+    if (a.talent != b.talent) return a.talent > b.talent;
+    return a.uid < b.uid;
+  });
+  std::vector<Mover> accepted;
+  accepted.reserve(movers_.size());
+  for (std::size_t k = 0; k < movers_.size();) {
+    const int32_t f = movers_[k].firm;
+    int64_t cap = F.vacancies[f] + F.extra_capacity[f];
+    for (; k < movers_.size() && movers_[k].firm == f; ++k) {
+      if (cap <= 0) {
+        ++stats_.market[kRejectedByCapacity];
+        continue;
+      }
+      --cap;
+      accepted.push_back(movers_[k]);
+    }
+    F.vacancies[f] = std::max<int64_t>(0, cap - F.extra_capacity[f]);
+  }
+  // Execute in researcher order; moves that need a visa wait for the visa phase.
+  std::sort(accepted.begin(), accepted.end(), [](const Mover& a, const Mover& b) { return a.slot < b.slot; });
+  for (const auto& m : accepted) {
+    const std::size_t i = m.slot;
+    const int need = visa_need(i, m.region);
+    if (m.targeted == 2) ++stats_.market[kRaidHires];
+    if (need == 2) {
+      const auto& rule = visa_rule(m.region, r.origin[i]);
+      r.pending_firm[i] = m.firm;
+      r.pending_region[i] = m.region;
+      r.pending_comp[i] = m.comp;
+      r.pending_left[i] = int8_t(std::min(127, rule.processing_months));
+      r.pending_kind[i] = 0;
+      ++F.pending_in[m.firm];
+      stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaApplications] += 1;
+      log(i, LogKind::VisaPetition, r.employer[i], m.firm, r.location[i], m.region, r.comp[i], m.comp);
+      continue;
+    }
+    execute_move(i, m.firm, m.region, m.comp, r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move);
+  }
+  movers_.swap(accepted);
+}
+
+// 7. visa --------------------------------------------------------------------------
+void Simulation::visa() {
+  auto& r = world_.r;
+  auto& F = world_.f;
+  auto& rs = world_.reg;
+  const int R = regions();
+  const int month = calendar_month(world_.step) % 12 + 1;
+  // New cap year: remember last year's selection rate, reset the counters.
+  for (int d = 0; d < R; ++d)
+    if (month == params_.regions[d].cap_year_start && world_.step > 0) {
+      if (rs.cap_applied[d] > 0) rs.selection_estimate[d] = std::min(1.0, double(rs.cap_used[d]) / double(rs.cap_applied[d]));
+      rs.cap_used[d] = 0;
+      rs.cap_applied[d] = 0;
+    }
+  const std::size_t N = r.size();
+  // Collect decisions due, visa clocks and PR draws (parallel scan, applied in slot order).
+  struct Due { uint32_t slot; uint8_t approved; };
+  engine::ChunkedBuffer<Due> due;
+  engine::ChunkedBuffer<uint32_t> expiring, permanent, departing;
+  due.reset(N); expiring.reset(N); permanent.reset(N); departing.reset(N);
+  for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      if (!r.alive[i]) continue;
+      auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Visa);
+      if (r.pending_firm[i] != kNoFirm) {
+        if (r.pending_left[i] > 0) --r.pending_left[i];
+        if (r.pending_left[i] == 0) {
+          const auto& rule = visa_rule(r.pending_region[i], r.origin[i]);
+          due.part(c).push_back({uint32_t(i), uint8_t(double(blk[0]) * 0x1.0p-32 < rule.approval)});
+        }
+      }
+      const auto st = Status(r.status[i]);
+      if (st == Status::WorkVisa || st == Status::StudentVisa) {
+        if (r.visa_left[i] > 0) --r.visa_left[i];
+        if (r.visa_left[i] == 0) expiring.part(c).push_back(uint32_t(i));
+        else if (st == Status::WorkVisa &&
+                 double(blk[1]) * 0x1.0p-32 < visa_rule(r.location[i], r.origin[i]).pr_rate / 12.0)
+          permanent.part(c).push_back(uint32_t(i));
+      }
+      if (r.grace[i] >= 0) {
+        if (r.employer[i] != kNoFirm && st != Status::None) {
+          r.grace[i] = -1;
+        } else {
+          if (r.grace[i] > 0) --r.grace[i];
+          if (r.grace[i] == 0) departing.part(c).push_back(uint32_t(i));
+        }
+      }
+    }
+  });
+  // Decisions: approval, then the destination's cap with a lottery among this month's approvals.
+  std::vector<Due> decided;
+  due.gather(decided);
+  std::vector<std::vector<std::pair<uint64_t, uint32_t>>> capped(R);
+  auto vstat = [&](std::size_t i, int k) { stats_.visa[std::size_t(r.origin[i]) * kVisaStats + k] += 1; };
+  auto deny = [&](std::size_t i, LogKind why) {
+    --F.pending_in[r.pending_firm[i]];
+    log(i, why, r.employer[i], r.pending_firm[i], r.location[i], r.pending_region[i], r.comp[i], r.pending_comp[i]);
+    r.pending_firm[i] = kNoFirm;
+    if (Status(r.status[i]) == Status::StudentVisa && r.visa_left[i] == 0) {
+      r.status[i] = uint8_t(Status::None);
+      lose_job(i, LogKind::Separation);
+      if (r.grace[i] < 0) r.grace[i] = int8_t(std::min(127, params_.regions[r.location[i]].grace_months));
+    }
+  };
+  std::vector<uint32_t> approved;
+  for (const auto& d : decided) {
+    const std::size_t i = d.slot;
+    if (!d.approved) {
+      vstat(i, kVisaDenials);
+      deny(i, LogKind::VisaDenied);
+      continue;
+    }
+    const int dest = r.pending_region[i];
+    const auto& rule = visa_rule(dest, r.origin[i]);
+    const bool exempt = FirmKind(F.kind[r.pending_firm[i]]) == FirmKind::Academia;
+    if (rule.capped && !exempt) {
+      auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::VisaLottery);
+      ++rs.cap_applied[dest];
+      if (double(blk[2]) * 0x1.0p-32 >= params_.regions[dest].lottery_selection) {
+        vstat(i, kVisaLotteryLosses);
+        deny(i, LogKind::VisaLotteryLost);
+        continue;
+      }
+      if (params_.regions[dest].annual_cap < 0) {
+        ++rs.cap_used[dest];
+        approved.push_back(uint32_t(i));
+        continue;
+      }
+      capped[dest].push_back({(uint64_t(blk[0]) << 32) | blk[1], uint32_t(i)});
+    } else {
+      approved.push_back(uint32_t(i));
+    }
+  }
+  for (int d = 0; d < R; ++d) {
+    auto& c = capped[d];
+    if (c.empty()) continue;
+    std::sort(c.begin(), c.end());
+    const int64_t room = std::max<int64_t>(0, params_.regions[d].annual_cap - rs.cap_used[d]);
+    for (std::size_t k = 0; k < c.size(); ++k) {
+      if (int64_t(k) < room) {
+        approved.push_back(c[k].second);
+        ++rs.cap_used[d];
+      } else {
+        vstat(c[k].second, kVisaLotteryLosses);
+        deny(c[k].second, LogKind::VisaLotteryLost);
+      }
+    }
+  }
+  std::sort(approved.begin(), approved.end());
+  for (uint32_t i : approved) {
+    vstat(i, kVisaApprovals);
+    const int32_t f = r.pending_firm[i];
+    --F.pending_in[f];
+    r.pending_firm[i] = kNoFirm;
+    log(i, LogKind::VisaApproved, r.employer[i], f, r.location[i], r.pending_region[i], r.comp[i], r.pending_comp[i]);
+    if (r.pending_kind[i] == 1 && r.employer[i] == f) {  // change of status at the same employer
+      r.status[i] = uint8_t(Status::WorkVisa);
+      r.visa_left[i] = int16_t(params_.regions[r.location[i]].visa_months);
+      r.renewals[i] = 0;
+      continue;
+    }
+    const LogKind k = r.pending_kind[i] == 2 ? LogKind::Relocation : r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move;
+    execute_move(i, f, r.pending_region[i], r.pending_comp[i], k);
+  }
+  // Expiring visas: renewal, change of status for employed students, or loss of status.
+  std::vector<uint32_t> list;
+  expiring.gather(list);
+  for (uint32_t i : list) {
+    const int loc = r.location[i];
+    const auto& rule = visa_rule(loc, r.origin[i]);
+    const int32_t f = r.employer[i];
+    auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Renewal);
+    if (Status(r.status[i]) == Status::StudentVisa) {
+      if (f != kNoFirm && F.sponsors[f] && r.pending_firm[i] == kNoFirm &&
+          params_.regions[loc].petition_fee <= F.max_fee[f]) {
+        // The employer files a petition; the graduate keeps working while it is processed.
+        r.pending_firm[i] = f;
+        r.pending_region[i] = uint8_t(loc);
+        r.pending_comp[i] = r.comp[i];
+        r.pending_left[i] = int8_t(std::min(127, rule.processing_months));
+        r.pending_kind[i] = 1;
+        ++F.pending_in[f];
+        vstat(i, kVisaApplications);
+        log(i, LogKind::VisaPetition, f, f, loc, loc, r.comp[i], r.comp[i]);
+        continue;
+      }
+      if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 1) continue;  // decision pending
+    } else if (f != kNoFirm && F.sponsors[f] && r.renewals[i] < params_.regions[loc].max_renewals) {
+      if (double(blk[0]) * 0x1.0p-32 < rule.renewal) {
+        ++r.renewals[i];
+        r.visa_left[i] = int16_t(params_.regions[loc].visa_months);
+        vstat(i, kVisaRenewals);
+        log(i, LogKind::VisaRenewed, f, f, loc, loc, r.comp[i], r.comp[i]);
+        continue;
+      }
+    }
+    vstat(i, kVisaExpiries);
+    log(i, LogKind::VisaExpired, f, f, loc, loc, r.comp[i], r.comp[i]);
+    r.status[i] = uint8_t(Status::None);
+    lose_job(i, LogKind::Separation);
+    if (r.grace[i] < 0) r.grace[i] = int8_t(std::min(127, params_.regions[loc].grace_months));
+    if (r.grace[i] == 0) force_departure(i);
+  }
+  permanent.gather(list);
+  for (uint32_t i : list) {
+    if (Status(r.status[i]) != Status::WorkVisa) continue;
+    r.status[i] = uint8_t(Status::Permanent);
+    r.grace[i] = -1;
+    vstat(i, kVisaPermanent);
+    log(i, LogKind::PermanentResidency, r.employer[i], r.employer[i], r.location[i], r.location[i], r.comp[i], r.comp[i]);
+  }
+  departing.gather(list);
+  for (uint32_t i : list)
+    if (r.grace[i] == 0 && r.location[i] != r.origin[i]) force_departure(i);
+}
+
+// 8. production --------------------------------------------------------------------
+void Simulation::production() {
+  auto& F = world_.f;
+  auto& r = world_.r;
+  const auto& Pp = params_.production;
+  const int R = regions();
+  const std::size_t NF = F.size(), N = r.size();
+  if (Pp.scale <= 0) return;
+  // Σθ by firm × location × origin, and top-tier Σθ by firm, as fixed-point integers.
+  const std::size_t cells = NF * R * R;
+  Counts acc(cells + NF);
+  engine::for_each(N, [&](std::size_t i) {
+    const int32_t f = r.employer[i];
+    if (!r.alive[i] || f == kNoFirm) return;
+    auto& a = acc.local();
+    const int64_t th = std::llround(double(r.talent[i]) * kSumScale);
+    a[(std::size_t(f) * R + r.location[i]) * R + r.origin[i]] += th;
+    if (r.tier[i] != Regular) a[cells + f] += th;
+  });
+  const auto sums = acc.total();
+  std::vector<double> per_theta(NF, 0.0);
+  for (std::size_t f = 0; f < NF; ++f) {
+    double s = 0;
+    for (int k = 0; k < R * R; ++k) s += double(sums[f * R * R + k]);
+    s /= kSumScale;
+    F.sum_theta[f] = s;
+    const int ctrl = F.controlled_by[f];
+    double c = F.compute[f];
+    // export controls act per office; production uses the headcount-weighted multiplier
+    double mult = 0, hc = 0;
+    for (int loc = 0; loc < R; ++loc) {
+      double th = 0;
+      for (int o = 0; o < R; ++o) th += double(sums[(f * R + loc) * R + o]);
+      double m = world_.reg.compute_multiplier[ctrl];
+      if (loc != ctrl && world_.reg.exempt_abroad[ctrl]) m = 1.0;
+      mult += m * th;
+      hc += th;
+    }
+    c *= hc > 0 ? mult / hc : world_.reg.compute_multiplier[ctrl];
+    const double A = F.productivity[f] * (1.0 - world_.reg.service_penalty[ctrl]);
+    F.output[f] = s > 0 ? Pp.scale * A * std::pow(s, Pp.alpha) * std::pow(std::max(c, 0.0), Pp.beta) : 0.0;
+    F.hc_output[f] = s > 0 ? F.output[f] * (double(sums[cells + f]) / kSumScale) / s : 0.0;
+    per_theta[f] = s > 0 ? F.output[f] / s : 0.0;
+    for (int loc = 0; loc < R; ++loc)
+      for (int o = 0; o < R; ++o) {
+        const double share = double(sums[(f * R + loc) * R + o]) / kSumScale;
+        if (share == 0) continue;
+        stats_.output_region[loc] += per_theta[f] * share;
+        stats_.output_origin[o] += per_theta[f] * share;
+      }
+  }
+  // Each researcher is credited output in proportion to θ; the top tier's share is highly cited.
+  engine::for_each(N, [&](std::size_t i) {
+    const int32_t f = r.employer[i];
+    if (!r.alive[i] || f == kNoFirm) return;
+    const double y = per_theta[f] * double(r.talent[i]);
+    r.output[i] += float(y);
+    if (r.tier[i] != Regular) r.hc_output[i] += float(y);
+  });
+  // hc by region/origin from the firm-level top-tier shares (deterministic serial sums)
+  Counts hc2(std::size_t(NF) * R * 2);
+  engine::for_each(N, [&](std::size_t i) {
+    const int32_t f = r.employer[i];
+    if (!r.alive[i] || f == kNoFirm || r.tier[i] == Regular) return;
+    const int64_t th = std::llround(double(r.talent[i]) * kSumScale);
+    auto& a = hc2.local();
+    a[(std::size_t(f) * R + r.location[i]) * 2] += th;
+    a[(std::size_t(f) * R + r.origin[i]) * 2 + 1] += th;
+  });
+  const auto h = hc2.total();
+  for (std::size_t f = 0; f < NF; ++f)
+    for (int x = 0; x < R; ++x) {
+      stats_.hc_region[x] += per_theta[f] * double(h[(f * R + x) * 2]) / kSumScale;
+      stats_.hc_origin[x] += per_theta[f] * double(h[(f * R + x) * 2 + 1]) / kSumScale;
+    }
+}
+
+// 9. pay ---------------------------------------------------------------------------
+void Simulation::pay() {
+  auto& r = world_.r;
+  const auto& F = world_.f;
+  engine::for_each(r.size(), [&](std::size_t i) {
+    const int32_t f = r.employer[i];
+    if (!r.alive[i] || f == kNoFirm || r.tenure[i] == 0 || r.tenure[i] % 12 != 0) return;
+    r.comp[i] = float(std::min(double(r.comp[i]) * (1.0 + F.annual_raise[f]), std::max(F.max_package[f], double(r.comp[i]))));
+  });
+}
+
+// 10. record -----------------------------------------------------------------------
+void Simulation::record() {
+  auto& r = world_.r;
+  const int R = regions();
+  const std::size_t N = r.size();
+  // Stocks [location][origin][tier], employment, and log-pay histograms [tier][region][bin].
+  constexpr int kBins = 2048;
+  constexpr double kLo = 6.907755278982137, kHi = 20.72326583694641;  // ln 1e3 .. ln 1e9
+  const std::size_t nstock = std::size_t(R) * R * kTiers, nhist = std::size_t(kTiers) * R * kBins;
+  Counts acc(nstock + 2 + nhist);
+  engine::for_each(N, [&](std::size_t i) {
+    if (!r.alive[i]) return;
+    auto& a = acc.local();
+    a[(std::size_t(r.location[i]) * R + r.origin[i]) * kTiers + r.tier[i]] += 1;
+    const bool emp = r.employer[i] != kNoFirm;
+    a[nstock + (emp ? 0 : 1)] += 1;
+    if (emp) {
+      const double lc = std::log(std::max(double(r.comp[i]), 1.0));
+      const int bin = std::clamp(int((lc - kLo) / (kHi - kLo) * kBins), 0, kBins - 1);
+      a[nstock + 2 + (std::size_t(r.tier[i]) * R + r.location[i]) * kBins + bin] += 1;
+    }
+  });
+  const auto tot = acc.total();
+  std::copy(tot.begin(), tot.begin() + std::ptrdiff_t(nstock), stats_.stocks.begin());
+  stats_.market[kEmployed] = tot[nstock];
+  stats_.market[kUnemployed] = tot[nstock + 1];
+  for (int t = 0; t < kTiers; ++t)
+    for (int reg = 0; reg < R; ++reg) {
+      const int64_t* h = &tot[nstock + 2 + (std::size_t(t) * R + reg) * kBins];
+      int64_t n = 0;
+      for (int b = 0; b < kBins; ++b) n += h[b];
+      for (int p = 0; p < kPercentiles; ++p) {
+        double v = std::nan("");
+        if (n > 0) {
+          const double target = kPercentileLevels[p] * double(n);
+          int64_t c = 0;
+          for (int b = 0; b < kBins; ++b) {
+            if (double(c + h[b]) >= target) {
+              const double frac = h[b] > 0 ? (target - double(c)) / double(h[b]) : 0.5;
+              v = std::exp(kLo + (double(b) + frac) * (kHi - kLo) / kBins);
+              break;
+            }
+            c += h[b];
+          }
+        }
+        stats_.pay_pct[(std::size_t(t) * R + reg) * kPercentiles + p] = v;
+      }
+    }
+  if (observer_) observer_->on_step(*this);
+}
+
+// events ------------------------------------------------------------------------
+void Simulation::apply_event(const Event& e) {
+  auto& F = world_.f;
+  auto& r = world_.r;
+  const int reg = params_.region_index(e.region);
+  switch (e.type) {
+    case EventType::Set: {
+      cfg::Diagnostics d;
+      cfg::Node tree = dump_params(params_);
+      cfg::Node value;
+      if (!cfg::apply_override(tree, e.key + "=" + e.value, e.loc, d)) throw std::runtime_error(d.format());
+      Params np = load_params(tree, d);
+      if (!d.empty()) throw std::runtime_error(d.format());
+      np.events = params_.events;
+      params_ = std::move(np);
+      for (std::size_t f = 0; f < F.size(); ++f) apply_firm_policy(int(f), params_.firms[F.group[f]], false);
+      const int R = regions();
+      for (int dd = 0; dd < R; ++dd) {
+        for (int o = 0; o < R; ++o) visa_rules_[dd][o] = params_.regions[dd].visa;
+        for (const auto& ov : params_.regions[dd].visa_by_origin)
+          if (int o = params_.region_index(ov.name); o >= 0) visa_rules_[dd][o] = ov.rule;
+        world_.reg.compute_multiplier[dd] = params_.regions[dd].compute_multiplier;
+        world_.reg.exempt_abroad[dd] = params_.regions[dd].exempt_offices_abroad;
+        world_.reg.service_penalty[dd] = params_.regions[dd].service_penalty;
+      }
+      break;
+    }
+    case EventType::Raid: {
+      const int f = firm_index(e.firm);
+      if (f < 0) break;
+      std::vector<int> rivals;
+      for (const auto& n : e.rivals)
+        for (int k : firms_named(n)) rivals.push_back(k);
+      // The rivals' most talented staff, by talent (ties by id).
+      std::vector<uint32_t> staff;
+      for (std::size_t i = 0; i < r.size(); ++i)
+        if (r.alive[i] && r.employer[i] != kNoFirm && r.employer[i] != f && r.pending_firm[i] == kNoFirm &&
+            (rivals.empty() || std::find(rivals.begin(), rivals.end(), r.employer[i]) != rivals.end()))
+          staff.push_back(uint32_t(i));
+      const std::size_t n = std::min<std::size_t>(staff.size(), std::size_t(e.offers));
+      std::partial_sort(staff.begin(), staff.begin() + std::ptrdiff_t(n), staff.end(), [&](uint32_t a, uint32_t b) {
+        return r.talent[a] != r.talent[b] ? r.talent[a] > r.talent[b] : r.uid[a] < r.uid[b];
+      });
+      rng::Stream s(params_.run.seed, uint32_t(world_.step), uint64_t(f), Purpose::Raid);
+      for (std::size_t k = 0; k < n; ++k) {
+        const uint32_t i = staff[k];
+        // A raid hires where the target already works if the firm has an office there.
+        int region = -1;
+        for (uint32_t o = F.office_begin[f]; o < F.office_begin[f + 1]; ++o)
+          if (F.office_region[o] == r.location[i] && F.office_open[o]) region = r.location[i];
+        if (region < 0) region = pick_office(F, f, rng::uniform01(s));
+        raid_offers_.push_back({i, int32_t(f), uint8_t(region), 2, float(e.package), 0.f, 0.f});
+      }
+      F.extra_capacity[f] += int64_t(n);
+      break;
+    }
+    case EventType::BudgetShock:
+      for (int f : firms_named(e.firm)) {
+        F.budget[f] *= e.factor;
+        F.target[f] *= e.factor;
+      }
+      break;
+    case EventType::ComputeShock:
+      for (int f : firms_named(e.firm)) F.compute_factor[f] *= e.factor;
+      break;
+    case EventType::OfficeOpen:
+      for (int f : firms_named(e.firm))
+        for (uint32_t o = F.office_begin[f]; o < F.office_begin[f + 1]; ++o)
+          if (F.office_region[o] == reg) {
+            F.office_open[o] = 1;
+            F.office_share[o] = e.share;
+          }
+      break;
+    case EventType::OfficeClose: {
+      const auto fs = firms_named(e.firm);
+      for (int f : fs)
+        for (uint32_t o = F.office_begin[f]; o < F.office_begin[f + 1]; ++o)
+          if (F.office_region[o] == reg) F.office_open[o] = 0;
+      for (std::size_t i = 0; i < r.size(); ++i)
+        if (r.alive[i] && r.location[i] == reg && std::find(fs.begin(), fs.end(), r.employer[i]) != fs.end())
+          lose_job(i, LogKind::Separation);
+      break;
+    }
+    case EventType::ServiceRestriction: world_.reg.service_penalty[reg] = e.penalty; break;
+    case EventType::ExportControl:
+      world_.reg.compute_multiplier[reg] = e.multiplier;
+      world_.reg.exempt_abroad[reg] = e.exempt_offices_abroad;
+      break;
+    case EventType::RelocationOrder: {
+      const auto fs = firms_named(e.firm);
+      double tot = 0;
+      for (const auto& s : e.to) tot += s.value;
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        if (!r.alive[i] || r.location[i] != reg || std::find(fs.begin(), fs.end(), r.employer[i]) == fs.end()) continue;
+        if (r.pending_firm[i] != kNoFirm) continue;
+        rng::Stream s(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Relocation);
+        double x = rng::uniform01(s) * tot;
+        int dest = reg;
+        for (const auto& sh : e.to) {
+          dest = params_.region_index(sh.name);
+          x -= sh.value;
+          if (x < 0) break;
+        }
+        const int f = r.employer[i];
+        // Relocate if the job abroad beats quitting at home (home bias makes many reluctant [A22]).
+        const double u_go = utility(i, f, dest, r.comp[i], true, uint32_t(f) + 1);
+        const double u_quit = utility(i, kNoFirm, reg, params_.regions[reg].unemployed_income, false, 0);
+        if (u_go <= u_quit) {
+          lose_job(i, LogKind::Separation);
+          continue;
+        }
+        if (visa_need(i, dest) == 2) {
+          const auto& rule = visa_rule(dest, r.origin[i]);
+          r.pending_firm[i] = f;
+          r.pending_region[i] = uint8_t(dest);
+          r.pending_comp[i] = r.comp[i];
+          r.pending_left[i] = int8_t(std::min(127, rule.processing_months));
+          r.pending_kind[i] = 2;
+          ++F.pending_in[f];
+          stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaApplications] += 1;
+          log(i, LogKind::VisaPetition, f, f, reg, dest, r.comp[i], r.comp[i]);
+        } else {
+          execute_move(i, f, dest, r.comp[i], LogKind::Relocation);
+        }
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace ts::model

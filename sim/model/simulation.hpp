@@ -1,0 +1,206 @@
+// One simulation run: the world, the phases of MODEL.md §4, and per-step statistics.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/engine/rng.hpp"
+#include "sim/model/params.hpp"
+#include "sim/model/world.hpp"
+
+namespace ts::model {
+
+/// Kinds of entries in the event log.
+enum class LogKind : uint8_t {
+  Hire = 0,            ///< job from unemployment
+  Move = 1,            ///< job-to-job move (poaching)
+  CounterRaise = 2,    ///< counteroffer raise (retention)
+  VisaApproved = 3,
+  VisaDenied = 4,
+  VisaLotteryLost = 5,
+  VisaExpired = 6,
+  VisaRenewed = 7,
+  PermanentResidency = 8,
+  ForcedDeparture = 9,
+  Separation = 10,     ///< job lost (δ, office closure, visa loss)
+  Relocation = 11,     ///< moved with the employer (relocation order)
+  Exit = 12,           ///< left the field
+  Entry = 13,          ///< entered the field
+  VisaPetition = 14,   ///< a move waits for a visa decision
+};
+inline constexpr const char* kLogKindNames[] = {
+    "hire", "move", "counter_raise", "visa_approved", "visa_denied", "visa_lottery_lost", "visa_expired",
+    "visa_renewed", "permanent_residency", "forced_departure", "separation", "relocation", "exit", "entry",
+    "visa_petition"};
+
+struct LogEntry {
+  int32_t step;
+  uint64_t uid;
+  uint8_t kind;
+  int32_t from_firm, to_firm;
+  uint8_t from_region, to_region;
+  float pay_before, pay_after;
+};
+
+/// Visa statistics columns (per origin).
+enum VisaStat : int {
+  kVisaApplications, kVisaApprovals, kVisaDenials, kVisaLotteryLosses, kVisaExpiries, kVisaRenewals,
+  kVisaPermanent, kVisaForcedDepartures, kVisaStats
+};
+inline constexpr const char* kVisaStatNames[] = {"applications", "approvals", "denials", "lottery_losses",
+                                                 "expiries", "renewals", "permanent_residency",
+                                                 "forced_departures"};
+/// Market statistics columns.
+enum MarketStat : int {
+  kEntrants, kExits, kSeparations, kHires, kJobToJob, kCounterRaises, kRaidHires, kRelocations,
+  kOffers, kTargetedOffers, kRejectedByCapacity, kEmployed, kUnemployed, kMarketStats
+};
+inline constexpr const char* kMarketStatNames[] = {
+    "entrants", "exits", "separations", "hires_from_unemployment", "job_to_job_moves", "counteroffer_raises",
+    "raid_hires", "relocations", "offers", "targeted_offers", "rejected_by_capacity", "employed", "unemployed"};
+
+inline constexpr int kPercentiles = 5;
+inline constexpr double kPercentileLevels[kPercentiles] = {0.10, 0.25, 0.50, 0.75, 0.90};
+
+/// Everything recorded for one step (MODEL.md §5); filled by the phases.
+struct StepStats {
+  int R = 0, F = 0;
+  std::vector<int64_t> stocks;       ///< [region][origin][tier]
+  std::vector<int64_t> flows;        ///< [from region][to region] moves this step
+  std::vector<double> pay_pct;       ///< [tier][region][percentile] among the employed, USD
+  std::vector<int64_t> visa;         ///< [origin][VisaStat]
+  std::vector<int64_t> market;       ///< [MarketStat]
+  std::vector<double> output_region, output_origin, hc_region, hc_origin;  ///< papers this step
+  std::vector<LogEntry> log;         ///< this step's log entries, in deterministic order
+  void reset(int regions, int firms);
+};
+
+/// Offer waiting for a decision (one per researcher: the best by utility).
+struct Offer {
+  uint32_t slot;
+  int32_t firm;
+  uint8_t region;
+  uint8_t targeted;  ///< 0 random search, 1 scouting, 2 raid
+  float comp;
+  float u_offer;     ///< utility of the offer at its comp (noise included)
+  float u_stay;      ///< utility of staying (noise included)
+};
+
+/// A researcher who decided to move (after retention), waiting for clearing.
+struct Mover {
+  uint32_t slot;
+  int32_t firm;
+  uint8_t region;
+  uint8_t targeted;
+  float comp;
+  float talent;
+  uint64_t uid;
+};
+
+class Observer;
+
+class Simulation {
+ public:
+  explicit Simulation(Params params);
+
+  /// Runs phases 1–10 for the current step and advances the clock.
+  void step();
+  int t() const { return world_.step; }
+  int calendar_month(int step) const { return start_month_ + step; }
+
+  // The phases, in order (MODEL.md §4). Public so tests can drive them one by one.
+  void events();
+  void demography();
+  void firm_planning();
+  void offers();
+  void retention();
+  void clearing();
+  void visa();
+  void production();
+  void pay();
+  void record();
+
+  World& world() { return world_; }
+  const World& world() const { return world_; }
+  Params& params() { return params_; }
+  const Params& params() const { return params_; }
+  const StepStats& stats() const { return stats_; }
+  StepStats& stats() { return stats_; }
+  const std::vector<Offer>& pending_offers() const { return offers_; }
+  std::vector<Offer>& pending_offers() { return offers_; }
+  const std::vector<Mover>& movers() const { return movers_; }
+  /// Cumulative firm-to-firm poaching counts over the run: (from, to) -> moves.
+  const std::map<std::pair<int32_t, int32_t>, int64_t>& poaching() const { return poaching_; }
+  void set_observer(Observer* o) { observer_ = o; }
+  int regions() const { return int(params_.regions.size()); }
+  int firm_index(const std::string& name) const;  ///< -1 if unknown
+  std::vector<int> firms_named(const std::string& name_or_group) const;
+
+  // Helpers used by phases and tests
+  double standard_pay(int firm, int region, float talent) const;  ///< before premium and cap
+  double offer_comp(int firm, int region, float talent, bool employed) const;
+  double max_comp(int firm, int region, float talent) const;      ///< the most a counteroffer pays
+  double compute_per_researcher(int firm, int region) const;
+  const VisaRule& visa_rule(int dest, int origin) const;
+  /// 0: no visa needed; 1: transfer (sponsor needed, no cap or wait); 2: new petition.
+  int visa_need(std::size_t slot, int dest) const;
+  double visa_risk(std::size_t slot, int dest) const;
+  double utility(std::size_t slot, int firm, int region, double comp, bool move, uint32_t purpose_index) const;
+  uint64_t seed() const { return params_.run.seed; }
+  rng::Stream stream(uint64_t id, rng::Purpose purpose) const;
+
+  /// Moves a researcher now (no visa step): updates employer, region, status, counts, log.
+  void execute_move(std::size_t slot, int32_t firm, int region, float comp, LogKind kind);
+  void lose_job(std::size_t slot, LogKind why);
+  void force_departure(std::size_t slot);
+  void refresh_tiers();
+  void build_firm_sampler();
+
+ private:
+  void init_world();
+  void init_firms();
+  void init_researchers();
+  void apply_event(const Event& e);
+  void apply_firm_policy(int f, const FirmSpec& s, bool reset_levels);
+  void scouting(std::vector<Offer>& targeted);
+  void raid(const Event& e, std::vector<Offer>& targeted);
+  void consider(const Offer& o, std::vector<Offer>& out) const;
+  void log(std::size_t slot, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region, int to_region,
+           float pay_before, float pay_after);
+  bool log_enabled(std::size_t slot) const;
+  void count_flow(int from, int to);
+
+  Params params_;
+  World world_;
+  StepStats stats_;
+  int start_month_ = 0;
+  Observer* observer_ = nullptr;
+  std::vector<Offer> offers_;
+  std::vector<Offer> raid_offers_;
+  std::vector<Mover> movers_;
+  std::map<std::pair<int32_t, int32_t>, int64_t> poaching_;
+  // Alias table over firms for random search (MODEL.md §4: O(1) per draw)
+  std::vector<double> alias_prob_;
+  std::vector<int32_t> alias_idx_;
+  double alias_total_ = 0.0;
+  // Talent thresholds of the current step and the top tier sorted by talent (desc)
+  float elite_cut_ = 0.f, top_cut_ = 0.f;
+  std::vector<uint32_t> top_sorted_;
+  bool top_sorted_valid_ = false;
+  std::vector<uint32_t> free_slots_;
+  std::vector<std::vector<VisaRule>> visa_rules_;  ///< [dest][origin]
+  std::map<std::string, std::vector<int>> firm_by_name_;
+};
+
+/// Receives the state after each step (HDF5 writer, validation, benchmarks).
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void on_step(const Simulation& sim) = 0;
+};
+
+}  // namespace ts::model

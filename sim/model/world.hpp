@@ -1,0 +1,104 @@
+// Simulation state: researchers and firms as columns (struct of arrays).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/model/params.hpp"
+
+namespace ts::model {
+
+enum class Status : uint8_t { Citizen = 0, Permanent = 1, WorkVisa = 2, StudentVisa = 3, None = 4 };
+enum Tier : uint8_t { Regular = 0, Top = 1, Elite = 2 };
+inline constexpr int kTiers = 3;
+inline constexpr int32_t kNoFirm = -1;
+
+/// One column per field; index = slot. Slots of researchers who left are reused by
+/// entrants; `uid` is the stable identity used for random keys and the event log.
+struct Researchers {
+  std::vector<uint64_t> uid;
+  std::vector<uint8_t> alive;
+  std::vector<uint8_t> origin;      ///< region of undergraduate education
+  std::vector<uint8_t> location;    ///< region where the researcher lives/works (= office region)
+  std::vector<uint8_t> tier;        ///< Tier, derived from talent rank each step
+  std::vector<uint8_t> status;      ///< Status in `location`
+  std::vector<uint8_t> renewals;    ///< work-visa renewals used
+  std::vector<uint8_t> flags;       ///< per-step scratch bits (kFlag*)
+  std::vector<int8_t> grace;        ///< months left before a forced departure, -1 = not counting
+  std::vector<int16_t> age;         ///< age in months
+  std::vector<int16_t> tenure;      ///< months at the current employer
+  std::vector<int16_t> in_region;   ///< months continuously in `location`
+  std::vector<int16_t> visa_left;   ///< months left on a work or student visa
+  std::vector<int32_t> employer;    ///< firm index or kNoFirm
+  std::vector<float> talent;        ///< θ
+  std::vector<float> comp;          ///< annual total compensation, USD (0 if no job)
+  std::vector<float> home_bias;     ///< h_i
+  std::vector<float> compute_taste; ///< c_i
+  std::vector<float> ref_offer;     ///< best outside offer the employer matched (§4.5)
+  std::vector<float> output;        ///< papers credited
+  std::vector<float> hc_output;     ///< highly cited papers credited
+  // A move waiting for its visa decision
+  std::vector<int32_t> pending_firm;  ///< kNoFirm if none
+  std::vector<uint8_t> pending_region;
+  std::vector<int8_t> pending_left;   ///< months until the decision
+  std::vector<uint8_t> pending_kind;  ///< 0 new petition, 1 change of status (student)
+  std::vector<float> pending_comp;
+
+  std::size_t size() const { return uid.size(); }
+  void resize(std::size_t n);
+  std::size_t bytes_per_researcher() const;
+};
+
+inline constexpr uint8_t kFlagSeparated = 1;  ///< lost job this step: no offers until next step
+inline constexpr uint8_t kFlagEntered = 2;    ///< entered this step
+
+/// Firm state, one column per field. Offices are a flat list per firm.
+struct Firms {
+  std::vector<std::string> name;
+  std::vector<int32_t> group;          ///< index into Params::firms
+  std::vector<uint8_t> kind, hq, controlled_by;
+  std::vector<uint32_t> office_begin;  ///< offices of firm f: [office_begin[f], office_begin[f+1])
+  std::vector<uint8_t> office_region;
+  std::vector<double> office_share;
+  std::vector<uint8_t> office_open;
+  // policy
+  std::vector<double> budget, compute_share, compute_factor, productivity, prestige;
+  std::vector<double> base_pay, elasticity, premium, max_package, annual_raise;
+  std::vector<uint8_t> unlimited, retention, sponsors;
+  std::vector<double> search_intensity, growth, scouting_rate, max_raise, max_fee;
+  std::vector<int64_t> scouting_list;
+  std::vector<uint32_t> rivals_begin;  ///< rivals of firm f: rivals[rivals_begin[f] .. rivals_begin[f+1])
+  std::vector<int32_t> rivals;
+  // planning (recomputed each step)
+  std::vector<double> target;          ///< target headcount
+  std::vector<int64_t> headcount, elite, pending_in, vacancies, extra_capacity;
+  std::vector<double> compute;         ///< GPU-equivalents after export-control multipliers (HQ office)
+  std::vector<double> wage_bill;       ///< annual USD
+  std::vector<double> sum_theta;
+  std::vector<double> output;          ///< papers this step
+  std::vector<double> hc_output;
+
+  std::size_t size() const { return name.size(); }
+  uint32_t offices(std::size_t f) const { return office_begin[f + 1] - office_begin[f]; }
+};
+
+struct RegionState {
+  std::vector<int64_t> cap_used;           ///< capped approvals this cap year, by destination
+  std::vector<double> selection_estimate;  ///< last cap year's lottery selection rate
+  std::vector<int64_t> cap_applied;        ///< capped petitions that reached the lottery this cap year
+  std::vector<double> compute_multiplier;  ///< by controlling region (events may change it)
+  std::vector<uint8_t> exempt_abroad;
+  std::vector<double> service_penalty;
+};
+
+/// Everything the simulation evolves.
+struct World {
+  Researchers r;
+  Firms f;
+  RegionState reg;
+  uint64_t next_uid = 0;
+  int step = 0;  ///< the step being (or about to be) simulated
+};
+
+}  // namespace ts::model
