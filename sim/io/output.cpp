@@ -143,10 +143,21 @@ RunWriter::~RunWriter() {
   if (!closed_) abandon();
 }
 
+void RunWriter::release_handles() {
+  // Open datasets and groups keep the HDF5 file open: drop them before closing it.
+  step_ = {}; month_ = {}; stocks_ = {}; flows_ = {}; visa_ = {}; market_ = {};
+  pay_ = {}; out_region_ = {}; out_origin_ = {}; hc_region_ = {}; hc_origin_ = {};
+  f_head_ = {}; f_elite_ = {}; f_vac_ = {}; f_wage_ = {}; f_cpr_ = {}; f_out_ = {}; f_hc_ = {};
+  ev_step_ = {}; ev_from_firm_ = {}; ev_to_firm_ = {}; ev_uid_ = {}; ev_kind_ = {};
+  ev_from_region_ = {}; ev_to_region_ = {}; ev_pay_before_ = {}; ev_pay_after_ = {};
+  root_ = {};
+}
+
 void RunWriter::abandon() {
   if (closed_) return;
   closed_ = true;
   try {
+    release_handles();
     file_.close();
   } catch (...) {
   }
@@ -323,6 +334,7 @@ void RunWriter::finish(const model::Simulation& sim, const std::string& status) 
   root_.attr("last_step", int64_t(last_step_));
   root_.attr("end_time", iso_now());
   file_.flush();
+  release_handles();
   file_.close();
   closed_ = true;
   std::error_code ec;

@@ -39,6 +39,7 @@ class RunWriter : public model::Observer {
  private:
   void write_cohorts(const model::Simulation& sim, bool final);
   void write_snapshot(const model::Simulation& sim);
+  void release_handles();
 
   std::string out_, tmp_;
   h5::File file_;

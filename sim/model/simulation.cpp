@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <boost/math/special_functions/erf.hpp>
 #include <cmath>
 #include <numeric>
@@ -546,16 +547,25 @@ void Simulation::refresh_tiers() {
 // ===================================================================== the step
 void Simulation::step() {
   stats_.reset(regions(), int(world_.f.size()));
-  events();
-  demography();
-  firm_planning();
-  offers();
-  retention();
-  clearing();
-  visa();
-  production();
-  pay();
-  record();
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  int k = 0;
+  auto timed = [&](auto&& phase) {
+    phase();
+    const auto t1 = clock::now();
+    phase_seconds_[k++] += std::chrono::duration<double>(t1 - t0).count();
+    t0 = t1;
+  };
+  timed([&] { events(); });
+  timed([&] { demography(); });
+  timed([&] { firm_planning(); });
+  timed([&] { offers(); });
+  timed([&] { retention(); });
+  timed([&] { clearing(); });
+  timed([&] { visa(); });
+  timed([&] { production(); });
+  timed([&] { pay(); });
+  timed([&] { record(); });
   ++world_.step;
 }
 

@@ -124,6 +124,13 @@ class Simulation {
   void pay();
   void record();
 
+  /// Seconds spent in each phase since construction (events … record), for benchmarks.
+  static constexpr int kPhases = 10;
+  static constexpr const char* kPhaseNames[kPhases] = {"events",     "demography", "firm_planning", "offers",
+                                                       "retention",  "clearing",   "visa",          "production",
+                                                       "pay",        "record"};
+  const std::array<double, kPhases>& phase_seconds() const { return phase_seconds_; }
+
   World& world() { return world_; }
   const World& world() const { return world_; }
   Params& params() { return params_; }
@@ -179,6 +186,7 @@ class Simulation {
   StepStats stats_;
   int start_month_ = 0;
   Observer* observer_ = nullptr;
+  std::array<double, kPhases> phase_seconds_{};
   std::vector<Offer> offers_;
   std::vector<Offer> raid_offers_;
   std::vector<Mover> movers_;
