@@ -16,6 +16,7 @@
 #include "sim/io/output.hpp"
 #include "sim/io/scenario.hpp"
 #include "sim/model/simulation.hpp"
+#include "sim/model/validation.hpp"
 #include "talentsim_version.hpp"
 
 namespace ts::cli {
@@ -33,6 +34,8 @@ usage:
   talentsim run SCENARIO.yaml -o OUT.h5 [--threads N] [--seed S] [--steps T]
                 [--set key.path=value]... [--force] [--quiet]
   talentsim summarize OUT.h5
+  talentsim validate SCENARIO.yaml [--set key.path=value]... [--threads N]
+                                                             textbook check: table of theory vs simulated
   talentsim config SCENARIO.yaml [--set key.path=value]...   print the resolved configuration
   talentsim keys                                             print every scenario key with its default
   talentsim --help | --version
@@ -154,6 +157,38 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
   return status == "complete" ? kOk : kInterrupted;
 }
 
+int cmd_validate(const std::vector<std::string>& args) {
+  Common c;
+  po::options_description od("validate options");
+  od.add_options()("scenario", po::value(&c.scenario)->required(), "validation scenario YAML")(
+      "set", po::value(&c.sets)->composing(), "override a scenario key")("threads", po::value(&c.threads), "worker threads");
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
+  po::notify(vm);
+  cfg::Diagnostics d;
+  auto sc = io::load_scenario(c.scenario, c.sets, d);
+  if (!sc) {
+    std::cerr << d.format();
+    return kInputError;
+  }
+  const int threads = c.threads > 0 ? c.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
+  model::ValidationReport rep;
+  try {
+    rep = model::run_validation(sc->params);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "talentsim validate: " << c.scenario << ": " << e.what() << "\n";
+    return kInputError;
+  }
+  std::cout << "validation: " << rep.kind << " (" << c.scenario << "), " << rep.researchers << " researchers, "
+            << rep.steps << " steps (burn-in " << sc->params.validation.burn_in << ", window "
+            << sc->params.validation.window << "), seed " << sc->params.run.seed << ", " << rep.seconds << " s\n\n"
+            << rep.table() << "\n" << (rep.pass() ? "PASS" : "FAIL") << "\n";
+  return rep.pass() ? kOk : kRuntimeError;
+}
+
 int cmd_config(const std::vector<std::string>& args) {
   Common c;
   po::options_description od("config options");
@@ -202,6 +237,7 @@ int main(int argc, char** argv) {
       return summarize(args[0], std::cout);
     }
     if (cmd == "config") return cmd_config(args);
+    if (cmd == "validate") return cmd_validate(args);
     if (cmd == "keys") {
       std::cout << model::describe_keys();
       return kOk;

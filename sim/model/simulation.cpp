@@ -22,22 +22,24 @@ namespace {
 
 constexpr double kSumScale = 16777216.0;  // fixed-point scale for order-independent sums of θ
 
+/// Fixed-point value of a non-negative number (round half up); exact integer sums are
+/// order-independent, so reductions over threads are deterministic. (std::llround is a slow libm call.)
+inline int64_t fixed(double x, double scale) { return static_cast<int64_t>(x * scale + 0.5); }
+
 double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0 * u); }
 
-/// Thread-local integer accumulators: integer sums do not depend on the order of addition,
-/// so these reductions are deterministic for any thread count.
-struct Counts {
-  explicit Counts(std::size_t n) : ets([n] { return std::vector<int64_t>(n, 0); }), size(n) {}
-  tbb::enumerable_thread_specific<std::vector<int64_t>> ets;
-  std::size_t size;
-  std::vector<int64_t>& local() { return ets.local(); }
-  std::vector<int64_t> total() {
-    std::vector<int64_t> t(size, 0);
-    for (auto& v : ets)
-      for (std::size_t i = 0; i < size; ++i) t[i] += v[i];
-    return t;
-  }
-};
+/// Order-independent integer sums over researchers: each thread accumulates into its own
+/// array (one lookup per chunk), then the arrays are added. Integer addition is exact, so the
+/// result does not depend on the thread count or scheduling.
+template <class Fn>
+std::vector<int64_t> count_chunks(std::size_t n, std::size_t size, Fn&& fn) {
+  tbb::enumerable_thread_specific<std::vector<int64_t>> ets([size] { return std::vector<int64_t>(size, 0); });
+  engine::for_chunks(n, [&](std::size_t, std::size_t b, std::size_t e) { fn(ets.local().data(), b, e); });
+  std::vector<int64_t> t(size, 0);
+  for (auto& v : ets)
+    for (std::size_t i = 0; i < size; ++i) t[i] += v[i];
+  return t;
+}
 
 }  // namespace
 
@@ -504,39 +506,45 @@ void Simulation::force_departure(std::size_t i) {
 void Simulation::refresh_tiers() {
   auto& r = world_.r;
   const std::size_t N = r.size();
-  // Exact rank thresholds by two-pass radix select on the float bits (θ > 0, so bits are ordered).
-  auto nalive = engine::reduce_chunks<int64_t>(
-      N, 0, [&](int64_t& a, std::size_t b, std::size_t e) { for (std::size_t i = b; i < e; ++i) a += r.alive[i]; },
-      [](int64_t& a, const int64_t& b) { a += b; });
-  auto cut_for = [&](int64_t k) -> float {  // value of the k-th largest talent (1-based)
-    if (k <= 0 || nalive == 0) return std::numeric_limits<float>::infinity();
-    Counts hi(65536);
-    engine::for_each(N, [&](std::size_t i) {
-      if (r.alive[i]) ++hi.local()[std::bit_cast<uint32_t>(r.talent[i]) >> 16];
-    });
-    auto h = hi.total();
-    int64_t acc = 0;
-    int bucket = 65535;
-    for (; bucket >= 0; --bucket) {
-      if (acc + h[bucket] >= k) break;
-      acc += h[bucket];
-    }
-    if (bucket < 0) return 0.f;
-    Counts lo(65536);
-    engine::for_each(N, [&](std::size_t i) {
-      const uint32_t b = std::bit_cast<uint32_t>(r.talent[i]);
-      if (r.alive[i] && int(b >> 16) == bucket) ++lo.local()[b & 0xFFFFu];
-    });
-    auto l = lo.total();
-    for (int x = 65535; x >= 0; --x) {
-      acc += l[x];
-      if (acc >= k) return std::bit_cast<float>((uint32_t(bucket) << 16) | uint32_t(x));
-    }
-    return 0.f;
-  };
+  // Exact rank thresholds by radix select on the float bits (θ > 0, so bit patterns are ordered):
+  // one pass histograms the high 16 bits, a second the low 16 bits inside the two cut buckets.
+  const auto hi = count_chunks(N, 65537, [&](int64_t* a, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i)
+      if (r.alive[i]) ++a[std::bit_cast<uint32_t>(r.talent[i]) >> 16], ++a[65536];
+  });
+  const int64_t nalive = hi[65536];
   const auto& M = params_.market;
-  elite_cut_ = cut_for(int64_t(std::llround(M.elite_share * double(nalive))));
-  top_cut_ = cut_for(int64_t(std::llround(M.top_share * double(nalive))));
+  const int64_t k_elite = std::llround(M.elite_share * double(nalive)), k_top = std::llround(M.top_share * double(nalive));
+  auto bucket_of = [&](int64_t k, int64_t& above) {
+    above = 0;
+    if (k <= 0) return -1;
+    for (int bkt = 65535; bkt >= 0; --bkt) {
+      if (above + hi[bkt] >= k) return bkt;
+      above += hi[bkt];
+    }
+    return -1;
+  };
+  int64_t above_e = 0, above_t = 0;
+  const int be = bucket_of(k_elite, above_e), bt = bucket_of(k_top, above_t);
+  const auto lo = count_chunks(N, 2 * 65536, [&](int64_t* a, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      if (!r.alive[i]) continue;
+      const uint32_t x = std::bit_cast<uint32_t>(r.talent[i]);
+      const int bkt = int(x >> 16);
+      if (bkt == be) ++a[x & 0xFFFFu];
+      if (bkt == bt) ++a[65536 + (x & 0xFFFFu)];
+    }
+  });
+  auto cut = [&](int bkt, int64_t above, int64_t k, const int64_t* h) {
+    if (bkt < 0) return std::numeric_limits<float>::infinity();
+    for (int x = 65535; x >= 0; --x) {
+      above += h[x];
+      if (above >= k) return std::bit_cast<float>((uint32_t(bkt) << 16) | uint32_t(x));
+    }
+    return std::numeric_limits<float>::infinity();
+  };
+  elite_cut_ = cut(be, above_e, k_elite, lo.data());
+  top_cut_ = cut(bt, above_t, k_top, lo.data() + 65536);
   engine::for_each(N, [&](std::size_t i) {
     const float t = r.talent[i];
     r.tier[i] = uint8_t(!r.alive[i] ? Regular : t >= elite_cut_ ? Elite : t >= top_cut_ ? Top : Regular);
@@ -694,20 +702,19 @@ void Simulation::firm_planning() {
   auto& r = world_.r;
   const std::size_t NF = F.size(), N = r.size();
   // Per-firm integer sums: headcount, elite, pending, Σθ (fixed point), wage bill (USD).
-  Counts acc(NF * 5);
-  engine::for_each(N, [&](std::size_t i) {
-    if (!r.alive[i]) return;
-    auto& a = acc.local();
-    if (r.pending_firm[i] != kNoFirm) ++a[std::size_t(r.pending_firm[i]) * 5 + 2];
-    const int32_t f = r.employer[i];
-    if (f == kNoFirm) return;
-    int64_t* x = &a[std::size_t(f) * 5];
-    x[0] += 1;
-    x[1] += r.tier[i] == Elite;
-    x[3] += std::llround(double(r.talent[i]) * kSumScale);
-    x[4] += std::llround(double(r.comp[i]));
+  const auto tot = count_chunks(N, NF * 5, [&](int64_t* a, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      if (!r.alive[i]) continue;
+      if (r.pending_firm[i] != kNoFirm) ++a[std::size_t(r.pending_firm[i]) * 5 + 2];
+      const int32_t f = r.employer[i];
+      if (f == kNoFirm) continue;
+      int64_t* x = &a[std::size_t(f) * 5];
+      x[0] += 1;
+      x[1] += r.tier[i] == Elite;
+      x[3] += fixed(double(r.talent[i]), kSumScale);
+      x[4] += fixed(double(r.comp[i]), 1.0);
+    }
   });
-  const auto tot = acc.total();
   const double month_growth = 1.0 / 12.0;
   for (std::size_t f = 0; f < NF; ++f) {
     const int64_t* x = &tot[f * 5];
@@ -1020,6 +1027,9 @@ void Simulation::visa() {
   for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       if (!r.alive[i]) continue;
+      const auto st = Status(r.status[i]);
+      const bool has_visa = st == Status::WorkVisa || st == Status::StudentVisa;
+      if (r.pending_firm[i] == kNoFirm && !has_visa && r.grace[i] < 0) continue;
       auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Visa);
       if (r.pending_firm[i] != kNoFirm) {
         if (r.pending_left[i] > 0) --r.pending_left[i];
@@ -1028,8 +1038,7 @@ void Simulation::visa() {
           due.part(c).push_back({uint32_t(i), uint8_t(double(blk[0]) * 0x1.0p-32 < rule.approval)});
         }
       }
-      const auto st = Status(r.status[i]);
-      if (st == Status::WorkVisa || st == Status::StudentVisa) {
+      if (has_visa) {
         if (r.visa_left[i] > 0) --r.visa_left[i];
         if (r.visa_left[i] == 0) expiring.part(c).push_back(uint32_t(i));
         else if (st == Status::WorkVisa &&
@@ -1181,73 +1190,65 @@ void Simulation::production() {
   const int R = regions();
   const std::size_t NF = F.size(), N = r.size();
   if (Pp.scale <= 0) return;
-  // Σθ by firm × location × origin, and top-tier Σθ by firm, as fixed-point integers.
-  const std::size_t cells = NF * R * R;
-  Counts acc(cells + NF);
-  engine::for_each(N, [&](std::size_t i) {
-    const int32_t f = r.employer[i];
-    if (!r.alive[i] || f == kNoFirm) return;
-    auto& a = acc.local();
-    const int64_t th = std::llround(double(r.talent[i]) * kSumScale);
-    a[(std::size_t(f) * R + r.location[i]) * R + r.origin[i]] += th;
-    if (r.tier[i] != Regular) a[cells + f] += th;
+  // Pass 1: Σθ by firm × office region and the top tier's Σθ by firm (fixed point, exact).
+  const std::size_t W = std::size_t(R) + 1;
+  const auto sums = count_chunks(N, NF * W, [&](int64_t* a, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      const int32_t f = r.employer[i];
+      if (!r.alive[i] || f == kNoFirm) continue;
+      const int64_t th = fixed(double(r.talent[i]), kSumScale);
+      a[std::size_t(f) * W + r.location[i]] += th;
+      if (r.tier[i] != Regular) a[std::size_t(f) * W + R] += th;
+    }
   });
-  const auto sums = acc.total();
+  // Firm output Y = scale·A·(Σθ)^α·C^β; export controls act per office (headcount-weighted).
   std::vector<double> per_theta(NF, 0.0);
   for (std::size_t f = 0; f < NF; ++f) {
-    double s = 0;
-    for (int k = 0; k < R * R; ++k) s += double(sums[f * R * R + k]);
-    s /= kSumScale;
-    F.sum_theta[f] = s;
     const int ctrl = F.controlled_by[f];
-    double c = F.compute[f];
-    // export controls act per office; production uses the headcount-weighted multiplier
-    double mult = 0, hc = 0;
+    double s = 0, mult = 0;
     for (int loc = 0; loc < R; ++loc) {
-      double th = 0;
-      for (int o = 0; o < R; ++o) th += double(sums[(f * R + loc) * R + o]);
+      const double th = double(sums[f * W + loc]) / kSumScale;
       double m = world_.reg.compute_multiplier[ctrl];
       if (loc != ctrl && world_.reg.exempt_abroad[ctrl]) m = 1.0;
+      s += th;
       mult += m * th;
-      hc += th;
     }
-    c *= hc > 0 ? mult / hc : world_.reg.compute_multiplier[ctrl];
+    F.sum_theta[f] = s;
+    if (s <= 0) {
+      F.output[f] = F.hc_output[f] = 0.0;
+      continue;
+    }
+    const double c = F.compute[f] * mult / s;
     const double A = F.productivity[f] * (1.0 - world_.reg.service_penalty[ctrl]);
-    F.output[f] = s > 0 ? Pp.scale * A * std::pow(s, Pp.alpha) * std::pow(std::max(c, 0.0), Pp.beta) : 0.0;
-    F.hc_output[f] = s > 0 ? F.output[f] * (double(sums[cells + f]) / kSumScale) / s : 0.0;
-    per_theta[f] = s > 0 ? F.output[f] / s : 0.0;
-    for (int loc = 0; loc < R; ++loc)
-      for (int o = 0; o < R; ++o) {
-        const double share = double(sums[(f * R + loc) * R + o]) / kSumScale;
-        if (share == 0) continue;
-        stats_.output_region[loc] += per_theta[f] * share;
-        stats_.output_origin[o] += per_theta[f] * share;
-      }
+    F.output[f] = Pp.scale * A * std::pow(s, Pp.alpha) * std::pow(std::max(c, 0.0), Pp.beta);
+    F.hc_output[f] = F.output[f] * (double(sums[f * W + R]) / kSumScale) / s;
+    per_theta[f] = F.output[f] / s;
   }
-  // Each researcher is credited output in proportion to θ; the top tier's share is highly cited.
-  engine::for_each(N, [&](std::size_t i) {
-    const int32_t f = r.employer[i];
-    if (!r.alive[i] || f == kNoFirm) return;
-    const double y = per_theta[f] * double(r.talent[i]);
-    r.output[i] += float(y);
-    if (r.tier[i] != Regular) r.hc_output[i] += float(y);
-  });
-  // hc by region/origin from the firm-level top-tier shares (deterministic serial sums)
-  Counts hc2(std::size_t(NF) * R * 2);
-  engine::for_each(N, [&](std::size_t i) {
-    const int32_t f = r.employer[i];
-    if (!r.alive[i] || f == kNoFirm || r.tier[i] == Regular) return;
-    const int64_t th = std::llround(double(r.talent[i]) * kSumScale);
-    auto& a = hc2.local();
-    a[(std::size_t(f) * R + r.location[i]) * 2] += th;
-    a[(std::size_t(f) * R + r.origin[i]) * 2 + 1] += th;
-  });
-  const auto h = hc2.total();
-  for (std::size_t f = 0; f < NF; ++f)
-    for (int x = 0; x < R; ++x) {
-      stats_.hc_region[x] += per_theta[f] * double(h[(f * R + x) * 2]) / kSumScale;
-      stats_.hc_origin[x] += per_theta[f] * double(h[(f * R + x) * 2 + 1]) / kSumScale;
+  // Pass 2: credit each researcher ∝ θ (the top tier's share is highly cited) and total by
+  // region and origin with fixed-point sums (deterministic).
+  constexpr double kOut = 1048576.0;  // 2^20 units per paper
+  const auto tot = count_chunks(N, 4 * std::size_t(R), [&](int64_t* a, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      const int32_t f = r.employer[i];
+      if (!r.alive[i] || f == kNoFirm) continue;
+      const double y = per_theta[f] * double(r.talent[i]);
+      const int64_t q = fixed(y, kOut);
+      r.output[i] += float(y);
+      a[r.location[i]] += q;
+      a[R + r.origin[i]] += q;
+      if (r.tier[i] != Regular) {
+        r.hc_output[i] += float(y);
+        a[2 * R + r.location[i]] += q;
+        a[3 * R + r.origin[i]] += q;
+      }
     }
+  });
+  for (int x = 0; x < R; ++x) {
+    stats_.output_region[x] = double(tot[x]) / kOut;
+    stats_.output_origin[x] = double(tot[R + x]) / kOut;
+    stats_.hc_region[x] = double(tot[2 * R + x]) / kOut;
+    stats_.hc_origin[x] = double(tot[3 * R + x]) / kOut;
+  }
 }
 
 // 9. pay ---------------------------------------------------------------------------
@@ -1267,26 +1268,33 @@ void Simulation::record() {
   const int R = regions();
   const std::size_t N = r.size();
   // Stocks [location][origin][tier], employment, and log-pay histograms [tier][region][bin].
-  constexpr int kBins = 2048;
-  constexpr double kLo = 6.907755278982137, kHi = 20.72326583694641;  // ln 1e3 .. ln 1e9
+  // Log-spaced pay histogram straight from the float bits (exponent + top 7 mantissa bits:
+  // 128 bins per doubling, 0.54% wide), $1k .. $1B; percentiles interpolate inside a bin.
+  const uint32_t lo_bits = std::bit_cast<uint32_t>(1000.0f) >> 16, hi_bits = std::bit_cast<uint32_t>(1.0e9f) >> 16;
+  const int kBins = int(hi_bits - lo_bits) + 1;
   const std::size_t nstock = std::size_t(R) * R * kTiers, nhist = std::size_t(kTiers) * R * kBins;
-  Counts acc(nstock + 2 + nhist);
-  engine::for_each(N, [&](std::size_t i) {
-    if (!r.alive[i]) return;
-    auto& a = acc.local();
-    a[(std::size_t(r.location[i]) * R + r.origin[i]) * kTiers + r.tier[i]] += 1;
-    const bool emp = r.employer[i] != kNoFirm;
-    a[nstock + (emp ? 0 : 1)] += 1;
-    if (emp) {
-      const double lc = std::log(std::max(double(r.comp[i]), 1.0));
-      const int bin = std::clamp(int((lc - kLo) / (kHi - kLo) * kBins), 0, kBins - 1);
-      a[nstock + 2 + (std::size_t(r.tier[i]) * R + r.location[i]) * kBins + bin] += 1;
+  const auto tot = count_chunks(N, nstock + 2 + nhist, [&](int64_t* a, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      if (!r.alive[i]) continue;
+      a[(std::size_t(r.location[i]) * R + r.origin[i]) * kTiers + r.tier[i]] += 1;
+      const bool emp = r.employer[i] != kNoFirm;
+      a[nstock + (emp ? 0 : 1)] += 1;
+      if (emp) {
+        const uint32_t hb = std::bit_cast<uint32_t>(std::max(r.comp[i], 0.0f)) >> 16;
+        const int bin = int(std::clamp(hb, lo_bits, hi_bits) - lo_bits);
+        a[nstock + 2 + (std::size_t(r.tier[i]) * R + r.location[i]) * kBins + bin] += 1;
+      }
     }
   });
-  const auto tot = acc.total();
   std::copy(tot.begin(), tot.begin() + std::ptrdiff_t(nstock), stats_.stocks.begin());
   stats_.market[kEmployed] = tot[nstock];
   stats_.market[kUnemployed] = tot[nstock + 1];
+  auto edge = [&](double bin) {  // pay at a fractional bin position (log-linear inside a bin)
+    const int b = int(bin);
+    const double lo = double(std::bit_cast<float>((lo_bits + uint32_t(b)) << 16));
+    const double hi = double(std::bit_cast<float>((lo_bits + uint32_t(b) + 1) << 16));
+    return lo * std::pow(hi / lo, bin - b);
+  };
   for (int t = 0; t < kTiers; ++t)
     for (int reg = 0; reg < R; ++reg) {
       const int64_t* h = &tot[nstock + 2 + (std::size_t(t) * R + reg) * kBins];
@@ -1300,7 +1308,7 @@ void Simulation::record() {
           for (int b = 0; b < kBins; ++b) {
             if (double(c + h[b]) >= target) {
               const double frac = h[b] > 0 ? (target - double(c)) / double(h[b]) : 0.5;
-              v = std::exp(kLo + (double(b) + frac) * (kHi - kLo) / kBins);
+              v = edge(double(b) + frac);
               break;
             }
             c += h[b];
