@@ -32,7 +32,7 @@ const char* kUsage = R"(talentsim — agent-based simulation of the global AI ta
 
 usage:
   talentsim run SCENARIO.yaml -o OUT.h5 [--threads N] [--seed S] [--steps T]
-                [--set key.path=value]... [--force] [--quiet]
+                [--set key.path=value]... [--force] [--check] [--quiet]
   talentsim summarize OUT.h5
   talentsim validate SCENARIO.yaml [--set key.path=value]... [--threads N]
                                                              textbook check: table of theory vs simulated
@@ -87,13 +87,14 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
   Common c;
   std::string out;
   int64_t seed = -1, steps = -1;
-  bool force = false;
+  bool force = false, check = false;
   po::options_description od("run options");
   od.add_options()("scenario", po::value(&c.scenario)->required(), "scenario YAML")(
       "output,o", po::value(&out)->required(), "output HDF5 file")("threads", po::value(&c.threads), "worker threads (default: all cores)")(
       "seed", po::value(&seed), "random seed (overrides run.seed)")("steps", po::value(&steps), "number of steps (overrides run.steps)")(
       "set", po::value(&c.sets)->composing(), "override a scenario key: key.path=value")(
-      "force", po::bool_switch(&force), "overwrite OUT if it exists")("quiet,q", po::bool_switch(&c.quiet), "no progress output");
+      "force", po::bool_switch(&force), "overwrite OUT if it exists")(
+      "check", po::bool_switch(&check), "check the model's invariants after every step (always on in debug builds)")("quiet,q", po::bool_switch(&c.quiet), "no progress output");
   po::positional_options_description pos;
   pos.add("scenario", 1);
   po::variables_map vm;
@@ -118,6 +119,7 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
 
   const auto t0 = std::chrono::steady_clock::now();
   model::Simulation sim(sc->params);
+  if (check) sim.set_checking(true);
   std::unique_ptr<io::RunWriter> writer;
   try {
     writer = std::make_unique<io::RunWriter>(out, *sc, sim, io::RunInfo{threads, cmdline, force});

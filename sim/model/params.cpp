@@ -170,7 +170,7 @@ const char* to_string(EventType t) { return name_of(kEventTypes, t); }
 // ----------------------------------------------------------------- descriptions
 template <class V>
 void describe(V& v, RunParams& p) {
-  v.num("seed", p.seed, 0, 1.8e19, "random seed; the same seed and scenario give identical results");
+  v.num("seed", p.seed, 0, 9.2e18, "random seed; the same seed and scenario give identical results");
   v.text("start", p.start, "calendar month of step 0, YYYY-MM");
   v.num("steps", p.steps, 0, 1e6, "number of monthly steps (horizon)");
 }
@@ -559,7 +559,19 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
         if (need(e.firm, "firm")) c.firm(e.firm, where(ep + ".firm"), ep + ".firm");
         if (need(e.region, "region")) c.region(e.region, where(ep + ".region"), ep + ".region");
         if (e.to.empty()) d.error(e.loc, ep, "relocation_order needs 'to: {REGION: weight}'");
-        for (const auto& s : e.to) c.region(s.name, s.loc, ep + ".to." + s.name);
+        for (const auto& s : e.to) {
+          c.region(s.name, s.loc, ep + ".to." + s.name);
+          // The destination must be one of the firm's offices (or one an event opens).
+          for (const auto& F : p.firms) {
+            if (F.name != e.firm) continue;
+            bool office = F.offices.empty() ? F.hq == s.name : false;
+            for (const auto& o : F.offices) office |= o.name == s.name && o.value > 0;
+            for (const auto& e2 : p.events)
+              office |= e2.type == EventType::OfficeOpen && e2.firm == e.firm && e2.region == s.name;
+            if (!office && p.region_index(s.name) >= 0)
+              d.error(s.loc, ep + ".to." + s.name, "firm '" + e.firm + "' has no office in " + s.name + " to relocate staff to");
+          }
+        }
         break;
     }
   }

@@ -69,6 +69,8 @@ void StepStats::reset(int regions, int firms) {
   output_origin.assign(R, 0.0);
   hc_region.assign(R, 0.0);
   hc_origin.assign(R, 0.0);
+  entrants_region.assign(R, 0);
+  exits_region.assign(R, 0);
   log.clear();
 }
 
@@ -122,6 +124,16 @@ void Simulation::init_world() {
   init_firms();
   init_researchers();
   stats_.reset(R, int(world_.f.size()));
+  prev_stock_.assign(R, 0);
+  for (std::size_t i = 0; i < world_.r.size(); ++i)
+    if (world_.r.alive[i]) ++prev_stock_[world_.r.location[i]];
+}
+
+void Simulation::remember_stocks() {
+  const int R = regions();
+  prev_stock_.assign(R, 0);
+  for (int a = 0; a < R; ++a)
+    for (int k = 0; k < R * kTiers; ++k) prev_stock_[a] += stats_.stocks[std::size_t(a) * R * kTiers + k];
 }
 
 static double draw(const Dist& d, double u, double bm_r, double lambda1, double delta) {
@@ -479,6 +491,8 @@ void Simulation::lose_job(std::size_t i, LogKind why) {
   auto& r = world_.r;
   if (r.employer[i] == kNoFirm) return;
   log(i, why, r.employer[i], kNoFirm, r.location[i], r.location[i], r.comp[i], 0.f);
+  // A change-of-status petition or a relocation belongs to this job: it ends with it.
+  if (r.pending_firm[i] == r.employer[i] && r.pending_kind[i] != 0) r.pending_firm[i] = kNoFirm;
   --world_.f.headcount[r.employer[i]];
   r.employer[i] = kNoFirm;
   r.comp[i] = 0.f;
@@ -574,6 +588,16 @@ void Simulation::step() {
   timed([&] { production(); });
   timed([&] { pay(); });
   timed([&] { record(); });
+  if (checking_) {
+    const auto problems = check_invariants();
+    if (!problems.empty()) {
+      std::string msg = "invariant violated after step " + std::to_string(world_.step) + ":";
+      for (std::size_t k = 0; k < problems.size() && k < 20; ++k) msg += "\n  " + problems[k];
+      if (problems.size() > 20) msg += "\n  … and " + std::to_string(problems.size() - 20) + " more";
+      throw std::logic_error(msg);
+    }
+  }
+  remember_stocks();
   ++world_.step;
 }
 
@@ -618,12 +642,13 @@ void Simulation::demography() {
     for (uint32_t i : part.exits) {
       lose_job(i, LogKind::Separation);
       log(i, LogKind::Exit, kNoFirm, kNoFirm, r.location[i], r.location[i], 0.f, 0.f);
-      if (r.pending_firm[i] != kNoFirm) --world_.f.pending_in[r.pending_firm[i]];
+      if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) --world_.f.pending_in[r.pending_firm[i]];
       r.alive[i] = 0;
       r.pending_firm[i] = kNoFirm;
       r.employer[i] = kNoFirm;
       freed.push_back(i);
       ++stats_.market[kExits];
+      ++stats_.exits_region[r.location[i]];
     }
     for (uint32_t i : part.separations) {
       lose_job(i, LogKind::Separation);
@@ -689,6 +714,7 @@ void Simulation::demography() {
       r.pending_firm[i] = kNoFirm;
       r.flags[i] = kFlagEntered;
       ++stats_.market[kEntrants];
+      ++stats_.entrants_region[loc];
       log(i, LogKind::Entry, kNoFirm, kNoFirm, loc, loc, 0.f, 0.f);
     }
   }
@@ -705,7 +731,7 @@ void Simulation::firm_planning() {
   const auto tot = count_chunks(N, NF * 5, [&](int64_t* a, std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       if (!r.alive[i]) continue;
-      if (r.pending_firm[i] != kNoFirm) ++a[std::size_t(r.pending_firm[i]) * 5 + 2];
+      if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) ++a[std::size_t(r.pending_firm[i]) * 5 + 2];
       const int32_t f = r.employer[i];
       if (f == kNoFirm) continue;
       int64_t* x = &a[std::size_t(f) * 5];
@@ -731,6 +757,9 @@ void Simulation::firm_planning() {
                              : std::max<int64_t>(0, std::llround(F.target[f]) - F.headcount[f] - F.pending_in[f]);
     F.extra_capacity[f] = 0;
   }
+  plan_capacity_.assign(NF, 0);
+  for (std::size_t f = 0; f < NF; ++f)
+    plan_capacity_[f] = std::max<int64_t>(F.headcount[f] + F.pending_in[f], std::llround(F.target[f]));
   build_firm_sampler();
 }
 
@@ -1061,7 +1090,7 @@ void Simulation::visa() {
   std::vector<std::vector<std::pair<uint64_t, uint32_t>>> capped(R);
   auto vstat = [&](std::size_t i, int k) { stats_.visa[std::size_t(r.origin[i]) * kVisaStats + k] += 1; };
   auto deny = [&](std::size_t i, LogKind why) {
-    --F.pending_in[r.pending_firm[i]];
+    if (r.pending_kind[i] == 0) --F.pending_in[r.pending_firm[i]];
     log(i, why, r.employer[i], r.pending_firm[i], r.location[i], r.pending_region[i], r.comp[i], r.pending_comp[i]);
     r.pending_firm[i] = kNoFirm;
     if (Status(r.status[i]) == Status::StudentVisa && r.visa_left[i] == 0) {
@@ -1118,7 +1147,7 @@ void Simulation::visa() {
   for (uint32_t i : approved) {
     vstat(i, kVisaApprovals);
     const int32_t f = r.pending_firm[i];
-    --F.pending_in[f];
+    if (r.pending_kind[i] == 0) --F.pending_in[f];
     r.pending_firm[i] = kNoFirm;
     log(i, LogKind::VisaApproved, r.employer[i], f, r.location[i], r.pending_region[i], r.comp[i], r.pending_comp[i]);
     if (r.pending_kind[i] == 1 && r.employer[i] == f) {  // change of status at the same employer
@@ -1146,8 +1175,7 @@ void Simulation::visa() {
         r.pending_region[i] = uint8_t(loc);
         r.pending_comp[i] = r.comp[i];
         r.pending_left[i] = int8_t(std::min(127, rule.processing_months));
-        r.pending_kind[i] = 1;
-        ++F.pending_in[f];
+        r.pending_kind[i] = 1;  // already on staff: not an incoming hire
         vstat(i, kVisaApplications);
         log(i, LogKind::VisaPetition, f, f, loc, loc, r.comp[i], r.comp[i]);
         continue;
@@ -1437,8 +1465,7 @@ void Simulation::apply_event(const Event& e) {
           r.pending_region[i] = uint8_t(dest);
           r.pending_comp[i] = r.comp[i];
           r.pending_left[i] = int8_t(std::min(127, rule.processing_months));
-          r.pending_kind[i] = 2;
-          ++F.pending_in[f];
+          r.pending_kind[i] = 2;  // already on staff: not an incoming hire
           stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaApplications] += 1;
           log(i, LogKind::VisaPetition, f, f, reg, dest, r.comp[i], r.comp[i]);
         } else {
@@ -1448,6 +1475,66 @@ void Simulation::apply_event(const Event& e) {
       break;
     }
   }
+}
+
+}  // namespace ts::model
+
+namespace ts::model {
+
+std::vector<std::string> Simulation::check_invariants() const {
+  std::vector<std::string> bad;
+  const auto& r = world_.r;
+  const auto& F = world_.f;
+  const int R = regions();
+  const std::size_t NF = F.size();
+  std::vector<int64_t> head(NF, 0), pend(NF, 0), stock(R, 0);
+  auto who = [&](std::size_t i) { return "researcher " + std::to_string(r.uid[i]) + " (slot " + std::to_string(i) + ")"; };
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (!r.alive[i]) {
+      if (r.employer[i] != kNoFirm) bad.push_back(who(i) + " left the field but has an employer");
+      continue;
+    }
+    ++stock[r.location[i]];
+    const int32_t f = r.employer[i];
+    if (f != kNoFirm) {
+      if (f < 0 || std::size_t(f) >= NF) {
+        bad.push_back(who(i) + " has employer index " + std::to_string(f) + " out of range");
+        continue;
+      }
+      ++head[f];
+      const auto st = Status(r.status[i]);
+      const bool cap_gap = st == Status::StudentVisa && r.pending_firm[i] == f && r.pending_kind[i] == 1;
+      const bool ok = st == Status::Citizen || st == Status::Permanent ||
+                      (st == Status::WorkVisa && r.visa_left[i] > 0) ||
+                      (st == Status::StudentVisa && (r.visa_left[i] > 0 || cap_gap));
+      if (!ok) bad.push_back(who(i) + " works in " + params_.regions[r.location[i]].name + " without status");
+      bool office = false;
+      for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) office |= F.office_region[k] == r.location[i];
+      if (!office) bad.push_back(who(i) + " works for " + F.name[f] + " in a region where it has no office");
+    }
+    if ((r.location[i] == r.origin[i]) != (Status(r.status[i]) == Status::Citizen))
+      bad.push_back(who(i) + " is a citizen exactly when at home: violated");
+    if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) ++pend[r.pending_firm[i]];
+  }
+  for (std::size_t f = 0; f < NF; ++f) {
+    if (head[f] != F.headcount[f])
+      bad.push_back(F.name[f] + ": headcount " + std::to_string(F.headcount[f]) + " but " + std::to_string(head[f]) + " employees");
+    if (!F.unlimited[f] && f < plan_capacity_.size() && head[f] + pend[f] > plan_capacity_[f] + F.extra_capacity[f])
+      bad.push_back(F.name[f] + ": " + std::to_string(head[f] + pend[f]) + " staff and pending hires exceed its capacity " +
+                    std::to_string(plan_capacity_[f] + F.extra_capacity[f]));
+  }
+  // Conservation: stock change = inflows − outflows + entrants − exits, per region.
+  if (prev_stock_.size() == std::size_t(R)) {
+    for (int a = 0; a < R; ++a) {
+      int64_t in = 0, out = 0;
+      for (int b = 0; b < R; ++b)
+        if (b != a) in += stats_.flows[std::size_t(b) * R + a], out += stats_.flows[std::size_t(a) * R + b];
+      const int64_t expect = prev_stock_[a] + in - out + stats_.entrants_region[a] - stats_.exits_region[a];
+      if (stock[a] != expect)
+        bad.push_back(params_.regions[a].name + ": stock " + std::to_string(stock[a]) + " but flows imply " + std::to_string(expect));
+    }
+  }
+  return bad;
 }
 
 }  // namespace ts::model

@@ -75,6 +75,7 @@ struct StepStats {
   std::vector<int64_t> visa;         ///< [origin][VisaStat]
   std::vector<int64_t> market;       ///< [MarketStat]
   std::vector<double> output_region, output_origin, hc_region, hc_origin;  ///< papers this step
+  std::vector<int64_t> entrants_region, exits_region;  ///< by location, for conservation checks
   std::vector<LogEntry> log;         ///< this step's log entries, in deterministic order
   void reset(int regions, int firms);
 };
@@ -166,6 +167,10 @@ class Simulation {
   void force_departure(std::size_t slot);
   void refresh_tiers();
   void build_firm_sampler();
+  /// Checks the model's invariants after a step; returns one line per violation (empty = fine).
+  std::vector<std::string> check_invariants() const;
+  /// Check invariants after every step and throw on a violation (always on in debug builds).
+  void set_checking(bool on) { checking_ = on; }
 
  private:
   void init_world();
@@ -180,6 +185,7 @@ class Simulation {
            float pay_before, float pay_after);
   bool log_enabled(std::size_t slot) const;
   void count_flow(int from, int to);
+  void remember_stocks();
 
   Params params_;
   World world_;
@@ -187,6 +193,13 @@ class Simulation {
   int start_month_ = 0;
   Observer* observer_ = nullptr;
   std::array<double, kPhases> phase_seconds_{};
+#ifdef NDEBUG
+  bool checking_ = false;
+#else
+  bool checking_ = true;
+#endif
+  std::vector<int64_t> prev_stock_;   ///< stock by region after the previous step (invariants)
+  std::vector<int64_t> plan_capacity_;  ///< max(headcount+pending, target) + raid capacity at planning
   std::vector<Offer> offers_;
   std::vector<Offer> raid_offers_;
   std::vector<Mover> movers_;

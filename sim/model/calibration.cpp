@@ -1,0 +1,926 @@
+#include "sim/model/calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+
+#include "sim/model/schema.hpp"
+#include "sim/model/simulation.hpp"
+
+namespace ts::model::calib {
+
+namespace fs = std::filesystem;
+using schema::EnumName;
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::max();
+constexpr double kBad = 1e300;  ///< objective of a point whose moments are not finite
+
+const EnumName<MomentKind> kMoments[] = {{MomentKind::CnShareAll, "cn_share_all"},
+                                         {MomentKind::CnShareTop, "cn_share_top"},
+                                         {MomentKind::UsCnHcOutputRatio, "us_cn_hc_output_ratio"},
+                                         {MomentKind::RaidHires, "raid_hires"},
+                                         {MomentKind::RaidHiresCn, "raid_hires_cn"}};
+const EnumName<Weighting> kWeightings[] = {
+    {Weighting::Diagonal, "diagonal"}, {Weighting::Full, "full"}, {Weighting::Identity, "identity"}};
+
+bool is_share(MomentKind k) { return k == MomentKind::CnShareAll || k == MomentKind::CnShareTop; }
+bool is_raid(MomentKind k) { return k == MomentKind::RaidHires || k == MomentKind::RaidHiresCn; }
+
+std::string fmt(const char* f, double x) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, x);
+  return b;
+}
+/// Compact number for tables: 4 significant digits, thousands without exponent.
+std::string num4(double x) {
+  if (!std::isfinite(x)) return std::isnan(x) ? "n/a" : (x > 0 ? "inf" : "-inf");
+  if (std::fabs(x) >= 1e4 && std::fabs(x) < 1e12) return fmt("%.0f", x);
+  return fmt("%.4g", x);
+}
+
+/// Path segments of an override key: "firms[CN AI company].productivity" -> firms, CN AI company, productivity.
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : path) {
+    if (c == '.' || c == '[' || c == ']') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+std::string rel_path(const std::string& target, const std::string& from_file) {
+  std::error_code ec;
+  const fs::path t = fs::weakly_canonical(fs::absolute(target), ec);
+  const fs::path dir = fs::weakly_canonical(fs::absolute(from_file), ec).parent_path();
+  fs::path r = t.lexically_relative(dir);
+  if (r.empty()) r = t;
+  return r.generic_string();
+}
+
+std::string resolve(const std::string& ref, const std::string& calib_path) {
+  fs::path p(ref);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  return (fs::path(calib_path).parent_path() / p).lexically_normal().string();
+}
+
+}  // namespace
+
+const char* to_string(MomentKind k) { return kMoments[int(k)].name; }
+const char* to_string(Weighting w) { return kWeightings[int(w)].name; }
+
+const std::vector<std::string>& moment_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& m : kMoments) v.emplace_back(m.name);
+    return v;
+  }();
+  return names;
+}
+
+double Target::effective_scale() const {
+  if (scale > 0) return scale;
+  return value != 0 ? std::fabs(value) : 1.0;
+}
+
+// ====================================================================== file format
+
+struct OutputSpec {
+  std::string overlay, report;
+};
+
+template <class V>
+void describe(V& v, Target& t) {
+  if (!v.has("name")) v.error("missing required key 'name'");
+  if (!v.has("moment")) v.error("missing required key 'moment' (one of cn_share_all, cn_share_top, "
+                                "us_cn_hc_output_ratio, raid_hires, raid_hires_cn)");
+  if (!v.has("value")) v.error("missing required key 'value'");
+  v.text("name", t.name, "target name");
+  v.choice("moment", t.moment, kMoments, "moment simulated");
+  v.num("value", t.value, -kInf, kInf, "target value");
+  v.num("tolerance", t.tolerance, 0, kInf, "accepted |simulated − value|");
+  v.num("scale", t.scale, 0, kInf, "divides the deviation (0: |value|)");
+  v.text("source", t.source, "citation");
+  auto only = [&](const char* key, bool ok, const char* which) {
+    if (v.has(key) && !ok) v.error_at(key, std::string("'") + key + "' applies only to " + which);
+  };
+  only("at", is_share(t.moment), "cn_share_all and cn_share_top");
+  only("first", t.moment == MomentKind::UsCnHcOutputRatio, "us_cn_hc_output_ratio");
+  only("last", t.moment == MomentKind::UsCnHcOutputRatio, "us_cn_hc_output_ratio");
+  for (const char* k : {"from", "to", "window"}) only(k, is_raid(t.moment), "raid_hires and raid_hires_cn");
+  v.num("at", t.at, -1e9, 1e9, "step measured (negative: from the end)");
+  v.num("first", t.first, -1e9, 1e9, "first step summed");
+  v.num("last", t.last, -1e9, 1e9, "last step summed");
+  v.text("from", t.from, "raided firm");
+  v.text("to", t.to, "raiding firm");
+  v.num("window", t.window, 1, 1e6, "steps from the raid in which a move counts");
+}
+
+template <class V>
+void describe(V& v, Parameter& p) {
+  if (!v.has("key")) v.error("missing required key 'key' (a scenario key path, e.g. regions.CN.talent_mu)");
+  if (!v.has("min") || !v.has("max")) v.error("a parameter needs 'min' and 'max'");
+  p.has_start = v.has("start");
+  v.text("key", p.key, "scenario key");
+  v.num("min", p.min, -kInf, kInf, "lower bound");
+  v.num("max", p.max, -kInf, kInf, "upper bound");
+  v.num("start", p.start, -kInf, kInf, "start value (default: the scenario's)");
+  v.flag("log", p.log, "search in ln(value)");
+  v.flag("integer", p.integer, "round to a whole number");
+}
+
+template <class V>
+void describe(V& v, OptimizerOptions& o) {
+  v.num("max_evaluations", o.max_evaluations, 1, 1e6, "evaluations");
+  v.num("initial_step", o.initial_step, 1e-6, 0.5, "initial simplex step (fraction of the range)");
+  v.num("ftol", o.ftol, 0, kInf, "objective tolerance");
+  v.num("xtol", o.xtol, 0, 1, "parameter tolerance (fraction of the range)");
+  v.num("restarts", o.restarts, 0, 100, "restarts after convergence");
+}
+
+template <class V>
+void describe(V& v, OutputSpec& o) {
+  v.text("overlay", o.overlay, "overlay scenario file");
+  v.text("report", o.report, "Markdown report");
+}
+
+std::optional<CalibrationSpec> parse_calibration(const cfg::Node& root_in, const std::string& path, cfg::Diagnostics& d) {
+  const std::size_t errors0 = d.size();
+  CalibrationSpec s;
+  s.path = path;
+  cfg::Node root = root_in;
+  if (root.is_null()) root = cfg::Node::make_map(root_in.loc);
+  if (const cfg::Node* ev = root.find("events")) {  // raw scenario events, checked by the scenario loader
+    if (!ev->is_seq() && !ev->is_null())
+      d.error(ev->loc, "events", "expected a list of scenario events, got " + cfg::describe(*ev));
+    else if (ev->is_seq())
+      s.events = *ev;
+    root.erase("events");
+  }
+  OutputSpec out;
+  {
+    schema::Loader v(&root, "", d);
+    if (root.is_map() && !root.find("scenario"))
+      d.error(root.loc, "scenario", "missing required key 'scenario' (the scenario file, relative to this file)");
+    if (root.is_map() && !root.find("parameters")) d.error(root.loc, "parameters", "missing required key 'parameters'");
+    if (root.is_map() && !root.find("targets")) d.error(root.loc, "targets", "missing required key 'targets'");
+    v.text("scenario", s.scenario_ref, s.scenario_loc, "scenario file");
+    v.names("overrides", s.overrides, "fit-only overrides");
+    v.num("replications", s.replications, 1, 10000, "replications per evaluation");
+    v.num("seed", s.seed, 0, 9e15, "first seed");
+    v.choice("weighting", s.weighting, kWeightings, "weighting matrix");
+    v.num("weight_floor", s.weight_floor, 1e-12, kInf, "SE floor");
+    v.list("parameters", s.parameters, "free parameters");
+    v.list("targets", s.targets, "targets");
+    v.obj("optimizer", s.optimizer, "Nelder–Mead options");
+    v.obj("output", out, "output files");
+    v.finish();
+  }
+  if (const cfg::Node* ov = root.find("overrides"); ov && ov->is_seq())
+    for (std::size_t i = 0; i < ov->seq.size() && s.override_locs.size() < s.overrides.size(); ++i) {
+      const auto& e = ov->seq[i];
+      if (!e.is_scalar() || e.scalar.empty()) continue;
+      s.override_locs.push_back(e.loc);
+      if (e.scalar.find('=') == std::string::npos)
+        d.error(e.loc, cfg::index_path("overrides", i), "expected key.path=value, got '" + e.scalar + "'");
+    }
+  s.override_locs.resize(s.overrides.size(), root.loc);
+  if (const cfg::Node* n = root.find("parameters"); n && n->is_seq() && n->seq.empty())
+    d.error(n->loc, "parameters", "needs at least one parameter");
+  if (const cfg::Node* n = root.find("targets"); n && n->is_seq() && n->seq.empty())
+    d.error(n->loc, "targets", "needs at least one target");
+  for (std::size_t i = 0; i < s.parameters.size(); ++i) {
+    const auto& p = s.parameters[i];
+    const std::string ip = cfg::index_path("parameters", i);
+    if (!(p.min < p.max)) d.error(p.loc, ip, "needs min < max");
+    if (p.log && p.min <= 0) d.error(p.loc, ip, "log: true needs min > 0");
+    if (p.has_start && (p.start < p.min || p.start > p.max)) d.error(p.loc, ip, "start must lie within [min, max]");
+    for (std::size_t j = 0; j < i; ++j)
+      if (s.parameters[j].key == p.key) d.error(p.loc, ip, "key '" + p.key + "' is already a parameter");
+  }
+  for (std::size_t i = 0; i < s.targets.size(); ++i) {
+    const auto& t = s.targets[i];
+    for (std::size_t j = 0; j < i; ++j)
+      if (s.targets[j].name == t.name)
+        d.error(t.loc, cfg::index_path("targets", i), "target name '" + t.name + "' is used twice");
+  }
+  if (!s.scenario_ref.empty()) s.scenario = resolve(s.scenario_ref, path);
+  s.overlay_ref = out.overlay;
+  s.report_ref = out.report;
+  if (!out.overlay.empty()) s.overlay = resolve(out.overlay, path);
+  if (!out.report.empty()) s.report = resolve(out.report, path);
+  if (d.size() != errors0) return std::nullopt;
+  return s;
+}
+
+std::optional<CalibrationSpec> load_calibration(const std::string& path, cfg::Diagnostics& d) {
+  auto root = cfg::parse_file(path, d);
+  if (!root || !d.empty()) return std::nullopt;
+  if (!root->is_map() && !root->is_null()) {
+    d.error(root->loc, "(top level)", "expected a mapping of keys to values");
+    return std::nullopt;
+  }
+  return parse_calibration(*root, path, d);
+}
+
+// ====================================================================== moments
+
+double origin_share(const StepStats& s, int origin, bool top_only) {
+  const int R = s.R;
+  if (origin < 0 || origin >= R) return std::nan("");
+  double all = 0, of = 0;
+  for (int loc = 0; loc < R; ++loc)
+    for (int o = 0; o < R; ++o)
+      for (int k = top_only ? 1 : 0; k < kTiers; ++k) {
+        const double n = double(s.stocks[(std::size_t(loc) * R + o) * kTiers + k]);
+        all += n;
+        if (o == origin) of += n;
+      }
+  return all > 0 ? of / all : std::nan("");
+}
+
+std::vector<uint64_t> moves_between(const std::vector<LogEntry>& log, int32_t from, int32_t to) {
+  std::vector<uint64_t> out;
+  for (const auto& e : log)
+    if (e.kind == uint8_t(LogKind::Move) && e.from_firm == from && e.to_firm == to) out.push_back(e.uid);
+  return out;
+}
+
+namespace {
+
+/// The first raid by firm `to` that targets `from` (or everyone); nullptr if none.
+const Event* find_raid(const Params& p, const std::string& from, const std::string& to) {
+  for (const auto& e : p.events)
+    if (e.type == EventType::Raid && e.firm == to &&
+        (e.rivals.empty() || std::find(e.rivals.begin(), e.rivals.end(), from) != e.rivals.end()))
+      return &e;
+  return nullptr;
+}
+
+int64_t resolve_step(int64_t s, int64_t T) { return s < 0 ? T + s : s; }
+
+/// Problems of one target against the parameters; empty if none.
+std::vector<std::string> target_problems(const Params& p, const Target& t) {
+  std::vector<std::string> out;
+  const int64_t T = p.run.steps;
+  if (p.region_index("CN") < 0) out.push_back("the scenario has no region CN");
+  if (t.moment == MomentKind::UsCnHcOutputRatio && p.region_index("US") < 0)
+    out.push_back("the scenario has no region US");
+  if (is_share(t.moment)) {
+    const int64_t at = resolve_step(t.at, T);
+    if (at < 0 || at >= T)
+      out.push_back("step at=" + std::to_string(t.at) + " is outside the run (steps 0.." + std::to_string(T - 1) + ")");
+  }
+  if (t.moment == MomentKind::UsCnHcOutputRatio) {
+    const int64_t a = resolve_step(t.first, T), b = resolve_step(t.last, T);
+    if (a < 0 || b >= T || a > b)
+      out.push_back("steps first=" + std::to_string(t.first) + "..last=" + std::to_string(t.last) +
+                    " are not a range inside the run (steps 0.." + std::to_string(T - 1) + ")");
+  }
+  if (is_raid(t.moment)) {
+    for (const auto* name : {&t.from, &t.to}) {
+      bool single = false;
+      for (const auto& f : p.firms) single |= f.name == *name && f.count == 1;
+      if (!single) out.push_back("no single firm named '" + *name + "' in the scenario");
+    }
+    const Event* e = find_raid(p, t.from, t.to);
+    if (!e)
+      out.push_back("needs a raid event by " + t.to + " on " + t.from +
+                    " (add {type: raid, firm: " + t.to + ", rivals: [" + t.from + "], ...} under events:)");
+    else if (e->at.step < 0 || e->at.step >= T)
+      out.push_back("the raid by " + t.to + " falls outside the run (step " + std::to_string(e->at.step) + ")");
+  }
+  return out;
+}
+
+}  // namespace
+
+void check_targets(const Params& p, const std::vector<Target>& targets, cfg::Diagnostics& d) {
+  for (std::size_t i = 0; i < targets.size(); ++i)
+    for (const auto& m : target_problems(p, targets[i]))
+      d.error(targets[i].loc, cfg::index_path("targets", i), "target '" + targets[i].name + "': " + m);
+}
+
+MomentRecorder::MomentRecorder(const Simulation& sim, const std::vector<Target>& targets) {
+  const Params& p = sim.params();
+  const int64_t T = p.run.steps;
+  cn_ = p.region_index("CN");
+  us_ = p.region_index("US");
+  for (const auto& t : targets) {
+    const auto problems = target_problems(p, t);
+    if (!problems.empty()) throw std::invalid_argument("target '" + t.name + "': " + problems.front());
+    Slot s;
+    s.kind = t.moment;
+    s.at = resolve_step(t.at, T);
+    s.first = resolve_step(t.first, T);
+    s.last = resolve_step(t.last, T);
+    if (is_raid(t.moment)) {
+      s.from = sim.firm_index(t.from);
+      s.to = sim.firm_index(t.to);
+      s.raid_step = find_raid(p, t.from, t.to)->at.step;
+      s.window = t.window;
+    }
+    slots_.push_back(s);
+  }
+}
+
+void MomentRecorder::observe(const Simulation& sim) {
+  const int64_t step = sim.t() - 1;
+  const StepStats& st = sim.stats();
+  const auto& r = sim.world().r;
+  for (auto& s : slots_) {
+    switch (s.kind) {
+      case MomentKind::CnShareAll:
+      case MomentKind::CnShareTop:
+        if (step == s.at) s.value = origin_share(st, cn_, s.kind == MomentKind::CnShareTop);
+        break;
+      case MomentKind::UsCnHcOutputRatio:
+        if (step >= s.first && step <= s.last) {
+          s.num += st.hc_region[std::size_t(us_)];
+          s.den += st.hc_region[std::size_t(cn_)];
+        }
+        break;
+      case MomentKind::RaidHires:
+      case MomentKind::RaidHiresCn: {
+        if (step < s.raid_step || step >= s.raid_step + s.window) break;
+        auto uids = moves_between(st.log, s.from, s.to);
+        if (s.kind == MomentKind::RaidHires || uids.empty()) {
+          s.num += double(uids.size());
+          break;
+        }
+        std::sort(uids.begin(), uids.end());
+        for (std::size_t i = 0; i < r.size(); ++i)
+          if (r.alive[i] && r.origin[i] == cn_ && std::binary_search(uids.begin(), uids.end(), r.uid[i])) s.num += 1;
+        break;
+      }
+    }
+  }
+}
+
+std::vector<double> MomentRecorder::values() const {
+  std::vector<double> out;
+  for (const auto& s : slots_) {
+    if (is_share(s.kind))
+      out.push_back(s.value);
+    else if (s.kind == MomentKind::UsCnHcOutputRatio)
+      out.push_back(s.den > 0 ? s.num / s.den : std::nan(""));
+    else
+      out.push_back(s.num);
+  }
+  return out;
+}
+
+// ====================================================================== Nelder–Mead
+
+namespace {
+struct BudgetExhausted {};
+}  // namespace
+
+NelderMeadResult nelder_mead(const std::function<double(const std::vector<double>&)>& f, const std::vector<double>& lo,
+                             const std::vector<double>& hi, const std::vector<double>& x0, const NelderMeadOptions& opt,
+                             const std::vector<bool>& log_scale,
+                             const std::function<std::vector<double>(const std::vector<double>&)>& canonical) {
+  const std::size_t n = x0.size();
+  if (n == 0 || lo.size() != n || hi.size() != n) throw std::invalid_argument("nelder_mead: bounds and start differ in size");
+  auto is_log = [&](std::size_t i) { return i < log_scale.size() && log_scale[i]; };
+  constexpr double kEps = 1e-12;
+  auto to_u = [&](std::size_t i, double x) {
+    const double u = is_log(i) ? (std::log(x) - std::log(lo[i])) / (std::log(hi[i]) - std::log(lo[i]))
+                               : (x - lo[i]) / (hi[i] - lo[i]);
+    return std::clamp(u, kEps, 1.0 - kEps);
+  };
+  auto from_u = [&](std::size_t i, double u) {
+    const double x = is_log(i) ? std::exp(std::log(lo[i]) + u * (std::log(hi[i]) - std::log(lo[i]))) : lo[i] + u * (hi[i] - lo[i]);
+    return std::clamp(x, lo[i], hi[i]);
+  };
+  auto logistic = [](double z) { return 1.0 / (1.0 + std::exp(-z)); };
+  auto logit = [](double u) { return std::log(u / (1.0 - u)); };
+  using Vec = std::vector<double>;
+  auto to_x = [&](const Vec& z) {
+    Vec x(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = from_u(i, logistic(z[i]));
+    return canonical ? canonical(x) : x;
+  };
+
+  NelderMeadResult res;
+  res.f = std::numeric_limits<double>::infinity();
+  std::map<Vec, double> cache;
+  auto eval = [&](const Vec& z) {
+    const Vec x = to_x(z);
+    if (auto it = cache.find(x); it != cache.end()) return it->second;
+    if (res.evaluations >= opt.max_evaluations) throw BudgetExhausted{};
+    double v = f(x);
+    if (!std::isfinite(v)) v = std::numeric_limits<double>::max();
+    ++res.evaluations;
+    cache.emplace(x, v);
+    if (v < res.f) {
+      res.f = v;
+      res.x = x;
+    }
+    return v;
+  };
+
+  // Gao & Han (2012) adaptive coefficients; the standard ones for n = 1.
+  const double dn = double(n);
+  const double alpha = 1.0, beta = n >= 2 ? 1.0 + 2.0 / dn : 2.0, gamma = n >= 2 ? 0.75 - 0.5 / dn : 0.5,
+               delta = n >= 2 ? 1.0 - 1.0 / dn : 0.5;
+
+  std::vector<Vec> zs(n + 1, Vec(n));
+  Vec fs(n + 1);
+  auto build = [&](const Vec& xc) {  // simplex around xc: one step of initial_step (in u) per coordinate
+    for (std::size_t i = 0; i < n; ++i) zs[0][i] = logit(to_u(i, xc[i]));
+    for (std::size_t k = 1; k <= n; ++k) {
+      zs[k] = zs[0];
+      const std::size_t i = k - 1;
+      const double u0 = to_u(i, xc[i]);
+      double u = u0 + opt.initial_step;
+      if (u > 1.0 - 1e-6) u = u0 - opt.initial_step;
+      zs[k][i] = logit(std::clamp(u, 1e-6, 1.0 - 1e-6));
+    }
+    for (std::size_t k = 0; k <= n; ++k) fs[k] = eval(zs[k]);
+  };
+  auto u_of = [&](const Vec& z) {
+    Vec u(n);
+    for (std::size_t i = 0; i < n; ++i) u[i] = logistic(z[i]);
+    return u;
+  };
+
+  try {
+    Vec start(n);
+    for (std::size_t i = 0; i < n; ++i) start[i] = std::clamp(x0[i], lo[i], hi[i]);
+    build(start);
+    int64_t restarts = opt.restarts;
+    const int64_t max_iter = 50 * std::max<int64_t>(opt.max_evaluations, 1) + 100;
+    while (res.iterations < max_iter) {
+      ++res.iterations;
+      // Order the vertices (stable: ties keep their order, so the search is deterministic).
+      std::vector<std::size_t> idx(n + 1);
+      std::iota(idx.begin(), idx.end(), 0);
+      std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return fs[a] < fs[b]; });
+      {
+        std::vector<Vec> z2;
+        Vec f2;
+        for (auto k : idx) {
+          z2.push_back(zs[k]);
+          f2.push_back(fs[k]);
+        }
+        zs.swap(z2);
+        fs.swap(f2);
+      }
+      // Convergence: objective spread and simplex size (in fractions of the ranges).
+      double size = 0;
+      const Vec ub = u_of(zs[0]);
+      for (std::size_t k = 1; k <= n; ++k) {
+        const Vec uk = u_of(zs[k]);
+        for (std::size_t i = 0; i < n; ++i) size = std::max(size, std::fabs(uk[i] - ub[i]));
+      }
+      if (fs[n] - fs[0] <= opt.ftol * (1.0 + std::fabs(fs[0])) && size <= opt.xtol) {
+        if (restarts-- > 0) {  // a fresh full-size simplex around the best guards against a collapsed one
+          build(res.x);
+          continue;
+        }
+        res.converged = true;
+        break;
+      }
+      Vec c(n, 0.0);
+      for (std::size_t k = 0; k < n; ++k)
+        for (std::size_t i = 0; i < n; ++i) c[i] += zs[k][i] / dn;
+      auto along = [&](const Vec& from, double t) {  // c + t (from − c)
+        Vec z(n);
+        for (std::size_t i = 0; i < n; ++i) z[i] = c[i] + t * (from[i] - c[i]);
+        return z;
+      };
+      const Vec zr = along(zs[n], -alpha);
+      const double fr = eval(zr);
+      if (fr < fs[0]) {
+        const Vec ze = along(zs[n], -alpha * beta);
+        const double fe = eval(ze);
+        if (fe < fr) {
+          zs[n] = ze;
+          fs[n] = fe;
+        } else {
+          zs[n] = zr;
+          fs[n] = fr;
+        }
+        continue;
+      }
+      if (fr < fs[n - 1]) {
+        zs[n] = zr;
+        fs[n] = fr;
+        continue;
+      }
+      bool shrink = false;
+      if (fr < fs[n]) {  // outside contraction
+        const Vec zc = along(zs[n], -alpha * gamma);
+        const double fc = eval(zc);
+        if (fc <= fr) {
+          zs[n] = zc;
+          fs[n] = fc;
+        } else {
+          shrink = true;
+        }
+      } else {  // inside contraction
+        const Vec zc = along(zs[n], gamma);
+        const double fc = eval(zc);
+        if (fc < fs[n]) {
+          zs[n] = zc;
+          fs[n] = fc;
+        } else {
+          shrink = true;
+        }
+      }
+      if (shrink) {
+        for (std::size_t k = 1; k <= n; ++k) {
+          for (std::size_t i = 0; i < n; ++i) zs[k][i] = zs[0][i] + delta * (zs[k][i] - zs[0][i]);
+          fs[k] = eval(zs[k]);
+        }
+      }
+    }
+  } catch (const BudgetExhausted&) {
+    res.converged = false;
+  }
+  return res;
+}
+
+// ====================================================================== Calibrator
+
+std::optional<Calibrator> Calibrator::create(CalibrationSpec spec, cfg::Diagnostics& d,
+                                             const std::vector<std::string>& extra_overrides) {
+  const std::size_t errors0 = d.size();
+  auto loaded = cfg::load_scenario(spec.scenario, d);
+  if (!loaded) {
+    d.error(spec.scenario_loc, "scenario", "the scenario '" + spec.scenario_ref + "' could not be loaded");
+    return std::nullopt;
+  }
+  if (d.size() != errors0) return std::nullopt;
+  Calibrator c;
+  c.spec_ = std::move(spec);
+  c.extra_overrides_ = extra_overrides;
+  cfg::Node tree = std::move(loaded->root);
+  if (tree.is_null()) tree = cfg::Node::make_map(tree.loc);
+  if (c.spec_.events.is_seq() && !c.spec_.events.seq.empty()) {
+    cfg::Node* ev = tree.find("events");
+    if (!ev || ev->is_null()) {
+      tree.set("events", cfg::Node::make_seq(c.spec_.events.loc), c.spec_.events.key_loc);
+      ev = tree.find("events");
+    }
+    if (!ev->is_seq()) {
+      d.error(ev->loc, "events", "the scenario's events are not a list; cannot add the calibration's events");
+      return std::nullopt;
+    }
+    for (const auto& e : c.spec_.events.seq) ev->seq.push_back(e);
+  }
+  c.overlay_tree_ = tree;
+  for (std::size_t i = 0; i < c.spec_.overrides.size(); ++i)
+    cfg::apply_override(tree, c.spec_.overrides[i], c.spec_.override_locs[i], d);
+  for (const auto& o : extra_overrides) cfg::apply_override(tree, o, cfg::Location{"--set", 0, 0}, d);
+  if (d.size() != errors0) return std::nullopt;
+  c.fit_tree_ = tree;
+  c.fit_params_ = load_params(tree, d);
+  // Every `set` event must name a real key with a valid value (as the scenario loader checks).
+  for (std::size_t i = 0; i < c.fit_params_.events.size(); ++i) {
+    const auto& e = c.fit_params_.events[i];
+    if (e.type != EventType::Set || e.key.empty()) continue;
+    cfg::Node copy = tree;
+    cfg::Diagnostics ed;
+    if (cfg::apply_override(copy, e.key + "=" + e.value, e.loc, ed)) (void)load_params(copy, ed);
+    for (const auto& x : ed.all())
+      d.error(e.loc, cfg::index_path("events", i), "set '" + e.key + "': " + x.path + ": " + x.message);
+  }
+  if (d.size() != errors0) return std::nullopt;
+  check_targets(c.fit_params_, c.spec_.targets, d);
+  // Parameters: start defaults to the scenario's value; min, start and max must all load.
+  for (std::size_t i = 0; i < c.spec_.parameters.size(); ++i) {
+    auto& p = c.spec_.parameters[i];
+    const std::string ip = cfg::index_path("parameters", i);
+    if (!p.has_start) {
+      const cfg::Node* n = cfg::get_path(tree, p.key);
+      double v = 0;
+      if (n && n->is_scalar() && schema::parse_double(n->scalar, v) && v >= p.min && v <= p.max) {
+        p.start = v;
+      } else {
+        d.error(p.loc, ip, n && n->is_scalar() ? "the scenario's value '" + n->scalar + "' of '" + p.key +
+                                                     "' is not a number within [min, max]; give 'start'"
+                                               : "the scenario has no number at '" + p.key + "'; give 'start'");
+        continue;
+      }
+    }
+    for (double v : {p.min, p.start, p.max}) {
+      cfg::Node copy = tree;
+      cfg::Diagnostics pd;
+      if (cfg::apply_override(copy, p.key + "=" + c.format_value(i, v), p.loc, pd)) (void)load_params(copy, pd);
+      for (const auto& x : pd.all())
+        d.error(p.loc, ip, "'" + p.key + "' = " + c.format_value(i, v) + ": " + (x.path.empty() ? "" : x.path + ": ") + x.message);
+      if (!pd.empty()) break;
+    }
+  }
+  if (d.size() != errors0) return std::nullopt;
+  return c;
+}
+
+std::string Calibrator::format_value(std::size_t i, double x) const {
+  const auto& p = spec_.parameters.at(i);
+  if (p.integer) return fmt("%.0f", std::round(x));
+  const double v = std::strtod(fmt("%.6g", x).c_str(), nullptr);
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt("%.0f", v);
+  return fmt("%.6g", v);
+}
+
+std::vector<double> Calibrator::canonical(const std::vector<double>& x) const {
+  std::vector<double> out(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = std::strtod(format_value(i, x[i]).c_str(), nullptr);
+  return out;
+}
+
+Params Calibrator::params_at(const std::vector<double>& x, uint64_t seed) const {
+  cfg::Node tree = fit_tree_;
+  cfg::Diagnostics d;
+  for (std::size_t i = 0; i < spec_.parameters.size(); ++i)
+    cfg::apply_override(tree, spec_.parameters[i].key + "=" + format_value(i, x[i]), spec_.parameters[i].loc, d);
+  cfg::apply_override(tree, "run.seed=" + std::to_string(seed), cfg::Location{"calibration", 0, 0}, d);
+  if (!d.empty()) throw std::runtime_error(d.format());
+  Params p = load_params(tree, d);
+  if (!d.empty()) throw std::runtime_error(d.format());
+  p.output.event_log = EventLogLevel::All;  // the raid moments read the move log
+  return p;
+}
+
+Evaluation Calibrator::simulate(const std::vector<double>& x) const {
+  Evaluation e;
+  e.x = canonical(x);
+  const std::size_t K = spec_.targets.size();
+  for (int64_t r = 0; r < spec_.replications; ++r) {
+    Params p = params_at(e.x, spec_.seed + uint64_t(r));
+    const int64_t T = p.run.steps;
+    Simulation sim(std::move(p));
+    MomentRecorder rec(sim, spec_.targets);
+    for (int64_t t = 0; t < T; ++t) {
+      sim.step();
+      rec.observe(sim);
+    }
+    e.reps.push_back(rec.values());
+  }
+  const double R = double(spec_.replications);
+  e.mean.assign(K, 0.0);
+  e.sd.assign(K, 0.0);
+  e.se.assign(K, 0.0);
+  for (std::size_t k = 0; k < K; ++k) {
+    for (const auto& rep : e.reps) e.mean[k] += rep[k] / R;
+    double ss = 0;
+    for (const auto& rep : e.reps) ss += (rep[k] - e.mean[k]) * (rep[k] - e.mean[k]);
+    e.sd[k] = R > 1 ? std::sqrt(ss / (R - 1)) : 0.0;
+    e.se[k] = e.sd[k] / std::sqrt(R);
+  }
+  return e;
+}
+
+Eigen::MatrixXd Calibrator::weighting(const Evaluation& e) const {
+  const int K = int(spec_.targets.size());
+  if (spec_.weighting == Weighting::Identity) return Eigen::MatrixXd::Identity(K, K);
+  const int R = int(e.reps.size());
+  Eigen::MatrixXd Y(R, K);
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < K; ++k) {
+      const double v = e.reps[std::size_t(r)][std::size_t(k)] / spec_.targets[std::size_t(k)].effective_scale();
+      Y(r, k) = std::isfinite(v) ? v : 0.0;
+    }
+  Eigen::MatrixXd S = Eigen::MatrixXd::Zero(K, K);  // covariance of the scaled moment means
+  if (R > 1) {
+    const Eigen::RowVectorXd mu = Y.colwise().mean();
+    const Eigen::MatrixXd C = Y.rowwise() - mu;
+    S = (C.transpose() * C) / double(R - 1) / double(R);
+  }
+  const double floor2 = spec_.weight_floor * spec_.weight_floor;
+  if (spec_.weighting == Weighting::Diagonal) {
+    Eigen::MatrixXd W = Eigen::MatrixXd::Zero(K, K);
+    for (int k = 0; k < K; ++k) W(k, k) = 1.0 / (S(k, k) + floor2);
+    return W;
+  }
+  // Full: shrink towards the diagonal (R is small) and add the floor, then invert.
+  Eigen::MatrixXd A = 0.5 * S;
+  A.diagonal() = S.diagonal();
+  A.diagonal().array() += floor2;
+  return A.ldlt().solve(Eigen::MatrixXd::Identity(K, K));
+}
+
+double Calibrator::objective(const std::vector<double>& mean, const Eigen::MatrixXd& W) const {
+  const int K = int(spec_.targets.size());
+  Eigen::VectorXd g(K);
+  for (int k = 0; k < K; ++k) {
+    const auto& t = spec_.targets[std::size_t(k)];
+    g(k) = (mean[std::size_t(k)] - t.value) / t.effective_scale();
+    if (!std::isfinite(g(k))) return kBad;
+  }
+  return g.dot(W * g);
+}
+
+CalibrationResult Calibrator::run(const std::function<void(const std::string&)>& progress) const {
+  CalibrationResult res;
+  const std::size_t n = spec_.parameters.size();
+  std::vector<double> lo(n), hi(n), x0(n);
+  std::vector<bool> logs(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& p = spec_.parameters[i];
+    lo[i] = p.min;
+    hi[i] = p.max;
+    x0[i] = p.start;
+    logs[i] = p.log;
+  }
+  auto describe_x = [&](const std::vector<double>& x) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) s += (i ? ", " : "") + spec_.parameters[i].key + "=" + format_value(i, x[i]);
+    return s;
+  };
+  res.start = simulate(x0);
+  res.W = weighting(res.start);
+  res.start.objective = objective(res.start.mean, res.W);
+  res.best = res.start;
+  res.history.push_back({res.start.x, res.start.objective});
+  if (progress) progress("evaluation 1 (start): J = " + num4(res.start.objective) + "  [" + describe_x(res.start.x) + "]");
+  std::map<std::vector<double>, double> seen{{res.start.x, res.start.objective}};
+  auto f = [&](const std::vector<double>& x) {
+    const auto cx = canonical(x);
+    if (auto it = seen.find(cx); it != seen.end()) return it->second;
+    Evaluation e = simulate(cx);
+    e.objective = objective(e.mean, res.W);
+    seen.emplace(cx, e.objective);
+    res.history.push_back({e.x, e.objective});
+    if (progress)
+      progress("evaluation " + std::to_string(res.history.size()) + ": J = " + num4(e.objective) + "  [" + describe_x(e.x) + "]");
+    if (e.objective < res.best.objective) res.best = std::move(e);
+    return seen.at(cx);
+  };
+  NelderMeadOptions o;
+  o.max_evaluations = spec_.optimizer.max_evaluations;
+  o.initial_step = spec_.optimizer.initial_step;
+  o.ftol = spec_.optimizer.ftol;
+  o.xtol = spec_.optimizer.xtol;
+  o.restarts = spec_.optimizer.restarts;
+  const auto nm = nelder_mead(f, lo, hi, x0, o, logs, [&](const std::vector<double>& x) { return canonical(x); });
+  res.evaluations = int64_t(res.history.size());
+  res.converged = nm.converged;
+  res.overlay_yaml = overlay_yaml(res.best.x, res.best, res.best.objective);
+  res.report_md = report_markdown(res);
+  return res;
+}
+
+// ====================================================================== output
+
+std::string Calibrator::overlay_yaml(const std::vector<double>& x, const Evaluation& e, double J) const {
+  cfg::Node tree = overlay_tree_;
+  cfg::Diagnostics d;
+  for (std::size_t i = 0; i < spec_.parameters.size(); ++i)
+    cfg::apply_override(tree, spec_.parameters[i].key + "=" + format_value(i, x[i]), spec_.parameters[i].loc, d);
+  if (!d.empty()) throw std::runtime_error(d.format());
+  cfg::Node out = cfg::Node::make_map();
+  const std::string overlay_file = spec_.overlay.empty() ? spec_.scenario : spec_.overlay;
+  out.set("extends", cfg::Node::make_scalar(rel_path(spec_.scenario, overlay_file), {}, true), {});
+  // A key inside a list (firms[...], events[...]) cannot be merged key by key (`extends`
+  // replaces lists whole), so the overlay carries the whole list as calibrated.
+  auto put = [&](const std::string& key) {
+    const auto segs = split_path(key);
+    const cfg::Node* node = &tree;
+    std::string prefix;
+    for (const auto& s : segs) {
+      if (!node->is_map()) break;
+      const cfg::Node* child = node->find(s);
+      if (!child) break;
+      prefix = cfg::join_path(prefix, s);
+      if (child->is_seq()) {
+        cfg::set_path(out, prefix, *child, {}, d);
+        return;
+      }
+      node = child;
+    }
+    if (const cfg::Node* v = cfg::get_path(tree, key)) cfg::set_path(out, key, *v, {}, d);
+  };
+  for (const auto& p : spec_.parameters) put(p.key);
+  if (spec_.events.is_seq() && !spec_.events.seq.empty() && !out.find("events")) put("events");
+  if (!d.empty()) throw std::runtime_error(d.format());
+
+  std::ostringstream os;
+  os << "# Calibrated scenario: generated by `talentsim calibrate " << spec_.path << "`.\n"
+     << "# Do not edit by hand: rerun the command (deterministic; same file, same result).\n"
+     << "# Simulated method of moments (MODEL.md §6), fitted at reduced size with the fit-only overrides:\n";
+  for (const auto& o : spec_.overrides) os << "#   " << o << "\n";
+  for (const auto& o : extra_overrides_) os << "#   " << o << "   (--set)\n";
+  os << "# " << spec_.replications << " replications per evaluation, seeds " << spec_.seed << ".."
+     << spec_.seed + uint64_t(spec_.replications) - 1 << " (common random numbers); objective J = " << num4(J) << "\n"
+     << "#\n";
+  std::size_t w = 6;
+  for (const auto& t : spec_.targets) w = std::max(w, t.name.size());
+  char line[512];
+  std::snprintf(line, sizeof line, "# %-*s %12s %12s %10s  %s\n", int(w), "target", "value", "simulated", "SE", "source");
+  os << line;
+  for (std::size_t k = 0; k < spec_.targets.size(); ++k) {
+    const auto& t = spec_.targets[k];
+    std::snprintf(line, sizeof line, "# %-*s %12s %12s %10s  %s\n", int(w), t.name.c_str(), num4(t.value).c_str(),
+                  num4(e.mean[k]).c_str(), num4(e.se[k]).c_str(), t.source.c_str());
+    os << line;
+  }
+  os << "#\n# fitted:\n";
+  for (std::size_t i = 0; i < spec_.parameters.size(); ++i)
+    os << "#   " << spec_.parameters[i].key << " = " << format_value(i, x[i]) << "   (bounds " << num4(spec_.parameters[i].min)
+       << " .. " << num4(spec_.parameters[i].max) << ", start " << format_value(i, spec_.parameters[i].start) << ")\n";
+  os << "\n" << cfg::to_yaml(out);
+  return os.str();
+}
+
+std::string Calibrator::table(const Evaluation& e) const {
+  std::ostringstream os;
+  std::size_t w = 6;
+  for (const auto& t : spec_.targets) w = std::max(w, t.name.size());
+  char line[512];
+  std::snprintf(line, sizeof line, "%-*s %12s %12s %10s %10s  %s\n", int(w), "target", "value", "simulated", "SE",
+                "tolerance", "within");
+  os << line;
+  for (std::size_t k = 0; k < spec_.targets.size(); ++k) {
+    const auto& t = spec_.targets[k];
+    const bool ok = std::fabs(e.mean[k] - t.value) <= t.tolerance;
+    std::snprintf(line, sizeof line, "%-*s %12s %12s %10s %10s  %s\n", int(w), t.name.c_str(), num4(t.value).c_str(),
+                  num4(e.mean[k]).c_str(), num4(e.se[k]).c_str(), num4(t.tolerance).c_str(), ok ? "yes" : "no");
+    os << line;
+  }
+  return os.str();
+}
+
+std::string Calibrator::report_markdown(const CalibrationResult& r) const {
+  std::ostringstream os;
+  const auto& S = spec_;
+  os << "# Calibration report\n\n"
+     << "Generated by `talentsim calibrate " << S.path << "` (simulated method of moments, MODEL.md §6). "
+     << "The run is deterministic: the same calibration file gives the same report and overlay.\n\n"
+     << "- Scenario: `" << S.scenario_ref << "`";
+  if (S.events.is_seq() && !S.events.seq.empty())
+    os << ", plus " << S.events.seq.size() << " calibration event" << (S.events.seq.size() == 1 ? "" : "s")
+       << " (written into the overlay)";
+  os << ".\n- **Fitted at reduced size**: every evaluation applies the fit-only overrides";
+  std::string ovs;
+  for (const auto& o : S.overrides) ovs += (ovs.empty() ? "" : ", ") + ("`" + o + "`");
+  for (const auto& o : extra_overrides_) ovs += (ovs.empty() ? "" : ", ") + ("`" + o + "` (--set)");
+  os << (ovs.empty() ? " (none)" : " " + ovs) << "; the overlay does not carry them.\n"
+     << "- Replications: " << S.replications << " per evaluation with run.seed = " << S.seed << " + r (common random "
+     << "numbers: the same seeds at every evaluation).\n"
+     << "- Objective: J = g′Wg with g_k = (simulated mean − target) / scale_k; W = " << to_string(S.weighting)
+     << (S.weighting == Weighting::Identity ? "" : " inverse covariance of the scaled moment means, estimated at the start values")
+     << (S.weighting == Weighting::Identity ? "" : " (SE floor " + num4(S.weight_floor) + ")") << ".\n"
+     << "- Optimiser: Nelder–Mead (Gao–Han coefficients) on the logistic transform of each bound range, initial step "
+     << num4(S.optimizer.initial_step) << " of the range, " << S.optimizer.restarts << " restart(s); "
+     << r.evaluations << " evaluations of at most " << S.optimizer.max_evaluations << ", "
+     << (r.converged ? "converged" : "stopped at the evaluation budget") << ".\n"
+     << "- Objective at the start: " << num4(r.start.objective) << "; **at the optimum: " << num4(r.best.objective)
+     << "**.\n";
+  if (!S.overlay_ref.empty()) os << "- Overlay written: `" << S.overlay_ref << "` (relative to the calibration file).\n";
+  os << "\n## Targets\n\n"
+     << "| target | source | moment | value | simulated mean | SE over replications | start mean | tolerance | within tolerance |\n"
+     << "|---|---|---|---:|---:|---:|---:|---:|:---:|\n";
+  for (std::size_t k = 0; k < S.targets.size(); ++k) {
+    const auto& t = S.targets[k];
+    const bool ok = std::fabs(r.best.mean[k] - t.value) <= t.tolerance;
+    os << "| " << t.name << " | " << t.source << " | `" << to_string(t.moment) << "` | " << num4(t.value) << " | "
+       << num4(r.best.mean[k]) << " | " << num4(r.best.se[k]) << " | " << num4(r.start.mean[k]) << " | "
+       << num4(t.tolerance) << " | " << (ok ? "yes" : "**no**") << " |\n";
+  }
+  os << "\n## Parameters\n\n| key | min | max | start | fitted |\n|---|---:|---:|---:|---:|\n";
+  for (std::size_t i = 0; i < S.parameters.size(); ++i) {
+    const auto& p = S.parameters[i];
+    os << "| `" << p.key << "`" << (p.log ? " (log scale)" : "") << " | " << num4(p.min) << " | " << num4(p.max) << " | "
+       << format_value(i, p.start) << " | " << format_value(i, r.best.x[i]) << " |\n";
+  }
+  os << "\n## Replications at the optimum\n\n| target |";
+  for (std::size_t q = 0; q < r.best.reps.size(); ++q) os << " seed " << S.seed + q << " |";
+  os << " weight W_kk |\n|---|";
+  for (std::size_t q = 0; q < r.best.reps.size(); ++q) os << "---:|";
+  os << "---:|\n";
+  for (std::size_t k = 0; k < S.targets.size(); ++k) {
+    os << "| " << S.targets[k].name << " |";
+    for (const auto& rep : r.best.reps) os << " " << num4(rep[k]) << " |";
+    os << " " << num4(r.W(Eigen::Index(k), Eigen::Index(k))) << " |\n";
+  }
+  os << "\n## Evaluations\n\n| # | J |";
+  for (const auto& p : S.parameters) os << " `" << p.key << "` |";
+  os << "\n|---:|---:|";
+  for (std::size_t i = 0; i < S.parameters.size(); ++i) os << "---:|";
+  os << "\n";
+  for (std::size_t h = 0; h < r.history.size(); ++h) {
+    os << "| " << h + 1 << " | " << num4(r.history[h].second) << " |";
+    for (std::size_t i = 0; i < S.parameters.size(); ++i) os << " " << format_value(i, r.history[h].first[i]) << " |";
+    os << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace ts::model::calib
