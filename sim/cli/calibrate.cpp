@@ -77,8 +77,13 @@ int calibrate_main(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("calibration", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
-  po::notify(vm);
+  try {
+    po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "talentsim calibrate: " << e.what() << "\n\nusage:\n" << kCalibrateUsage;
+    return kInputError;
+  }
   if (vm.count("threads") && threads < 1) {
     std::cerr << "talentsim calibrate: --threads must be at least 1\n";
     return kInputError;

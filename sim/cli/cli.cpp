@@ -7,12 +7,14 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <thread>
 
 #include "sim/cli/summarize.hpp"
+#include "sim/io/checkpoint.hpp"
 #include "sim/io/output.hpp"
 #include "sim/io/scenario.hpp"
 #include "sim/model/simulation.hpp"
@@ -33,6 +35,8 @@ const char* kUsage = R"(talentsim — agent-based simulation of the global AI ta
 usage:
   talentsim run SCENARIO.yaml -o OUT.h5 [--threads N] [--seed S] [--steps T]
                 [--set key.path=value]... [--force] [--check] [--quiet]
+                [--checkpoint-every K [--checkpoint FILE]]
+  talentsim resume CHECKPOINT [--threads N] [--checkpoint-every K] [--quiet]
   talentsim summarize OUT.h5
   talentsim validate SCENARIO.yaml [--set key.path=value]... [--threads N]
                                                              textbook check: table of theory vs simulated
@@ -83,18 +87,70 @@ class Progress {
   clock::time_point t0_, last_{};
 };
 
+struct Checkpointing {
+  int64_t every = 0;        ///< save every K steps (0 = never)
+  std::string path;         ///< where
+  int64_t abort_after = -1; ///< testing aid: _exit after this step, as a crash would
+  int64_t stop_after = -1;  ///< testing aid: act as if SIGINT arrived after this step
+};
+
+/// Steps until `total`, checkpointing and honouring SIGINT/SIGTERM; finishes the file.
+int step_loop(model::Simulation& sim, io::RunWriter& writer, int64_t total, const Checkpointing& ck, bool quiet, int threads) {
+  const auto t0 = std::chrono::steady_clock::now();
+  sim.set_observer(&writer);
+  Progress prog(!quiet, total);
+  std::string status = "complete";
+  try {
+    while (sim.t() < total) {
+      sim.step();
+      const int64_t done = sim.t();
+      prog.update(done, model::format_month(sim.calendar_month(int(done - 1))));
+      const bool stop = g_signal.load() != 0 || done - 1 == ck.stop_after;
+      if (!ck.path.empty() && ((ck.every > 0 && done % ck.every == 0 && done < total) || (stop && done < total))) {
+        writer.flush();
+        io::CheckpointIO::save(ck.path, sim, writer);
+      }
+      if (done - 1 == ck.abort_after) std::_Exit(kRuntimeError);
+      if (stop && done < total) {
+        status = "interrupted";
+        prog.done();
+        std::cerr << "talentsim: interrupted after step " << done - 1 << "; the file is marked interrupted";
+        if (!ck.path.empty()) std::cerr << "; continue with: talentsim resume " << ck.path;
+        std::cerr << "\n";
+        break;
+      }
+    }
+    writer.finish(sim, status);
+  } catch (const std::exception& e) {
+    prog.done();
+    writer.abandon();
+    std::cerr << "talentsim: run failed: " << e.what() << "\n";
+    return kRuntimeError;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!quiet)
+    std::cout << "wrote " << writer.final_path() << " (" << sim.t() << " steps, " << sim.world().r.size()
+              << " researcher slots, " << sim.world().f.size() << " firms, " << threads << " threads, " << secs << " s)\n";
+  return status == "complete" ? kOk : kInterrupted;
+}
+
 int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
   Common c;
   std::string out;
   int64_t seed = -1, steps = -1;
   bool force = false, check = false;
+  Checkpointing ck;
   po::options_description od("run options");
   od.add_options()("scenario", po::value(&c.scenario)->required(), "scenario YAML")(
       "output,o", po::value(&out)->required(), "output HDF5 file")("threads", po::value(&c.threads), "worker threads (default: all cores)")(
       "seed", po::value(&seed), "random seed (overrides run.seed)")("steps", po::value(&steps), "number of steps (overrides run.steps)")(
       "set", po::value(&c.sets)->composing(), "override a scenario key: key.path=value")(
       "force", po::bool_switch(&force), "overwrite OUT if it exists")(
-      "check", po::bool_switch(&check), "check the model's invariants after every step (always on in debug builds)")("quiet,q", po::bool_switch(&c.quiet), "no progress output");
+      "check", po::bool_switch(&check), "check the model's invariants after every step (always on in debug builds)")(
+      "checkpoint-every", po::value(&ck.every), "save the full state every K steps (to OUT.ckpt unless --checkpoint)")(
+      "checkpoint", po::value(&ck.path), "checkpoint file")(
+      "abort-after", po::value(&ck.abort_after), "testing aid: exit abruptly after this step")(
+      "stop-after", po::value(&ck.stop_after), "testing aid: behave as if interrupted after this step")("quiet,q", po::bool_switch(&c.quiet), "no progress output");
   po::positional_options_description pos;
   pos.add("scenario", 1);
   po::variables_map vm;
@@ -117,9 +173,10 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
   const int threads = c.threads > 0 ? c.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
 
-  const auto t0 = std::chrono::steady_clock::now();
   model::Simulation sim(sc->params);
   if (check) sim.set_checking(true);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   std::unique_ptr<io::RunWriter> writer;
   try {
     writer = std::make_unique<io::RunWriter>(out, *sc, sim, io::RunInfo{threads, cmdline, force});
@@ -127,36 +184,52 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
     std::cerr << "talentsim: " << e.what() << "\n";
     return kRuntimeError;
   }
-  sim.set_observer(writer.get());
+  if (ck.path.empty() && ck.every > 0) ck.path = out + ".ckpt";
+  return step_loop(sim, *writer, sc->params.run.steps, ck, c.quiet, threads);
+}
+
+int cmd_resume(const std::vector<std::string>& args) {
+  std::string path;
+  int threads = 0;
+  bool quiet = false, check = false;
+  Checkpointing ck;
+  po::options_description od("resume options");
+  od.add_options()("checkpoint", po::value(&path)->required(), "checkpoint file")(
+      "threads", po::value(&threads), "worker threads")("checkpoint-every", po::value(&ck.every), "save a checkpoint every K steps")(
+      "check", po::bool_switch(&check), "check invariants after every step")("quiet,q", po::bool_switch(&quiet), "no progress output")(
+      "abort-after", po::value(&ck.abort_after), "testing aid: exit abruptly after this step")(
+      "stop-after", po::value(&ck.stop_after), "testing aid: behave as if interrupted after this step");
+  po::positional_options_description pos;
+  pos.add("checkpoint", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
+  po::notify(vm);
+  threads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
+  io::Resumed res;
+  try {
+    res = io::CheckpointIO::load(path);
+  } catch (const io::CheckpointError& e) {
+    std::cerr << "talentsim resume: " << e.what() << "\n";
+    return kInputError;
+  }
+  auto& sim = *res.sim;
+  if (check) sim.set_checking(true);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  const int64_t T = sc->params.run.steps;
-  Progress prog(!c.quiet, T);
-  std::string status = "complete";
+  std::unique_ptr<io::RunWriter> writer;
   try {
-    for (int64_t t = 0; t < T; ++t) {
-      sim.step();
-      prog.update(t + 1, model::format_month(sim.calendar_month(int(t))));
-      if (g_signal.load()) {
-        status = "interrupted";
-        prog.done();
-        std::cerr << "talentsim: interrupted by signal " << g_signal.load() << " after step " << t << "; writing what was done\n";
-        break;
-      }
-    }
-    writer->finish(sim, status);
+    writer = std::make_unique<io::RunWriter>(res.output, res.output_temp, sim, res.event_rows,
+                                             io::RunInfo{threads, "resume " + path, true});
   } catch (const std::exception& e) {
-    prog.done();
-    writer->abandon();
-    std::cerr << "talentsim: run failed: " << e.what() << "\n";
+    std::cerr << "talentsim resume: " << e.what() << "\n";
     return kRuntimeError;
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!c.quiet) {
-    std::cout << "wrote " << out << " (" << sim.t() << " steps, " << sim.world().r.size() << " researcher slots, "
-              << sim.world().f.size() << " firms, " << threads << " threads, " << secs << " s)\n";
-  }
-  return status == "complete" ? kOk : kInterrupted;
+  io::CheckpointIO::restore_writer(*writer, res);
+  sim.set_observer(writer.get());
+  ck.path = path;
+  if (!quiet) std::cerr << "resuming " << res.output << " at step " << sim.t() << " of " << sim.params().run.steps << "\n";
+  return step_loop(sim, *writer, sim.params().run.steps, ck, quiet, threads);
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
@@ -239,6 +312,7 @@ int main(int argc, char** argv) {
       return summarize(args[0], std::cout);
     }
     if (cmd == "config") return cmd_config(args);
+    if (cmd == "resume") return cmd_resume(args);
     if (cmd == "validate") return cmd_validate(args);
     if (cmd == "keys") {
       std::cout << model::describe_keys();

@@ -40,7 +40,6 @@
 #include <cassert>
 #include <cmath>
 #include <concepts>
-#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <numbers>
@@ -73,24 +72,19 @@ namespace detail {
   return Counter{hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0};
 }
 
-// Rounds fully unrolled at compile time (a fold over I = 0..R-1); round I uses
-// the key bumped I times, i.e. key + I*(W0, W1) mod 2^32.
-template <std::size_t... I>
-[[gnu::always_inline]] constexpr Counter philox_rounds(Counter ctr, const Key& key,
-                                                       std::index_sequence<I...> /*rounds*/) noexcept {
-  ((ctr = philox_round(ctr, Key{key[0] + static_cast<std::uint32_t>(I) * kPhiloxW0,
-                                key[1] + static_cast<std::uint32_t>(I) * kPhiloxW1})),
-   ...);
-  return ctr;
-}
-
 }  // namespace detail
 
 // Philox4x32 with R rounds (R = 10 is the standard, crush-resistant variant).
 template <int R>
-constexpr Counter philox4x32_R(const Counter& ctr, const Key& key) noexcept {
+constexpr Counter philox4x32_R(Counter ctr, Key key) noexcept {
   static_assert(R >= 1 && R <= 16);
-  return detail::philox_rounds(ctr, key, std::make_index_sequence<R>{});
+  ctr = detail::philox_round(ctr, key);
+  for (int r = 1; r < R; ++r) {
+    key[0] += kPhiloxW0;
+    key[1] += kPhiloxW1;
+    ctr = detail::philox_round(ctr, key);
+  }
+  return ctr;
 }
 
 constexpr Counter philox4x32_10(const Counter& ctr, const Key& key) noexcept {

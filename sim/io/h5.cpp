@@ -372,6 +372,11 @@ bool Group::exists(const std::string& name) const {
   }
 }
 
+void Group::remove(const std::string& name) {
+  if (!exists(name)) return;
+  check(H5Ldelete(id_.get(), name.c_str(), H5P_DEFAULT), "remove link", Where{file_, path_, name, {}});
+}
+
 std::vector<std::string> Group::children() const {
   std::vector<std::string> names;
   hsize_t idx = 0;

@@ -85,6 +85,8 @@ class Group {
   Group open_group(const std::string& name) const;
   /// True if a link `name` (group or dataset, nested path allowed) exists below this group.
   bool exists(const std::string& name) const;
+  /// Removes the link `name` (a dataset or a whole group) if it exists.
+  void remove(const std::string& name);
   /// Names of the direct children (links) of this group, sorted.
   std::vector<std::string> children() const;
   /// Absolute path of this group inside the file, e.g. "/" or "/run/firms".

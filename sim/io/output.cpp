@@ -122,6 +122,25 @@ RunWriter::RunWriter(const std::string& out_path, const Scenario& sc, const mode
   s.attr("dims", std::vector<std::string>{"step", "origin", "visa_stat"}, "visa");
   s.attr("dims", std::vector<std::string>{"step", "market_stat"}, "market");
   s.attr("units", std::string("papers per month"), "output_by_region");
+  using Names = std::vector<std::string>;
+  s.attr("dims", Names{"step"}, "step");
+  s.attr("dims", Names{"step"}, "month");
+  s.attr("units", std::string("YYYYMM"), "month");
+  s.attr("units", std::string("researchers"), "stocks");
+  s.attr("units", std::string("researchers per month"), "flows");
+  s.attr("units", std::string("events per month"), "visa");
+  for (const char* n : {"output_by_region", "hc_output_by_region"}) s.attr("dims", Names{"step", "region"}, n);
+  for (const char* n : {"output_by_origin", "hc_output_by_origin"}) s.attr("dims", Names{"step", "origin"}, n);
+  for (const char* n : {"output_by_origin", "hc_output_by_region", "hc_output_by_origin", "firm_output", "firm_hc_output"})
+    s.attr("units", std::string("papers per month"), n);
+  for (const char* n : {"firm_headcount", "firm_elite", "firm_vacancies", "firm_wage_bill", "firm_compute_per_researcher",
+                        "firm_output", "firm_hc_output"})
+    s.attr("dims", Names{"step", "firm"}, n);
+  s.attr("units", std::string("researchers"), "firm_headcount");
+  s.attr("units", std::string("researchers"), "firm_elite");
+  s.attr("units", std::string("positions (-1 = unlimited)"), "firm_vacancies");
+  s.attr("units", std::string("USD per year"), "firm_wage_bill");
+  s.attr("units", std::string("GPU-equivalents per researcher"), "firm_compute_per_researcher");
 
   auto ev = root_.group("events");
   const hsize_t ech = 4096;
@@ -134,8 +153,87 @@ RunWriter::RunWriter(const std::string& out_path, const Scenario& sc, const mode
   ev_to_region_ = ev.series<uint8_t>("to_region", {}, ech);
   ev_pay_before_ = ev.series<float>("pay_before", {}, ech);
   ev_pay_after_ = ev.series<float>("pay_after", {}, ech);
+  ev_origin_ = ev.series<uint8_t>("origin", {}, ech);
+  ev_tier_ = ev.series<uint8_t>("tier", {}, ech);
   ev.attr("level", std::string(p.output.event_log == model::EventLogLevel::All ? "all"
                                : p.output.event_log == model::EventLogLevel::Top ? "top" : "none"));
+  file_.flush();
+}
+
+RunWriter::RunWriter(const std::string& out_path, const std::string& temp_path, const model::Simulation& sim,
+                     int64_t event_rows, const RunInfo& info)
+    : out_(out_path), tmp_(temp_path) {
+  std::error_code ec;
+  if (!fs::exists(tmp_)) {
+    // The run was interrupted cleanly: its file was moved into place marked "interrupted".
+    if (!fs::exists(out_))
+      throw std::runtime_error("cannot resume: neither the partial output '" + tmp_ + "' nor the output '" + out_ + "' exists");
+    {
+      auto f = h5::File::open_read(out_);
+      const auto st = f.root().attr_string("status");
+      if (st != "interrupted")
+        throw std::runtime_error("cannot resume into '" + out_ + "': its status is '" + st + "', not 'interrupted'");
+    }
+    fs::rename(out_, tmp_, ec);
+    if (ec) throw std::runtime_error("cannot move '" + out_ + "' aside to resume: " + ec.message());
+  }
+  file_ = h5::File::open_rw(tmp_);
+  root_ = file_.root();
+  const auto& p = sim.params();
+  R_ = sim.regions();
+  F_ = sim.world().f.size();
+  chunk_ = p.output.chunk_rows;
+  auto s = root_.open_group("series");
+  step_ = s.open_series<int64_t>("step");
+  month_ = s.open_series<int64_t>("month");
+  stocks_ = s.open_series<int64_t>("stocks");
+  flows_ = s.open_series<int64_t>("flows");
+  pay_ = s.open_series<double>("pay_percentiles");
+  visa_ = s.open_series<int64_t>("visa");
+  market_ = s.open_series<int64_t>("market");
+  out_region_ = s.open_series<double>("output_by_region");
+  out_origin_ = s.open_series<double>("output_by_origin");
+  hc_region_ = s.open_series<double>("hc_output_by_region");
+  hc_origin_ = s.open_series<double>("hc_output_by_origin");
+  f_head_ = s.open_series<int64_t>("firm_headcount");
+  f_elite_ = s.open_series<int64_t>("firm_elite");
+  f_vac_ = s.open_series<int64_t>("firm_vacancies");
+  f_wage_ = s.open_series<double>("firm_wage_bill");
+  f_cpr_ = s.open_series<double>("firm_compute_per_researcher");
+  f_out_ = s.open_series<double>("firm_output");
+  f_hc_ = s.open_series<double>("firm_hc_output");
+  const hsize_t rows = hsize_t(sim.t());
+  for (auto* x : {&step_, &month_, &stocks_, &flows_, &visa_, &market_, &f_head_, &f_elite_, &f_vac_}) x->truncate(rows);
+  for (auto* x : {&pay_, &out_region_, &out_origin_, &hc_region_, &hc_origin_, &f_wage_, &f_cpr_, &f_out_, &f_hc_})
+    x->truncate(rows);
+  auto ev = root_.open_group("events");
+  ev_step_ = ev.open_series<int32_t>("step");
+  ev_uid_ = ev.open_series<uint64_t>("researcher");
+  ev_kind_ = ev.open_series<uint8_t>("kind");
+  ev_from_firm_ = ev.open_series<int32_t>("from_firm");
+  ev_to_firm_ = ev.open_series<int32_t>("to_firm");
+  ev_from_region_ = ev.open_series<uint8_t>("from_region");
+  ev_to_region_ = ev.open_series<uint8_t>("to_region");
+  ev_pay_before_ = ev.open_series<float>("pay_before");
+  ev_pay_after_ = ev.open_series<float>("pay_after");
+  ev_origin_ = ev.open_series<uint8_t>("origin");
+  ev_tier_ = ev.open_series<uint8_t>("tier");
+  const hsize_t er = hsize_t(event_rows);
+  ev_step_.truncate(er), ev_uid_.truncate(er), ev_kind_.truncate(er), ev_from_firm_.truncate(er);
+  ev_to_firm_.truncate(er), ev_from_region_.truncate(er), ev_to_region_.truncate(er);
+  ev_pay_before_.truncate(er), ev_pay_after_.truncate(er), ev_origin_.truncate(er), ev_tier_.truncate(er);
+  // Snapshots from the steps to be redone, and the end-of-run tables, are written again.
+  if (root_.exists("snapshots")) {
+    auto snaps = root_.open_group("snapshots");
+    for (const auto& name : snaps.children())
+      if (std::stoll(name.substr(5)) >= sim.t()) snaps.remove(name);
+  }
+  root_.remove("poaching");
+  root_.remove("cohorts");
+  root_.attr("status", std::string("running"));
+  root_.attr("threads", int64_t(info.threads));
+  root_.attr("resumed_at_step", int64_t(sim.t()));
+  last_step_ = sim.t() - 1;
   file_.flush();
 }
 
@@ -149,7 +247,7 @@ void RunWriter::release_handles() {
   pay_ = {}; out_region_ = {}; out_origin_ = {}; hc_region_ = {}; hc_origin_ = {};
   f_head_ = {}; f_elite_ = {}; f_vac_ = {}; f_wage_ = {}; f_cpr_ = {}; f_out_ = {}; f_hc_ = {};
   ev_step_ = {}; ev_from_firm_ = {}; ev_to_firm_ = {}; ev_uid_ = {}; ev_kind_ = {};
-  ev_from_region_ = {}; ev_to_region_ = {}; ev_pay_before_ = {}; ev_pay_after_ = {};
+  ev_from_region_ = {}; ev_to_region_ = {}; ev_pay_before_ = {}; ev_pay_after_ = {}; ev_origin_ = {}; ev_tier_ = {};
   root_ = {};
 }
 
@@ -198,12 +296,13 @@ void RunWriter::on_step(const model::Simulation& sim) {
     const std::size_t n = st.log.size();
     std::vector<int32_t> a(n), ff(n), tf(n);
     std::vector<uint64_t> u(n);
-    std::vector<uint8_t> k(n), fr(n), tr(n);
+    std::vector<uint8_t> k(n), fr(n), tr(n), og(n), ti(n);
     std::vector<float> pb(n), pa(n);
     for (std::size_t i = 0; i < n; ++i) {
       const auto& e = st.log[i];
       a[i] = e.step, u[i] = e.uid, k[i] = e.kind, ff[i] = e.from_firm, tf[i] = e.to_firm;
       fr[i] = e.from_region, tr[i] = e.to_region, pb[i] = e.pay_before, pa[i] = e.pay_after;
+      og[i] = e.origin, ti[i] = e.tier;
     }
     ev_step_.append(a);
     ev_uid_.append(u);
@@ -214,6 +313,8 @@ void RunWriter::on_step(const model::Simulation& sim) {
     ev_to_region_.append(tr);
     ev_pay_before_.append(pb);
     ev_pay_after_.append(pa);
+    ev_origin_.append(og);
+    ev_tier_.append(ti);
   }
   if (t % 12 == 0) write_cohorts(sim, false);
   for (auto s : sim.params().output.snapshots)
@@ -264,6 +365,8 @@ void RunWriter::write_cohorts(const model::Simulation& sim, bool final) {
   g.write("region_base", base, {M, hsize_t(R), hsize_t(R)});
   g.write("region_stay_rate", stay, {M, hsize_t(K + 1), hsize_t(R), hsize_t(R)});
   g.attr("dims", std::vector<std::string>{"mark", "years", "region", "origin"}, "region_stay_rate");
+  g.attr("dims", std::vector<std::string>{"mark", "region", "origin"}, "region_base");
+  g.attr("dims", std::vector<std::string>{"mark"}, "mark_step");
   std::vector<double> ret(M * (K + 1) * F_, std::nan(""));
   std::vector<int64_t> fbase(M * F_, 0);
   for (std::size_t m = 0; m < M; ++m)
@@ -280,6 +383,7 @@ void RunWriter::write_cohorts(const model::Simulation& sim, bool final) {
   g.write("firm_base", fbase, {M, F_});
   g.write("firm_retention", ret, {M, hsize_t(K + 1), F_});
   g.attr("dims", std::vector<std::string>{"mark", "years", "firm"}, "firm_retention");
+  g.attr("dims", std::vector<std::string>{"mark", "firm"}, "firm_base");
 }
 
 void RunWriter::write_snapshot(const model::Simulation& sim) {

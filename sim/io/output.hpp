@@ -21,8 +21,18 @@ struct RunInfo {
   bool force = false;  ///< overwrite an existing output file
 };
 
+struct CheckpointIO;
+
 class RunWriter : public model::Observer {
  public:
+  /// Reopens the output of a run resumed from a checkpoint taken after `sim.t()` steps:
+  /// later rows, snapshots and end-of-run tables are dropped, and writing continues.
+  RunWriter(const std::string& out_path, const std::string& temp_path, const model::Simulation& sim,
+            int64_t event_rows, const RunInfo& info);
+  /// Rows in the event log so far (saved in checkpoints).
+  int64_t event_rows() const { return int64_t(ev_step_.rows()); }
+  void flush() { file_.flush(); }
+
   /// Creates OUT's temporary sibling and writes the metadata. Throws std::runtime_error
   /// if OUT exists (and !force) or the directory is not writable.
   RunWriter(const std::string& out_path, const Scenario& scenario, const model::Simulation& sim, const RunInfo& info);
@@ -37,6 +47,8 @@ class RunWriter : public model::Observer {
   const std::string& final_path() const { return out_; }
 
  private:
+  friend struct CheckpointIO;
+  void open_series();
   void write_cohorts(const model::Simulation& sim, bool final);
   void write_snapshot(const model::Simulation& sim);
   void release_handles();
@@ -56,7 +68,7 @@ class RunWriter : public model::Observer {
   // event log columns
   h5::Series<int32_t> ev_step_, ev_from_firm_, ev_to_firm_;
   h5::Series<uint64_t> ev_uid_;
-  h5::Series<uint8_t> ev_kind_, ev_from_region_, ev_to_region_;
+  h5::Series<uint8_t> ev_kind_, ev_from_region_, ev_to_region_, ev_origin_, ev_tier_;
   h5::Series<float> ev_pay_before_, ev_pay_after_;
   // cohort counts at yearly marks
   std::vector<std::vector<int64_t>> region_years_;  ///< per mark: [location][origin][years]

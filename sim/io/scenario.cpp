@@ -3,13 +3,17 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <set>
 
 namespace ts::io {
 
 static std::optional<Scenario> finish(Scenario s, cfg::Diagnostics& d) {
   for (const auto& o : s.overrides) cfg::apply_override(s.tree, o, cfg::Location{"--set", 0, 0}, d);
   if (!d.empty()) return std::nullopt;
+  const std::size_t before = d.size();
   s.params = model::load_params(s.tree, d);
+  std::set<std::string> known;  // problems the file has anyway: not the set events' fault
+  for (std::size_t k = before; k < d.size(); ++k) known.insert(d.all()[k].path + ": " + d.all()[k].message);
   // Every `set` event must name a real key with a valid value: check now, not mid-run.
   for (std::size_t i = 0; i < s.params.events.size(); ++i) {
     const auto& e = s.params.events[i];
@@ -18,7 +22,8 @@ static std::optional<Scenario> finish(Scenario s, cfg::Diagnostics& d) {
     cfg::Diagnostics ed;
     if (cfg::apply_override(copy, e.key + "=" + e.value, e.loc, ed)) (void)model::load_params(copy, ed);
     for (const auto& x : ed.all())
-      d.error(e.loc, cfg::index_path("events", i), "set '" + e.key + "': " + x.path + ": " + x.message);
+      if (!known.count(x.path + ": " + x.message))
+        d.error(e.loc, cfg::index_path("events", i), "set '" + e.key + "': " + x.path + ": " + x.message);
   }
   const double need = estimate_memory_bytes(s.params);
   const double have = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));

@@ -34,16 +34,26 @@ const EnumName<Weighting> kWeightings[] = {
 bool is_share(MomentKind k) { return k == MomentKind::CnShareAll || k == MomentKind::CnShareTop; }
 bool is_raid(MomentKind k) { return k == MomentKind::RaidHires || k == MomentKind::RaidHiresCn; }
 
-std::string fmt(const char* f, double x) {
+std::string fmt0(double x) {  // whole number
   char b[64];
-  std::snprintf(b, sizeof b, f, x);
+  std::snprintf(b, sizeof b, "%.0f", x);
+  return b;
+}
+std::string fmt6(double x) {  // 6 significant digits
+  char b[64];
+  std::snprintf(b, sizeof b, "%.6g", x);
+  return b;
+}
+std::string fmt4(double x) {  // 4 significant digits
+  char b[64];
+  std::snprintf(b, sizeof b, "%.4g", x);
   return b;
 }
 /// Compact number for tables: 4 significant digits, thousands without exponent.
 std::string num4(double x) {
   if (!std::isfinite(x)) return std::isnan(x) ? "n/a" : (x > 0 ? "inf" : "-inf");
-  if (std::fabs(x) >= 1e4 && std::fabs(x) < 1e12) return fmt("%.0f", x);
-  return fmt("%.4g", x);
+  if (std::fabs(x) >= 1e4 && std::fabs(x) < 1e12) return fmt0(x);
+  return fmt4(x);
 }
 
 /// Path segments of an override key: "firms[CN AI company].productivity" -> firms, CN AI company, productivity.
@@ -602,10 +612,21 @@ std::optional<Calibrator> Calibrator::create(CalibrationSpec spec, cfg::Diagnost
   }
   if (d.size() != errors0) return std::nullopt;
   check_targets(c.fit_params_, c.spec_.targets, d);
-  // Parameters: start defaults to the scenario's value; min, start and max must all load.
+  // Parameters: an extra override of a parameter's key sets its start; without `start`,
+  // the start is the scenario's value; min, start and max must all load.
   for (std::size_t i = 0; i < c.spec_.parameters.size(); ++i) {
     auto& p = c.spec_.parameters[i];
     const std::string ip = cfg::index_path("parameters", i);
+    for (const auto& o : extra_overrides) {
+      const auto eq = o.find('=');
+      if (eq == std::string::npos || o.substr(0, eq) != p.key) continue;
+      double v = 0;
+      if (!schema::parse_double(o.substr(eq + 1), v) || v < p.min || v > p.max)
+        d.error(cfg::Location{"--set", 0, 0, o}, p.key, "a fitted parameter's start must be a number within [" +
+                                                           schema::fmt_num(p.min) + ", " + schema::fmt_num(p.max) + "]");
+      else
+        p.start = v, p.has_start = true;
+    }
     if (!p.has_start) {
       const cfg::Node* n = cfg::get_path(tree, p.key);
       double v = 0;
@@ -633,10 +654,10 @@ std::optional<Calibrator> Calibrator::create(CalibrationSpec spec, cfg::Diagnost
 
 std::string Calibrator::format_value(std::size_t i, double x) const {
   const auto& p = spec_.parameters.at(i);
-  if (p.integer) return fmt("%.0f", std::round(x));
-  const double v = std::strtod(fmt("%.6g", x).c_str(), nullptr);
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt("%.0f", v);
-  return fmt("%.6g", v);
+  if (p.integer) return fmt0(std::round(x));
+  const double v = std::strtod(fmt6(x).c_str(), nullptr);
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt0(v);
+  return fmt6(v);
 }
 
 std::vector<double> Calibrator::canonical(const std::vector<double>& x) const {
@@ -883,7 +904,7 @@ std::string Calibrator::report_markdown(const CalibrationResult& r) const {
      << (r.converged ? "converged" : "stopped at the evaluation budget") << ".\n"
      << "- Objective at the start: " << num4(r.start.objective) << "; **at the optimum: " << num4(r.best.objective)
      << "**.\n";
-  if (!S.overlay_ref.empty()) os << "- Overlay written: `" << S.overlay_ref << "` (relative to the calibration file).\n";
+  if (!S.overlay_ref.empty()) os << "- Overlay: `" << S.overlay_ref << "`.\n";
   os << "\n## Targets\n\n"
      << "| target | source | moment | value | simulated mean | SE over replications | start mean | tolerance | within tolerance |\n"
      << "|---|---|---|---:|---:|---:|---:|---:|:---:|\n";

@@ -97,7 +97,12 @@ std::vector<int> Simulation::firms_named(const std::string& name) const {
   return it == firm_by_name_.end() ? std::vector<int>{} : it->second;
 }
 
-void Simulation::init_world() {
+Simulation::Simulation(Params params, RestoreTag) : params_(std::move(params)) {
+  start_month_ = params_.start_month_index();
+  rebuild_visa_rules();
+}
+
+void Simulation::rebuild_visa_rules() {
   const int R = regions();
   visa_rules_.assign(R, std::vector<VisaRule>(R));
   for (int d = 0; d < R; ++d) {
@@ -108,6 +113,11 @@ void Simulation::init_world() {
       if (o >= 0) visa_rules_[d][o] = ov.rule;
     }
   }
+}
+
+void Simulation::init_world() {
+  const int R = regions();
+  rebuild_visa_rules();
   auto& rs = world_.reg;
   rs.cap_used.assign(R, 0);
   rs.cap_applied.assign(R, 0);
@@ -445,7 +455,7 @@ void Simulation::log(std::size_t i, LogKind kind, int32_t from_firm, int32_t to_
                      float pay_before, float pay_after) {
   if (!log_enabled(i)) return;
   stats_.log.push_back({world_.step, world_.r.uid[i], uint8_t(kind), from_firm, to_firm, uint8_t(from_region),
-                        uint8_t(to_region), pay_before, pay_after});
+                        uint8_t(to_region), pay_before, pay_after, world_.r.origin[i], world_.r.tier[i]});
 }
 
 void Simulation::count_flow(int from, int to) { stats_.flows[std::size_t(from) * regions() + to] += 1; }
@@ -474,8 +484,10 @@ void Simulation::execute_move(std::size_t i, int32_t firm, int region, float com
   }
   r.employer[i] = firm;
   r.comp[i] = comp;
-  r.tenure[i] = 0;
-  r.ref_offer[i] = 0;
+  if (firm != from) {  // relocating with the same employer keeps tenure (retention curves, raise anniversary)
+    r.tenure[i] = 0;
+    r.ref_offer[i] = 0;
+  }
   r.grace[i] = -1;
   auto& F = world_.f;
   if (from != kNoFirm) --F.headcount[from];
@@ -604,6 +616,7 @@ void Simulation::step() {
 // 1. events ------------------------------------------------------------------
 void Simulation::events() {
   raid_offers_.clear();
+  std::fill(world_.f.extra_capacity.begin(), world_.f.extra_capacity.end(), 0);  // raids below add to it
   for (const auto& e : params_.events)
     if (e.at.step == world_.step) apply_event(e);
 }
@@ -755,7 +768,6 @@ void Simulation::firm_planning() {
     F.vacancies[f] = F.unlimited[f] ? std::numeric_limits<int64_t>::max() / 4
                      : broke ? 0
                              : std::max<int64_t>(0, std::llround(F.target[f]) - F.headcount[f] - F.pending_in[f]);
-    F.extra_capacity[f] = 0;
   }
   plan_capacity_.assign(NF, 0);
   for (std::size_t f = 0; f < NF; ++f)
@@ -1021,7 +1033,8 @@ void Simulation::clearing() {
       r.pending_firm[i] = m.firm;
       r.pending_region[i] = m.region;
       r.pending_comp[i] = m.comp;
-      r.pending_left[i] = int8_t(std::min(127, rule.processing_months));
+      // +1: the visa phase of this same step already counts one month down.
+      r.pending_left[i] = int8_t(std::min(127, rule.processing_months + 1));
       r.pending_kind[i] = 0;
       ++F.pending_in[m.firm];
       stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaApplications] += 1;
@@ -1283,10 +1296,25 @@ void Simulation::production() {
 void Simulation::pay() {
   auto& r = world_.r;
   const auto& F = world_.f;
-  engine::for_each(r.size(), [&](std::size_t i) {
-    const int32_t f = r.employer[i];
-    if (!r.alive[i] || f == kNoFirm || r.tenure[i] == 0 || r.tenure[i] % 12 != 0) return;
-    r.comp[i] = float(std::min(double(r.comp[i]) * (1.0 + F.annual_raise[f]), std::max(F.max_package[f], double(r.comp[i]))));
+  struct Raised {
+    uint32_t slot;
+    float before;
+  };
+  engine::ChunkedBuffer<Raised> raised;
+  raised.reset(r.size());
+  for_chunks(r.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      const int32_t f = r.employer[i];
+      if (!r.alive[i] || f == kNoFirm || r.tenure[i] == 0 || r.tenure[i] % 12 != 0) continue;
+      const float before = r.comp[i];
+      r.comp[i] = float(std::min(double(r.comp[i]) * (1.0 + F.annual_raise[f]), std::max(F.max_package[f], double(r.comp[i]))));
+      if (r.comp[i] != before) raised.part(c).push_back({uint32_t(i), before});
+    }
+  });
+  // Logged in slot order (deterministic for any thread count).
+  raised.for_each_in_order([&](const Raised& x) {
+    const int32_t f = r.employer[x.slot];
+    log(x.slot, LogKind::AnnualRaise, f, f, r.location[x.slot], r.location[x.slot], x.before, r.comp[x.slot]);
   });
 }
 
@@ -1301,13 +1329,18 @@ void Simulation::record() {
   const uint32_t lo_bits = std::bit_cast<uint32_t>(1000.0f) >> 16, hi_bits = std::bit_cast<uint32_t>(1.0e9f) >> 16;
   const int kBins = int(hi_bits - lo_bits) + 1;
   const std::size_t nstock = std::size_t(R) * R * kTiers, nhist = std::size_t(kTiers) * R * kBins;
-  const auto tot = count_chunks(N, nstock + 2 + nhist, [&](int64_t* a, std::size_t b, std::size_t e) {
+  // ... plus end-of-step elite count and wage bill per firm (planning's values predate this step's moves)
+  auto& F = world_.f;
+  const std::size_t NF = F.size(), nfirm = nstock + 2 + nhist;
+  const auto tot = count_chunks(N, nfirm + 2 * NF, [&](int64_t* a, std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       if (!r.alive[i]) continue;
       a[(std::size_t(r.location[i]) * R + r.origin[i]) * kTiers + r.tier[i]] += 1;
       const bool emp = r.employer[i] != kNoFirm;
       a[nstock + (emp ? 0 : 1)] += 1;
       if (emp) {
+        a[nfirm + 2 * std::size_t(r.employer[i])] += r.tier[i] == Elite;
+        a[nfirm + 2 * std::size_t(r.employer[i]) + 1] += fixed(double(r.comp[i]), 1.0);
         const uint32_t hb = std::bit_cast<uint32_t>(std::max(r.comp[i], 0.0f)) >> 16;
         const int bin = int(std::clamp(hb, lo_bits, hi_bits) - lo_bits);
         a[nstock + 2 + (std::size_t(r.tier[i]) * R + r.location[i]) * kBins + bin] += 1;
@@ -1315,6 +1348,10 @@ void Simulation::record() {
     }
   });
   std::copy(tot.begin(), tot.begin() + std::ptrdiff_t(nstock), stats_.stocks.begin());
+  for (std::size_t f = 0; f < NF; ++f) {
+    F.elite[f] = tot[nfirm + 2 * f];
+    F.wage_bill[f] = double(tot[nfirm + 2 * f + 1]);
+  }
   stats_.market[kEmployed] = tot[nstock];
   stats_.market[kUnemployed] = tot[nstock + 1];
   auto edge = [&](double bin) {  // pay at a fractional bin position (log-linear inside a bin)
@@ -1362,16 +1399,18 @@ void Simulation::apply_event(const Event& e) {
       Params np = load_params(tree, d);
       if (!d.empty()) throw std::runtime_error(d.format());
       np.events = params_.events;
+      const std::vector<RegionParams> old_regions = params_.regions;
       params_ = std::move(np);
       for (std::size_t f = 0; f < F.size(); ++f) apply_firm_policy(int(f), params_.firms[F.group[f]], false);
       const int R = regions();
+      rebuild_visa_rules();
       for (int dd = 0; dd < R; ++dd) {
-        for (int o = 0; o < R; ++o) visa_rules_[dd][o] = params_.regions[dd].visa;
-        for (const auto& ov : params_.regions[dd].visa_by_origin)
-          if (int o = params_.region_index(ov.name); o >= 0) visa_rules_[dd][o] = ov.rule;
-        world_.reg.compute_multiplier[dd] = params_.regions[dd].compute_multiplier;
-        world_.reg.exempt_abroad[dd] = params_.regions[dd].exempt_offices_abroad;
-        world_.reg.service_penalty[dd] = params_.regions[dd].service_penalty;
+        // Policy changed by export_control / service_restriction events stays in force
+        // unless this `set` changes that very key.
+        const auto &was = old_regions[dd], &now = params_.regions[dd];
+        if (now.compute_multiplier != was.compute_multiplier) world_.reg.compute_multiplier[dd] = now.compute_multiplier;
+        if (now.exempt_offices_abroad != was.exempt_offices_abroad) world_.reg.exempt_abroad[dd] = now.exempt_offices_abroad;
+        if (now.service_penalty != was.service_penalty) world_.reg.service_penalty[dd] = now.service_penalty;
       }
       break;
     }
@@ -1464,7 +1503,7 @@ void Simulation::apply_event(const Event& e) {
           r.pending_firm[i] = f;
           r.pending_region[i] = uint8_t(dest);
           r.pending_comp[i] = r.comp[i];
-          r.pending_left[i] = int8_t(std::min(127, rule.processing_months));
+          r.pending_left[i] = int8_t(std::min(127, rule.processing_months + 1));  // counted down this step
           r.pending_kind[i] = 2;  // already on staff: not an incoming hire
           stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaApplications] += 1;
           log(i, LogKind::VisaPetition, f, f, reg, dest, r.comp[i], r.comp[i]);

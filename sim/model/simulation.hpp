@@ -12,6 +12,10 @@
 #include "sim/model/params.hpp"
 #include "sim/model/world.hpp"
 
+namespace ts::io {
+struct CheckpointIO;
+}
+
 namespace ts::model {
 
 /// Kinds of entries in the event log.
@@ -31,11 +35,12 @@ enum class LogKind : uint8_t {
   Exit = 12,           ///< left the field
   Entry = 13,          ///< entered the field
   VisaPetition = 14,   ///< a move waits for a visa decision
+  AnnualRaise = 15,    ///< yearly raise at the employment anniversary (pay phase)
 };
 inline constexpr const char* kLogKindNames[] = {
     "hire", "move", "counter_raise", "visa_approved", "visa_denied", "visa_lottery_lost", "visa_expired",
     "visa_renewed", "permanent_residency", "forced_departure", "separation", "relocation", "exit", "entry",
-    "visa_petition"};
+    "visa_petition", "annual_raise"};
 
 struct LogEntry {
   int32_t step;
@@ -44,6 +49,7 @@ struct LogEntry {
   int32_t from_firm, to_firm;
   uint8_t from_region, to_region;
   float pay_before, pay_after;
+  uint8_t origin, tier;  ///< of the researcher, at the time of the event
 };
 
 /// Visa statistics columns (per origin).
@@ -173,6 +179,10 @@ class Simulation {
   void set_checking(bool on) { checking_ = on; }
 
  private:
+  friend struct ::ts::io::CheckpointIO;
+  struct RestoreTag {};
+  Simulation(Params params, RestoreTag);  ///< empty world, filled from a checkpoint
+  void rebuild_visa_rules();
   void init_world();
   void init_firms();
   void init_researchers();

@@ -52,6 +52,11 @@ constexpr std::array<Kat, 3> kKats{{
 static_assert(ts::rng::philox4x32_10(kKats[0].ctr, kKats[0].key) == kKats[0].expected);
 static_assert(ts::rng::philox4x32_10(kKats[1].ctr, kKats[1].key) == kKats[1].expected);
 static_assert(ts::rng::philox4x32_10(kKats[2].ctr, kKats[2].key) == kKats[2].expected);
+// ... and so does a Stream: its first word is the first KAT output word.
+static_assert([] {
+  Stream s(0, 0, 0, 0u);
+  return s();
+}() == 0x6627e8d5u);
 
 std::array<std::uint32_t, 8> first8(Stream s) {
   std::array<std::uint32_t, 8> out{};

@@ -1,0 +1,261 @@
+#include "sim/io/checkpoint.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "sim/io/h5.hpp"
+#include "sim/io/yaml_tree.hpp"
+#include "talentsim_version.hpp"
+
+namespace ts::io {
+
+namespace fs = std::filesystem;
+constexpr int64_t kFormat = 1;
+
+namespace {
+
+/// FNV-1a over every byte saved, to refuse damaged checkpoints.
+struct Hash {
+  uint64_t h = 1469598103934665603ull;
+  void add(const void* p, std::size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  }
+};
+
+struct Saver {
+  h5::Group& g;
+  Hash& hash;
+  template <class T>
+  void operator()(const char* name, const std::vector<T>& v) {
+    g.write(name, v, {hsize_t(v.size())});
+    hash.add(v.data(), v.size() * sizeof(T));
+  }
+  void operator()(const char* name, const std::vector<std::string>& v) {
+    g.write_strings(name, v);
+    for (const auto& s : v) hash.add(s.data(), s.size() + 1);
+  }
+};
+
+struct Loader {
+  h5::Group g;
+  Hash& hash;
+  template <class T>
+  void operator()(const char* name, std::vector<T>& v) {
+    v = g.read<T>(name);
+    hash.add(v.data(), v.size() * sizeof(T));
+  }
+  void operator()(const char* name, std::vector<std::string>& v) {
+    v = g.read_strings(name);
+    for (const auto& s : v) hash.add(s.data(), s.size() + 1);
+  }
+};
+
+template <class R, class V>
+void researcher_columns(R& r, V&& v) {
+  v("uid", r.uid); v("alive", r.alive); v("origin", r.origin); v("location", r.location); v("tier", r.tier);
+  v("status", r.status); v("renewals", r.renewals); v("flags", r.flags); v("grace", r.grace); v("age", r.age);
+  v("tenure", r.tenure); v("in_region", r.in_region); v("visa_left", r.visa_left); v("employer", r.employer);
+  v("talent", r.talent); v("comp", r.comp); v("home_bias", r.home_bias); v("compute_taste", r.compute_taste);
+  v("ref_offer", r.ref_offer); v("output", r.output); v("hc_output", r.hc_output); v("pending_firm", r.pending_firm);
+  v("pending_region", r.pending_region); v("pending_left", r.pending_left); v("pending_kind", r.pending_kind);
+  v("pending_comp", r.pending_comp);
+}
+
+template <class F, class V>
+void firm_columns(F& f, V&& v) {
+  v("name", f.name); v("group", f.group); v("kind", f.kind); v("hq", f.hq); v("controlled_by", f.controlled_by);
+  v("office_begin", f.office_begin); v("office_region", f.office_region); v("office_share", f.office_share);
+  v("office_open", f.office_open); v("budget", f.budget); v("compute_share", f.compute_share);
+  v("compute_factor", f.compute_factor); v("productivity", f.productivity); v("prestige", f.prestige);
+  v("base_pay", f.base_pay); v("elasticity", f.elasticity); v("premium", f.premium); v("max_package", f.max_package);
+  v("annual_raise", f.annual_raise); v("unlimited", f.unlimited); v("retention", f.retention); v("sponsors", f.sponsors);
+  v("search_intensity", f.search_intensity); v("growth", f.growth); v("scouting_rate", f.scouting_rate);
+  v("max_raise", f.max_raise); v("max_fee", f.max_fee); v("scouting_list", f.scouting_list);
+  v("rivals_begin", f.rivals_begin); v("rivals", f.rivals); v("target", f.target); v("headcount", f.headcount);
+  v("elite", f.elite); v("pending_in", f.pending_in); v("vacancies", f.vacancies); v("extra_capacity", f.extra_capacity);
+  v("compute", f.compute); v("wage_bill", f.wage_bill); v("sum_theta", f.sum_theta); v("output", f.output);
+  v("hc_output", f.hc_output);
+}
+
+template <class G, class V>
+void region_columns(G& s, V&& v) {
+  v("cap_used", s.cap_used); v("selection_estimate", s.selection_estimate); v("cap_applied", s.cap_applied);
+  v("compute_multiplier", s.compute_multiplier); v("exempt_abroad", s.exempt_abroad); v("service_penalty", s.service_penalty);
+}
+
+}  // namespace
+
+void CheckpointIO::save(const std::string& path, const model::Simulation& sim, const RunWriter& writer) {
+  const fs::path out(path);
+  const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  const std::string tmp = (dir / ("." + out.filename().string() + ".partial-" + std::to_string(getpid()))).string();
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  try {
+    Hash hash;
+    {
+      auto file = h5::File::create(tmp);
+      auto root = file.root();
+      root.attr("creator", std::string("talentsim checkpoint"));
+      root.attr("format", kFormat);
+      root.attr("version", std::string(TALENTSIM_VERSION));
+      root.attr("git_commit", std::string(TALENTSIM_GIT_COMMIT));
+      root.attr("step", int64_t(sim.t()));
+      root.attr("output", writer.final_path());
+      root.attr("output_temp", writer.temp_path());
+      root.attr("event_rows", writer.event_rows());
+      const std::string params = cfg::to_yaml(model::dump_params(sim.params()));
+      root.write_string("params_yaml", params);
+      hash.add(params.data(), params.size());
+      {
+        auto g = root.group("researchers");
+        researcher_columns(sim.world_.r, Saver{g, hash});
+      }
+      {
+        auto g = root.group("firms");
+        firm_columns(sim.world_.f, Saver{g, hash});
+      }
+      {
+        auto g = root.group("regions");
+        region_columns(sim.world_.reg, Saver{g, hash});
+      }
+      {
+        auto g = root.group("simulation");
+        Saver s{g, hash};
+        s("free_slots", sim.free_slots_);
+        s("prev_stock", sim.prev_stock_);
+        std::vector<int32_t> from, to;
+        std::vector<int64_t> count;
+        for (const auto& [k, n] : sim.poaching_) from.push_back(k.first), to.push_back(k.second), count.push_back(n);
+        s("poaching_from", from);
+        s("poaching_to", to);
+        s("poaching_count", count);
+        s("scalars", std::vector<uint64_t>{sim.world_.next_uid, uint64_t(sim.world_.step)});
+        s("cuts", std::vector<float>{sim.elite_cut_, sim.top_cut_});
+      }
+      {
+        auto g = root.group("writer");
+        Saver s{g, hash};
+        std::vector<int64_t> marks(writer.mark_steps_.begin(), writer.mark_steps_.end()), reg, firm;
+        for (const auto& x : writer.region_years_) reg.insert(reg.end(), x.begin(), x.end());
+        for (const auto& x : writer.firm_years_) firm.insert(firm.end(), x.begin(), x.end());
+        s("mark_steps", marks);
+        s("region_years", reg);
+        s("firm_years", firm);
+      }
+      root.attr("checksum", std::to_string(hash.h));
+      file.flush();
+      file.close();
+    }
+    fs::rename(tmp, out, ec);
+    if (ec) throw std::runtime_error("cannot move the checkpoint into place as '" + path + "': " + ec.message());
+  } catch (...) {
+    fs::remove(tmp, ec);
+    throw;
+  }
+}
+
+Resumed CheckpointIO::load(const std::string& path) {
+  if (!fs::exists(path)) throw CheckpointError("no checkpoint file '" + path + "'");
+  Resumed res;
+  try {
+    auto file = h5::File::open_read(path);
+    auto root = file.root();
+    if (!root.has_attr("creator") || root.attr_string("creator") != "talentsim checkpoint")
+      throw CheckpointError("'" + path + "' is not a talentsim checkpoint");
+    if (root.attr_int("format") != kFormat)
+      throw CheckpointError("'" + path + "' has checkpoint format " + std::to_string(root.attr_int("format")) +
+                            "; this talentsim reads format " + std::to_string(kFormat));
+    Hash hash;
+    const std::string params_yaml = root.read_string("params_yaml");
+    hash.add(params_yaml.data(), params_yaml.size());
+    cfg::Diagnostics d;
+    auto tree = cfg::parse_string(params_yaml, path + ":params_yaml", d);
+    model::Params params;
+    if (tree) params = model::load_params(*tree, d);
+    if (!d.empty()) throw CheckpointError("the configuration saved in '" + path + "' does not load:\n" + d.format());
+    res.sim.reset(new model::Simulation(std::move(params), model::Simulation::RestoreTag{}));
+    auto& sim = *res.sim;
+    researcher_columns(sim.world_.r, Loader{root.open_group("researchers"), hash});
+    firm_columns(sim.world_.f, Loader{root.open_group("firms"), hash});
+    region_columns(sim.world_.reg, Loader{root.open_group("regions"), hash});
+    {
+      Loader l{root.open_group("simulation"), hash};
+      l("free_slots", sim.free_slots_);
+      l("prev_stock", sim.prev_stock_);
+      std::vector<int32_t> from, to;
+      std::vector<int64_t> count;
+      l("poaching_from", from);
+      l("poaching_to", to);
+      l("poaching_count", count);
+      for (std::size_t k = 0; k < from.size() && k < to.size() && k < count.size(); ++k) sim.poaching_[{from[k], to[k]}] = count[k];
+      std::vector<uint64_t> scalars;
+      std::vector<float> cuts;
+      l("scalars", scalars);
+      l("cuts", cuts);
+      if (scalars.size() != 2 || cuts.size() != 2) throw CheckpointError("'" + path + "' is damaged: bad simulation scalars");
+      sim.world_.next_uid = scalars[0];
+      sim.world_.step = int(scalars[1]);
+      sim.elite_cut_ = cuts[0];
+      sim.top_cut_ = cuts[1];
+    }
+    {
+      Loader l{root.open_group("writer"), hash};
+      std::vector<int64_t> marks, reg, firm;
+      l("mark_steps", marks);
+      l("region_years", reg);
+      l("firm_years", firm);
+      const std::size_t M = marks.size();
+      res.mark_steps.assign(marks.begin(), marks.end());
+      if (M > 0) {
+        const std::size_t rs = reg.size() / M, fsz = firm.size() / M;
+        for (std::size_t m = 0; m < M; ++m) {
+          res.region_years.emplace_back(reg.begin() + std::ptrdiff_t(m * rs), reg.begin() + std::ptrdiff_t((m + 1) * rs));
+          res.firm_years.emplace_back(firm.begin() + std::ptrdiff_t(m * fsz), firm.begin() + std::ptrdiff_t((m + 1) * fsz));
+        }
+      }
+    }
+    if (root.attr_string("checksum") != std::to_string(hash.h))
+      throw CheckpointError("'" + path + "' is damaged: its checksum does not match its contents");
+    // Consistency of the column lengths.
+    const auto& r = sim.world_.r;
+    const std::size_t n = r.uid.size();
+    for (std::size_t len : {r.alive.size(), r.employer.size(), r.talent.size(), r.pending_comp.size()})
+      if (len != n) throw CheckpointError("'" + path + "' is damaged: researcher columns differ in length");
+    if (sim.world_.f.office_begin.size() != sim.world_.f.name.size() + 1)
+      throw CheckpointError("'" + path + "' is damaged: firm offices do not match the firms");
+    // Derived lookups.
+    const auto& F = sim.world_.f;
+    for (std::size_t f = 0; f < F.name.size(); ++f) {
+      sim.firm_by_name_[F.name[f]].push_back(int(f));
+      const auto g = std::size_t(F.group[f]);
+      if (g < sim.params_.firms.size() && sim.params_.firms[g].count > 1) sim.firm_by_name_[sim.params_.firms[g].name].push_back(int(f));
+    }
+    sim.stats_.reset(sim.regions(), int(F.size()));
+    res.output = root.attr_string("output");
+    res.output_temp = root.attr_string("output_temp");
+    res.event_rows = root.attr_int("event_rows");
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError("'" + path + "' is damaged or not a checkpoint: " + std::string(e.what()).substr(0, 400));
+  }
+  return res;
+}
+
+void CheckpointIO::restore_writer(RunWriter& w, Resumed& r) {
+  w.region_years_ = std::move(r.region_years);
+  w.firm_years_ = std::move(r.firm_years);
+  w.mark_steps_ = std::move(r.mark_steps);
+  // Keep only marks taken before the checkpoint (later ones are recomputed).
+  while (!w.mark_steps_.empty() && w.mark_steps_.back() >= r.sim->t()) {
+    w.mark_steps_.pop_back();
+    w.region_years_.pop_back();
+    w.firm_years_.pop_back();
+  }
+}
+
+}  // namespace ts::io
