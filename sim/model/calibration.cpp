@@ -904,7 +904,13 @@ std::string Calibrator::report_markdown(const CalibrationResult& r) const {
      << (r.converged ? "converged" : "stopped at the evaluation budget") << ".\n"
      << "- Objective at the start: " << num4(r.start.objective) << "; **at the optimum: " << num4(r.best.objective)
      << "**.\n";
-  if (!S.overlay_ref.empty()) os << "- Overlay: `" << S.overlay_ref << "`.\n";
+  const long dof = long(S.targets.size()) - long(S.parameters.size());
+  os << "- " << S.targets.size() << " targets, " << S.parameters.size() << " free parameters: "
+     << (dof > 0 ? "over-identified by " + std::to_string(dof) +
+                       ", so J at the optimum also measures how far the model is from matching every target at once"
+                 : dof == 0 ? "exactly identified" : "under-identified (more parameters than targets)")
+     << ".\n";
+  if (!S.overlay.empty()) os << "- Overlay: `" << S.overlay << "`.\n";
   os << "\n## Targets\n\n"
      << "| target | source | moment | value | simulated mean | SE over replications | start mean | tolerance | within tolerance |\n"
      << "|---|---|---|---:|---:|---:|---:|---:|:---:|\n";

@@ -637,8 +637,11 @@ void Simulation::demography() {
     for (std::size_t i = b; i < e; ++i) {
       r.flags[i] = 0;
       if (!r.alive[i]) continue;
+      // One block per researcher and step: word 0 exit, 1 separation, 2 random-offer arrival
+      // (separate first, then offers: MODEL.md §8). The offer itself is drawn in offers().
       auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Exit);
       const double u_exit = double(blk[0]) * 0x1.0p-32, u_sep = double(blk[1]) * 0x1.0p-32;
+      const double u_offer = double(blk[2]) * 0x1.0p-32;
       if (P.ageing && r.age[i] < 32767) ++r.age[i];
       if (r.in_region[i] < 32767) ++r.in_region[i];
       if (r.employer[i] != kNoFirm && r.tenure[i] < 32767) ++r.tenure[i];
@@ -646,6 +649,8 @@ void Simulation::demography() {
         part.exits.push_back(uint32_t(i));
       } else if (r.employer[i] != kNoFirm && u_sep < M.separation) {
         part.separations.push_back(uint32_t(i));
+      } else if (r.pending_firm[i] == kNoFirm && u_offer < (r.employer[i] != kNoFirm ? M.lambda1 : M.lambda0)) {
+        r.flags[i] = kFlagOffer;
       }
     }
   });
@@ -725,7 +730,7 @@ void Simulation::demography() {
       r.output[i] = 0.f;
       r.hc_output[i] = 0.f;
       r.pending_firm[i] = kNoFirm;
-      r.flags[i] = kFlagEntered;
+      r.flags[i] = kFlagEntered | (rng::uniform01(t) < M.lambda0 ? kFlagOffer : 0);
       ++stats_.market[kEntrants];
       ++stats_.entrants_region[loc];
       log(i, LogKind::Entry, kNoFirm, kNoFirm, loc, loc, 0.f, 0.f);
@@ -864,10 +869,9 @@ void Simulation::offers() {
     for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
       auto& out = buf.part(c);
       for (std::size_t i = b; i < e; ++i) {
-        if (!r.alive[i] || (r.flags[i] & kFlagSeparated) || r.pending_firm[i] != kNoFirm) continue;
+        if (!(r.flags[i] & kFlagOffer) || !r.alive[i] || r.pending_firm[i] != kNoFirm) continue;
         const bool employed = r.employer[i] != kNoFirm;
         auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::OfferArrival);
-        if (double(blk[0]) * 0x1.0p-32 >= (employed ? M.lambda1 : M.lambda0)) continue;
         const uint32_t col = uint32_t((uint64_t(blk[1]) * nf) >> 32);
         const int32_t f = (double(blk[2]) * 0x1.0p-32 < alias_prob_[col]) ? int32_t(col) : alias_idx_[col];
         if (f == r.employer[i]) continue;
@@ -1296,6 +1300,7 @@ void Simulation::production() {
 void Simulation::pay() {
   auto& r = world_.r;
   const auto& F = world_.f;
+  if (std::all_of(F.annual_raise.begin(), F.annual_raise.end(), [](double x) { return x == 0.0; })) return;
   struct Raised {
     uint32_t slot;
     float before;
