@@ -2,29 +2,67 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
-#include <set>
 
 namespace ts::io {
 
-static std::optional<Scenario> finish(Scenario s, cfg::Diagnostics& d) {
-  for (const auto& o : s.overrides) cfg::apply_override(s.tree, o, cfg::Location{"--set", 0, 0}, d);
-  if (!d.empty()) return std::nullopt;
-  const std::size_t before = d.size();
-  s.params = model::load_params(s.tree, d);
-  std::set<std::string> known;  // problems the file has anyway: not the set events' fault
-  for (std::size_t k = before; k < d.size(); ++k) known.insert(d.all()[k].path + ": " + d.all()[k].message);
-  // Every `set` event must name a real key with a valid value: check now, not mid-run.
+// Every `set` event must name a real key with a valid value, and may not add or remove
+// regions or firm entries (the world's are fixed at step 0): check now, not mid-run. Each
+// event is applied as Simulation::apply_event will apply it: to the resolved parameters
+// (where the default regions are explicit), without the timeline. Problems the scenario
+// has anyway are reported once, not again under each event.
+static void check_set_events(const Scenario& s, cfg::Diagnostics& d) {
+  cfg::Node resolved = model::dump_params(s.params);
+  resolved.erase("events");
+  cfg::Diagnostics base;
+  (void)model::load_params(resolved, base);
+  auto already = [&](const cfg::Diagnostic& x) {
+    return std::any_of(base.all().begin(), base.all().end(),
+                       [&](const cfg::Diagnostic& b) { return b.path == x.path && b.message == x.message; });
+  };
   for (std::size_t i = 0; i < s.params.events.size(); ++i) {
     const auto& e = s.params.events[i];
-    if (e.type != model::EventType::Set || e.key.empty()) continue;
-    cfg::Node copy = s.tree;
+    if (!e.valid || e.type != model::EventType::Set || e.key.empty()) continue;
+    cfg::Node copy = resolved;
     cfg::Diagnostics ed;
-    if (cfg::apply_override(copy, e.key + "=" + e.value, e.loc, ed)) (void)model::load_params(copy, ed);
+    if (cfg::apply_override(copy, e.key + "=" + e.value, e.loc, ed)) {
+      const model::Params np = model::load_params(copy, ed);
+      if (np.regions.size() != s.params.regions.size())
+        ed.error(e.loc, "regions",
+                 "a set event cannot add or remove regions (" + std::to_string(s.params.regions.size()) +
+                     " at the start, " + std::to_string(np.regions.size()) + " after it)");
+      if (np.firms.size() != s.params.firms.size())
+        ed.error(e.loc, "firms",
+                 "a set event cannot add or remove firms (" + std::to_string(s.params.firms.size()) +
+                     " entries at the start, " + std::to_string(np.firms.size()) + " after it)");
+    }
     for (const auto& x : ed.all())
-      if (!known.count(x.path + ": " + x.message))
-        d.error(e.loc, cfg::index_path("events", i), "set '" + e.key + "': " + x.path + ": " + x.message);
+      if (!already(x))
+        d.error(e.loc, cfg::index_path("events", i),
+                "set '" + e.key + "': " + (x.path.empty() ? "" : x.path + ": ") + x.message);
   }
+}
+
+static bool names_regions(const std::string& assignment) {
+  const auto b = assignment.find_first_not_of(" \t");
+  return b != std::string::npos && assignment.compare(b, 7, "regions") == 0;
+}
+
+static std::optional<Scenario> finish(Scenario s, cfg::Diagnostics& d) {
+  // `--set regions.US.x=...` on a scenario that keeps the default regions changes that region:
+  // make the defaults explicit first, or the override's `regions` would replace all of them.
+  if (!s.tree.find("regions") && std::any_of(s.overrides.begin(), s.overrides.end(), names_regions)) {
+    model::Params defaults;
+    defaults.regions = model::default_regions();
+    const cfg::Node dumped = model::dump_params(defaults);
+    s.tree.set("regions", *dumped.find("regions"), s.tree.loc);
+  }
+  // Every override is applied or reported, and the parameters are checked even after a problem
+  // (a bad --set, a duplicate key): all problems are reported in one run.
+  for (const auto& o : s.overrides) cfg::apply_override(s.tree, o, cfg::Location{"--set", 0, 0}, d);
+  s.params = model::load_params(s.tree, d);
+  check_set_events(s, d);
   const double need = estimate_memory_bytes(s.params);
   const double have = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
   if (have > 0 && need > 0.8 * have) {

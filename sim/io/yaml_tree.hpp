@@ -22,6 +22,10 @@ namespace ts::cfg {
 struct Node {
   enum class Kind { Null, Scalar, Map, Seq };
 
+  // Declared so that Node is not an aggregate: clang 14 with libstdc++ 12 otherwise needs
+  // std::pair<std::string, Node> complete while Node is being defined, and rejects this header.
+  Node() = default;
+
   Kind kind = Kind::Null;
   std::string scalar;   // for Scalar
   bool quoted = false;  // scalar was quoted ('...', "...", block |, >, or !!str) -> always a string

@@ -330,6 +330,26 @@ void describe(V& v, ValidationParams& p) {
 
 template <class V>
 void describe(V& v, Event& e) {
+  if constexpr (V::loading) {
+    // The type says which fields an event has: without a valid one, report that alone
+    // (not every other field as unknown, nor the fields of a 'set' event as missing).
+    const cfg::Node* t = v.peek("type");
+    bool known = false;
+    for (const auto& n : kEventTypes) known = known || (t && t->is_scalar() && t->scalar == n.name);
+    if (!known) {
+      e.valid = false;
+      if (v.is_null()) v.error("expected an event: a mapping with 'type', 'at' and the type's fields");
+      else if (!v.is_bad() && (!t || t->is_null())) {
+        std::string all;
+        for (const auto& n : kEventTypes) all += (all.empty() ? "" : ", ") + std::string(n.name);
+        v.error("missing required key 'type' (one of " + all + ")");
+      }
+      v.choice("type", e.type, kEventTypes, "what happens");  // reports an unknown type
+      v.when("at", e.at, "month YYYY-MM or step number");
+      v.ignore_rest();
+      return;
+    }
+  }
   v.choice("type", e.type, kEventTypes, "what happens");
   v.when("at", e.at, "month YYYY-MM or step number");
   switch (e.type) {
@@ -507,7 +527,9 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
     total_firms += F.count;
     if (F.hq.empty()) d.error(F.loc, fp, "missing required key 'hq'");
     else c.region(F.hq, where(fp + ".hq"), fp + ".hq");
-    if (!F.controlled_by.empty()) c.region(F.controlled_by, where(fp + ".controlled_by"), fp + ".controlled_by");
+    // controlled_by defaults to hq (load_params): check it only where it was written.
+    if (const cfg::Node* cb = cfg::get_path(root, fp + ".controlled_by"); cb && !F.controlled_by.empty())
+      c.region(F.controlled_by, cb->loc, fp + ".controlled_by");
     for (const auto& o : F.offices) c.region(o.name, o.loc, fp + ".offices." + o.name);
     double tot = 0;
     for (const auto& o : F.offices) tot += o.value;
@@ -524,8 +546,10 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
   for (std::size_t i = 0; i < p.events.size(); ++i) {
     auto& e = p.events[i];
     const std::string ep = cfg::index_path("events", i);
+    if (!e.valid) continue;  // missing or unknown type: reported once by the loader
     if (e.at.month_index >= 0 && start >= 0) e.at.step = e.at.month_index - start;
-    if (e.at.step < 0 && (e.at.month_index >= 0 || e.at.loc.line > 0))
+    // (an `at` that is neither a month nor a step was reported by the loader)
+    if (e.at.step < 0 && e.at.month_index >= 0 && start >= 0)
       d.error(e.at.loc, ep + ".at", "event dated before the start of the run (" + p.run.start + ")");
     else if (e.at.step >= 0 && e.at.step >= p.run.steps)
       d.error(e.at.loc, ep + ".at", "event at step " + std::to_string(e.at.step) + " is outside the horizon of " + std::to_string(p.run.steps) + " steps");

@@ -217,6 +217,7 @@ struct Event {
   EventType type = EventType::Set;
   When at;
   Location loc;
+  bool valid = true;  ///< false when its type is missing or unknown (reported once; fields not checked)
   // set
   std::string key;
   std::string value;

@@ -36,19 +36,35 @@ bool parse_bool(const std::string& s, bool& out);
 class Loader {
  public:
   Loader(const cfg::Node* node, std::string path, cfg::Diagnostics& d) : node_(node), path_(std::move(path)), d_(d) {
-    if (node_ && node_->kind == cfg::Node::Kind::Null) node_ = nullptr;
-    if (node_ && node_->kind != cfg::Node::Kind::Map) {
-      d_.error(node_->loc, path_.empty() ? "(top level)" : path_, "expected a mapping of keys to values");
+    if (node_) where_ = node_->loc;
+    if (node_ && node_->kind == cfg::Node::Kind::Null) {
       node_ = nullptr;
+      null_ = true;
+    }
+    if (node_ && node_->kind != cfg::Node::Kind::Map) {
+      d_.error(node_->loc, path_.empty() ? "(top level)" : path_,
+               "expected a mapping of keys to values, got " + cfg::describe(*node_));
+      node_ = nullptr;
+      bad_ = true;
     }
   }
   Loader(const Loader&) = delete;
   ~Loader() = default;
 
   static constexpr bool loading = true;
-  const cfg::Location& loc() const { return node_ ? node_->loc : none_; }
+  const cfg::Location& loc() const { return node_ ? node_->loc : where_; }
   const std::string& path() const { return path_; }
   bool has(const char* key) const { return node_ && node_->find(key); }
+  /// The value of `key` as written (nullptr if absent), without consuming it.
+  const cfg::Node* peek(const char* key) const { return node_ ? node_->find(key) : nullptr; }
+  /// Written as null / empty (`- ` or `key:`), or not a mapping (already reported).
+  bool is_null() const { return null_; }
+  bool is_bad() const { return bad_; }
+  /// Marks every key as read: finish() then reports none of them (after an error that makes them meaningless).
+  void ignore_rest() {
+    if (node_)
+      for (const auto& e : node_->map) used_.insert(e.first);
+  }
 
   template <class T>
   void num(const char* key, T& x, double lo, double hi, const char* /*doc*/) {
@@ -288,7 +304,8 @@ class Loader {
   cfg::Diagnostics& d_;
   std::set<std::string> used_;
   std::vector<std::string> known_;
-  static inline const cfg::Location none_{};
+  cfg::Location where_{};
+  bool null_ = false, bad_ = false;
 };
 
 // ------------------------------------------------------------------------- Dumper

@@ -1403,6 +1403,9 @@ void Simulation::apply_event(const Event& e) {
       if (!cfg::apply_override(tree, e.key + "=" + e.value, e.loc, d)) throw std::runtime_error(d.format());
       Params np = load_params(tree, d);
       if (!d.empty()) throw std::runtime_error(d.format());
+      // The world's regions and firms are fixed at step 0 (visa rules, world_.reg and F.group index them).
+      if (np.regions.size() != params_.regions.size() || np.firms.size() != params_.firms.size())
+        throw std::runtime_error("set '" + e.key + "': a set event cannot add or remove regions or firms");
       np.events = params_.events;
       const std::vector<RegionParams> old_regions = params_.regions;
       params_ = std::move(np);
