@@ -3,7 +3,7 @@
 # non-interactive; run as root on Debian 12. Skips apt entirely when all are present.
 set -euo pipefail
 PKGS=(
-  g++ cmake ninja-build git pkg-config make
+  g++ cmake ninja-build git pkg-config make clang-14 libclang-rt-14-dev
   libboost-random-dev libboost-program-options-dev libboost-math-dev
   libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libyaml-cpp-dev doctest-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
