@@ -129,7 +129,7 @@ void CheckpointIO::save(const std::string& path, const model::Simulation& sim, c
         s("prev_stock", sim.prev_stock_);
         std::vector<int32_t> from, to;
         std::vector<int64_t> count;
-        for (const auto& [k, n] : sim.poaching_) from.push_back(k.first), to.push_back(k.second), count.push_back(n);
+        for (const auto& [k, n] : sim.poaching()) from.push_back(k.first), to.push_back(k.second), count.push_back(n);
         s("poaching_from", from);
         s("poaching_to", to);
         s("poaching_count", count);
@@ -191,7 +191,7 @@ Resumed CheckpointIO::load(const std::string& path) {
       l("poaching_from", from);
       l("poaching_to", to);
       l("poaching_count", count);
-      for (std::size_t k = 0; k < from.size() && k < to.size() && k < count.size(); ++k) sim.poaching_[{from[k], to[k]}] = count[k];
+      for (std::size_t k = 0; k < from.size() && k < to.size() && k < count.size(); ++k) sim.poaching_[(uint64_t(uint32_t(from[k])) << 32) | uint32_t(to[k])] = count[k];
       std::vector<uint64_t> scalars;
       std::vector<float> cuts;
       l("scalars", scalars);

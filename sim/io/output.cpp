@@ -425,10 +425,10 @@ void RunWriter::finish(const model::Simulation& sim, const std::string& status) 
   auto g = root_.group("poaching");
   std::vector<int32_t> from, to;
   std::vector<int64_t> count;
-  for (const auto& [k, v] : sim.poaching()) {
+  for (const auto& [k, n] : sim.poaching()) {
     from.push_back(k.first);
     to.push_back(k.second);
-    count.push_back(v);
+    count.push_back(n);
   }
   g.write("from_firm", from, {from.size()});
   g.write("to_firm", to, {to.size()});

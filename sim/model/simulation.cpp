@@ -492,7 +492,7 @@ void Simulation::execute_move(std::size_t i, int32_t firm, int region, float com
   auto& F = world_.f;
   if (from != kNoFirm) --F.headcount[from];
   if (firm != kNoFirm) ++F.headcount[firm];
-  if (kind == LogKind::Move && from != kNoFirm && firm != kNoFirm) ++poaching_[{from, firm}];
+  if (kind == LogKind::Move && from != kNoFirm && firm != kNoFirm) ++poaching_[(uint64_t(uint32_t(from)) << 32) | uint32_t(firm)];
   if (kind == LogKind::Move) ++stats_.market[kJobToJob];
   if (kind == LogKind::Hire) ++stats_.market[kHires];
   if (kind == LogKind::Relocation) ++stats_.market[kRelocations];
@@ -1527,6 +1527,12 @@ void Simulation::apply_event(const Event& e) {
 }  // namespace ts::model
 
 namespace ts::model {
+
+std::map<std::pair<int32_t, int32_t>, int64_t> Simulation::poaching() const {
+  std::map<std::pair<int32_t, int32_t>, int64_t> out;
+  for (const auto& [k, n] : poaching_) out[{int32_t(k >> 32), int32_t(k & 0xFFFFFFFFu)}] = n;
+  return out;
+}
 
 std::vector<std::string> Simulation::check_invariants() const {
   std::vector<std::string> bad;

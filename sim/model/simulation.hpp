@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/engine/rng.hpp"
@@ -148,7 +150,8 @@ class Simulation {
   std::vector<Offer>& pending_offers() { return offers_; }
   const std::vector<Mover>& movers() const { return movers_; }
   /// Cumulative firm-to-firm poaching counts over the run: (from, to) -> moves.
-  const std::map<std::pair<int32_t, int32_t>, int64_t>& poaching() const { return poaching_; }
+  /// Cumulative firm-to-firm poaching counts over the run: (from, to) -> moves (built on demand).
+  std::map<std::pair<int32_t, int32_t>, int64_t> poaching() const;
   void set_observer(Observer* o) { observer_ = o; }
   int regions() const { return int(params_.regions.size()); }
   int firm_index(const std::string& name) const;  ///< -1 if unknown
@@ -213,7 +216,7 @@ class Simulation {
   std::vector<Offer> offers_;
   std::vector<Offer> raid_offers_;
   std::vector<Mover> movers_;
-  std::map<std::pair<int32_t, int32_t>, int64_t> poaching_;
+  std::unordered_map<uint64_t, int64_t> poaching_;  ///< key (from << 32) | to: O(1) per move
   // Alias table over firms for random search (MODEL.md §4: O(1) per draw)
   std::vector<double> alias_prob_;
   std::vector<int32_t> alias_idx_;
