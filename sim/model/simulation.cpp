@@ -617,8 +617,11 @@ void Simulation::step() {
 void Simulation::events() {
   raid_offers_.clear();
   std::fill(world_.f.extra_capacity.begin(), world_.f.extra_capacity.end(), 0);  // raids below add to it
+  // Copy this step's events first: a `set` event replaces params_ (and its event list).
+  std::vector<Event> due;
   for (const auto& e : params_.events)
-    if (e.at.step == world_.step) apply_event(e);
+    if (e.at.step == world_.step) due.push_back(e);
+  for (const auto& e : due) apply_event(e);
 }
 
 // 2. demography ----------------------------------------------------------------

@@ -1097,3 +1097,25 @@ TEST_CASE("model: budget_shock scales budget and target, compute_shock scales co
   CHECK(F.compute[0] == doctest::Approx(150));
   CHECK(sim.world().reg.service_penalty[US] == doctest::Approx(0.3));
 }
+
+TEST_CASE("model: several set events in the same step are all applied (regression: dangling event list)") {
+  auto p = test::params_from(R"(
+run: {steps: 4}
+regions: {A: {}, B: {}}
+population: {researchers: 200, origin_shares: {A: 1.0}, ageing: false, exit_rate: 0}
+firms: [{name: f, hq: A, headcount: 100}]
+events:
+  - {type: set, at: 1, key: market.lambda0, value: "0.5"}
+  - {type: set, at: 1, key: market.lambda1, value: "0.25"}
+  - {type: set, at: 1, key: regions.B.petition_fee, value: "1234"}
+  - {type: set, at: 1, key: firms.f.visa.max_fee, value: "99"}
+)");
+  model::Simulation sim(p);
+  sim.set_checking(true);
+  for (int t = 0; t < 4; ++t) sim.step();
+  CHECK(sim.params().market.lambda0 == 0.5);
+  CHECK(sim.params().market.lambda1 == 0.25);
+  CHECK(sim.params().regions[1].petition_fee == 1234.0);
+  CHECK(sim.world().f.max_fee[0] == 99.0);
+  CHECK(sim.params().events.size() == 4);
+}
