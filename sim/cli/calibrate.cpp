@@ -66,10 +66,11 @@ int calibrate_main(const std::vector<std::string>& args) {
   po::options_description od("calibrate options");
   od.add_options()("calibration", po::value(&file)->required(), "calibration YAML")(
       "threads", po::value(&threads), "worker threads (default: all cores)")(
-      "set", po::value(&sets)->composing(), "extra fit-only override of a scenario key: key.path=value")(
+      "set", po::value(&sets)->composing(),
+      "extra fit-only override of a scenario key: key.path=value (of a fitted key: its start value)")(
       "max-evaluations", po::value(&max_evals), "evaluation budget (overrides optimizer.max_evaluations)")(
       "replications", po::value(&reps), "replications per evaluation (overrides replications)")(
-      "evaluate", po::bool_switch(&evaluate), "only simulate the targets at the start values; write nothing")(
+      "evaluate", po::bool_switch(&evaluate), "only simulate the targets at the start values (with the pilot for W); write nothing")(
       "no-write", po::bool_switch(&no_write), "fit, but do not write the overlay and the report")(
       "overlay", po::value(&overlay), "overlay file (overrides output.overlay)")(
       "report", po::value(&report), "report file (overrides output.report)")(
@@ -126,9 +127,7 @@ int calibrate_main(const std::vector<std::string>& args) {
     if (evaluate) {
       std::vector<double> x;
       for (const auto& p : S.parameters) x.push_back(p.start);
-      auto e = cal->simulate(x);
-      const auto W = cal->weighting(e);
-      e.objective = cal->objective(e.mean, W);
+      const auto e = cal->pilot(x).first;  // J with W from the pilot, as the fit computes it
       std::cout << "\nat the start values (" << seconds() << " s):\n";
       for (std::size_t i = 0; i < S.parameters.size(); ++i)
         std::cout << "  " << S.parameters[i].key << " = " << cal->format_value(i, e.x[i]) << "\n";

@@ -13,6 +13,7 @@
 #include <memory>
 #include <thread>
 
+#include "sim/cli/calibrate.hpp"
 #include "sim/cli/summarize.hpp"
 #include "sim/io/checkpoint.hpp"
 #include "sim/io/output.hpp"
@@ -40,6 +41,10 @@ usage:
   talentsim summarize OUT.h5
   talentsim validate SCENARIO.yaml [--set key.path=value]... [--threads N]
                                                              textbook check: table of theory vs simulated
+  talentsim calibrate CALIBRATION.yaml [--threads N] [--set key.path=value]...
+                [--max-evaluations N] [--replications R] [--evaluate] [--no-write]
+                [--overlay FILE] [--report FILE] [--quiet]
+                                                             fit free parameters to article targets (MODEL.md §6)
   talentsim config SCENARIO.yaml [--set key.path=value]...   print the resolved configuration
   talentsim keys                                             print every scenario key with its default
   talentsim --help | --version
@@ -313,6 +318,7 @@ int main(int argc, char** argv) {
     }
     if (cmd == "config") return cmd_config(args);
     if (cmd == "resume") return cmd_resume(args);
+    if (cmd == "calibrate") return calibrate_main(args);
     if (cmd == "validate") return cmd_validate(args);
     if (cmd == "keys") {
       std::cout << model::describe_keys();

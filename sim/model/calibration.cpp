@@ -9,6 +9,7 @@
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "sim/model/schema.hpp"
 #include "sim/model/simulation.hpp"
@@ -193,6 +194,7 @@ std::optional<CalibrationSpec> parse_calibration(const cfg::Node& root_in, const
     v.num("seed", s.seed, 0, 9e15, "first seed");
     v.choice("weighting", s.weighting, kWeightings, "weighting matrix");
     v.num("weight_floor", s.weight_floor, 1e-12, kInf, "SE floor");
+    v.num("weight_replications", s.weight_replications, 0, 100000, "pilot runs for W");
     v.list("parameters", s.parameters, "free parameters");
     v.list("targets", s.targets, "targets");
     v.obj("optimizer", s.optimizer, "Nelder–Mead options");
@@ -679,22 +681,9 @@ Params Calibrator::params_at(const std::vector<double>& x, uint64_t seed) const 
   return p;
 }
 
-Evaluation Calibrator::simulate(const std::vector<double>& x) const {
-  Evaluation e;
-  e.x = canonical(x);
-  const std::size_t K = spec_.targets.size();
-  for (int64_t r = 0; r < spec_.replications; ++r) {
-    Params p = params_at(e.x, spec_.seed + uint64_t(r));
-    const int64_t T = p.run.steps;
-    Simulation sim(std::move(p));
-    MomentRecorder rec(sim, spec_.targets);
-    for (int64_t t = 0; t < T; ++t) {
-      sim.step();
-      rec.observe(sim);
-    }
-    e.reps.push_back(rec.values());
-  }
-  const double R = double(spec_.replications);
+namespace {
+void summarize(Evaluation& e, std::size_t K) {
+  const double R = double(e.reps.size());
   e.mean.assign(K, 0.0);
   e.sd.assign(K, 0.0);
   e.se.assign(K, 0.0);
@@ -705,6 +694,41 @@ Evaluation Calibrator::simulate(const std::vector<double>& x) const {
     e.sd[k] = R > 1 ? std::sqrt(ss / (R - 1)) : 0.0;
     e.se[k] = e.sd[k] / std::sqrt(R);
   }
+}
+}  // namespace
+
+int64_t Calibrator::weight_replications() const {
+  return spec_.weight_replications > 0 ? spec_.weight_replications : 4 * spec_.replications;
+}
+
+std::pair<Evaluation, Eigen::MatrixXd> Calibrator::pilot(const std::vector<double>& x) const {
+  const Evaluation all = simulate(x, std::max(weight_replications(), spec_.replications));
+  Eigen::MatrixXd W = weighting(all);
+  Evaluation e;
+  e.x = all.x;
+  e.reps.assign(all.reps.begin(), all.reps.begin() + std::ptrdiff_t(spec_.replications));
+  summarize(e, spec_.targets.size());
+  e.objective = objective(e.mean, W);
+  return {std::move(e), std::move(W)};
+}
+
+Evaluation Calibrator::simulate(const std::vector<double>& x, int64_t replications) const {
+  Evaluation e;
+  e.x = canonical(x);
+  const std::size_t K = spec_.targets.size();
+  const int64_t n = replications > 0 ? replications : spec_.replications;
+  for (int64_t r = 0; r < n; ++r) {
+    Params p = params_at(e.x, spec_.seed + uint64_t(r));
+    const int64_t T = p.run.steps;
+    Simulation sim(std::move(p));
+    MomentRecorder rec(sim, spec_.targets);
+    for (int64_t t = 0; t < T; ++t) {
+      sim.step();
+      rec.observe(sim);
+    }
+    e.reps.push_back(rec.values());
+  }
+  summarize(e, K);
   return e;
 }
 
@@ -718,11 +742,12 @@ Eigen::MatrixXd Calibrator::weighting(const Evaluation& e) const {
       const double v = e.reps[std::size_t(r)][std::size_t(k)] / spec_.targets[std::size_t(k)].effective_scale();
       Y(r, k) = std::isfinite(v) ? v : 0.0;
     }
-  Eigen::MatrixXd S = Eigen::MatrixXd::Zero(K, K);  // covariance of the scaled moment means
+  // Covariance of the scaled moment means over `replications` runs, from however many runs e has.
+  Eigen::MatrixXd S = Eigen::MatrixXd::Zero(K, K);
   if (R > 1) {
     const Eigen::RowVectorXd mu = Y.colwise().mean();
     const Eigen::MatrixXd C = Y.rowwise() - mu;
-    S = (C.transpose() * C) / double(R - 1) / double(R);
+    S = (C.transpose() * C) / double(R - 1) / double(spec_.replications);
   }
   const double floor2 = spec_.weight_floor * spec_.weight_floor;
   if (spec_.weighting == Weighting::Diagonal) {
@@ -765,9 +790,7 @@ CalibrationResult Calibrator::run(const std::function<void(const std::string&)>&
     for (std::size_t i = 0; i < n; ++i) s += (i ? ", " : "") + spec_.parameters[i].key + "=" + format_value(i, x[i]);
     return s;
   };
-  res.start = simulate(x0);
-  res.W = weighting(res.start);
-  res.start.objective = objective(res.start.mean, res.W);
+  std::tie(res.start, res.W) = pilot(x0);
   res.best = res.start;
   res.history.push_back({res.start.x, res.start.objective});
   if (progress) progress("evaluation 1 (start): J = " + num4(res.start.objective) + "  [" + describe_x(res.start.x) + "]");
@@ -896,7 +919,10 @@ std::string Calibrator::report_markdown(const CalibrationResult& r) const {
      << "- Replications: " << S.replications << " per evaluation with run.seed = " << S.seed << " + r (common random "
      << "numbers: the same seeds at every evaluation).\n"
      << "- Objective: J = g′Wg with g_k = (simulated mean − target) / scale_k; W = " << to_string(S.weighting)
-     << (S.weighting == Weighting::Identity ? "" : " inverse covariance of the scaled moment means, estimated at the start values")
+     << (S.weighting == Weighting::Identity
+             ? ""
+             : " inverse covariance of the scaled moment means, estimated at the start values from " +
+                   std::to_string(std::max(weight_replications(), S.replications)) + " pilot runs")
      << (S.weighting == Weighting::Identity ? "" : " (SE floor " + num4(S.weight_floor) + ")") << ".\n"
      << "- Optimiser: Nelder–Mead (Gao–Han coefficients) on the logistic transform of each bound range, initial step "
      << num4(S.optimizer.initial_step) << " of the range, " << S.optimizer.restarts << " restart(s); "

@@ -11,7 +11,8 @@
 //     J(x) = g' W g,   g_k = (mean_k(x) − target_k) / scale_k
 //
 // with W the inverse of the (diagonal or full, regularised) covariance of the scaled
-// moment means, estimated once at the start values (Eigen), or the identity. A
+// moment means, estimated once at the start values from a larger pilot of runs (Eigen),
+// or the identity. A
 // Nelder–Mead search over the box-constrained parameters (logistic transform of each
 // bound range, deterministic) minimises J. The result is written as a scenario overlay
 // (`extends:` the calibrated scenario plus the fitted keys) and a Markdown report.
@@ -108,6 +109,7 @@ struct CalibrationSpec {
   std::vector<Target> targets;
   Weighting weighting = Weighting::Diagonal;
   double weight_floor = 1e-3;  ///< SE floor (scaled units) so that a deterministic moment gets a finite weight
+  int64_t weight_replications = 0;  ///< pilot runs at the start values that estimate W (0 = 4 × replications)
   OptimizerOptions optimizer;
   std::string overlay, report;  ///< resolved output paths ("" = not written)
   std::string overlay_ref, report_ref;
@@ -213,10 +215,16 @@ class Calibrator {
   std::string format_value(std::size_t i, double x) const;
   /// Parameter values as used: rounded like format_value().
   std::vector<double> canonical(const std::vector<double>& x) const;
-  /// Runs every replication at x; moments only (objective left 0).
-  Evaluation simulate(const std::vector<double>& x) const;
-  /// Weighting matrix from an evaluation's replications (see CalibrationSpec::weighting).
+  /// Runs `replications` runs (default: the spec's) at x with seeds seed, seed + 1, ...;
+  /// moments only (objective left 0).
+  Evaluation simulate(const std::vector<double>& x, int64_t replications = -1) const;
+  /// Weighting matrix from an evaluation's runs (any number of them): the inverse covariance
+  /// of the scaled moment means over the spec's `replications` (see CalibrationSpec::weighting).
   Eigen::MatrixXd weighting(const Evaluation& e) const;
+  int64_t weight_replications() const;
+  /// The pilot at x: weight_replications() runs estimate W; the first `replications` of
+  /// them (the seeds every evaluation uses) are returned as the evaluation at x, with J.
+  std::pair<Evaluation, Eigen::MatrixXd> pilot(const std::vector<double>& x) const;
   double objective(const std::vector<double>& mean, const Eigen::MatrixXd& W) const;
   /// The full fit; `progress` (may be empty) gets one line per evaluation.
   CalibrationResult run(const std::function<void(const std::string&)>& progress = {}) const;
