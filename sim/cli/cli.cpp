@@ -1,5 +1,6 @@
 #include "sim/cli/cli.hpp"
 
+#include <hdf5.h>
 #include <tbb/global_control.h>
 #include <unistd.h>
 
@@ -292,6 +293,9 @@ int cmd_config(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Every HDF5 file is closed explicitly. HDF5's own atexit cleanup would retry closing a
+  // file whose close already failed (a full disk) and crash in the library (HDF5 1.10).
+  H5dont_atexit();
   const std::string cmdline = join_args(argc, argv);
   if (argc < 2) {
     std::cerr << kUsage;

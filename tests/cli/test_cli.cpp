@@ -172,3 +172,16 @@ TEST_CASE("cli: --check runs the invariants after every step") {
   auto r = test::run(tsim("run " + kSmall + " -o " + d / "c.h5 --quiet --check"));
   CHECK_MESSAGE(r.code == 0, r.out);
 }
+
+TEST_CASE("cli: a full disk gives a clear error, exit 1, no partial file, and other files untouched") {
+  // A file-size limit with SIGXFSZ ignored makes writes fail with EFBIG, as a full disk would.
+  test::TempDir d;
+  test::write_file(d / "keep.txt", "the user's file");
+  auto r = test::run("bash -c \"trap '' XFSZ; ulimit -f 1000; " + tsim("run " + kSmall + " -o " + d / "big.h5 --quiet") + "\"");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("write") != std::string::npos);
+  CHECK(r.out.find("File too large") != std::string::npos);
+  CHECK_FALSE(fs::exists(d / "big.h5"));
+  CHECK_FALSE(leftovers(d));
+  CHECK(test::read_file(d / "keep.txt") == "the user's file");
+}
