@@ -71,7 +71,7 @@ KsResult ladder_ks(const std::vector<double>& firm_value, const std::vector<doub
     while (j + 1 < fv.size() && fv[j + 1] == fv[j]) ++j;
     const double F = double(j + 1) / nf;
     const double G = delta * F / (delta + (1.0 - delta) * lambda1 * (1.0 - F));
-    while (k < wv.size() && wv[k] <= fv[j] * (1 + 1e-9)) ++k;
+    while (k < wv.size() && wv[k] <= fv[j]) ++k;
     const double Ge = wv.empty() ? 0.0 : double(k) / double(wv.size());
     res.ks = std::max(res.ks, std::fabs(Ge - G));
     res.jj_theory += (G - prev_g) * (1.0 - F);
@@ -169,7 +169,9 @@ ValidationReport run_validation(const Params& params) {
     std::vector<double> firm_value(F.size()), worker_value;
     const bool bm = V.kind == ValidationKind::BurdettMortensen;
     for (std::size_t f = 0; f < F.size(); ++f)
-      firm_value[f] = bm ? sim.offer_comp(int(f), F.hq[f], 1.0f, false) : F.max_package[f];
+      // Pay is stored as float: compare workers with their firm's wage in the same precision,
+      // or a wage rounded up would be counted at the next firm's point.
+      firm_value[f] = bm ? double(float(sim.offer_comp(int(f), F.hq[f], 1.0f, false))) : F.max_package[f];
     for (std::size_t i = 0; i < r.size(); ++i)
       if (r.alive[i] && r.employer[i] != kNoFirm) worker_value.push_back(bm ? double(r.comp[i]) : firm_value[r.employer[i]]);
     const auto ks = ladder_ks(firm_value, worker_value, delta, l1);
