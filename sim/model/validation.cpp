@@ -111,6 +111,16 @@ ValidationReport run_validation(const Params& params) {
   p.events.clear();
   Simulation sim(p);
   const int R = sim.regions();
+  if (V.kind == ValidationKind::PostelVinayRobin || V.kind == ValidationKind::BurdettMortensen) {
+    // The closed forms assume every offer is acceptable from unemployment: firm values above b.
+    const auto& F = sim.world().f;
+    const double b = p.regions[0].unemployed_income;
+    for (std::size_t f = 0; f < F.size(); ++f) {
+      const double v = V.kind == ValidationKind::PostelVinayRobin ? F.max_package[f] : sim.offer_comp(int(f), F.hq[f], 1.0f, false);
+      require(v > b, "firm " + F.name[f] + " has value " + std::to_string(v) + " <= b = " + std::to_string(b) +
+                         " (the theory needs every firm type above the unemployment income)");
+    }
+  }
   const double z = V.z, alpha = false_alarm(z);
   const double delta = p.market.separation, l0 = p.market.lambda0, l1 = p.market.lambda1;
   for (int64_t t = 0; t < V.burn_in; ++t) sim.step();
