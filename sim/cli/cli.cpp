@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "sim/cli/calibrate.hpp"
@@ -64,6 +65,21 @@ std::string join_args(int argc, char** argv) {
   std::string s;
   for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
   return s;
+}
+
+int resolve_threads(int requested) {
+  return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+/// Loads the scenario with its overrides, or prints every problem and returns nullopt.
+std::optional<io::Scenario> load_or_report(const Common& c) {
+  cfg::Diagnostics d;
+  auto sc = io::load_scenario(c.scenario, c.sets, d);
+  if (!sc) {
+    std::cerr << d.format();
+    std::cerr << "talentsim: " << d.size() << " problem" << (d.size() == 1 ? "" : "s") << " in the scenario; nothing was run\n";
+  }
+  return sc;
 }
 
 class Progress {
@@ -169,14 +185,9 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
     return kInputError;
   }
 
-  cfg::Diagnostics d;
-  auto sc = io::load_scenario(c.scenario, c.sets, d);
-  if (!sc) {
-    std::cerr << d.format();
-    std::cerr << "talentsim: " << d.size() << " problem" << (d.size() == 1 ? "" : "s") << " in the scenario; nothing was run\n";
-    return kInputError;
-  }
-  const int threads = c.threads > 0 ? c.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  auto sc = load_or_report(c);
+  if (!sc) return kInputError;
+  const int threads = resolve_threads(c.threads);
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
 
   model::Simulation sim(sc->params);
@@ -210,7 +221,7 @@ int cmd_resume(const std::vector<std::string>& args) {
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
   po::notify(vm);
-  threads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  threads = resolve_threads(threads);
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
   io::Resumed res;
   try {
@@ -248,13 +259,9 @@ int cmd_validate(const std::vector<std::string>& args) {
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
   po::notify(vm);
-  cfg::Diagnostics d;
-  auto sc = io::load_scenario(c.scenario, c.sets, d);
-  if (!sc) {
-    std::cerr << d.format();
-    return kInputError;
-  }
-  const int threads = c.threads > 0 ? c.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  auto sc = load_or_report(c);
+  if (!sc) return kInputError;
+  const int threads = resolve_threads(c.threads);
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
   model::ValidationReport rep;
   try {
@@ -280,12 +287,8 @@ int cmd_config(const std::vector<std::string>& args) {
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
   po::notify(vm);
-  cfg::Diagnostics d;
-  auto sc = io::load_scenario(c.scenario, c.sets, d);
-  if (!sc) {
-    std::cerr << d.format();
-    return kInputError;
-  }
+  auto sc = load_or_report(c);
+  if (!sc) return kInputError;
   std::cout << cfg::to_yaml(model::dump_params(sc->params));
   return kOk;
 }
