@@ -204,6 +204,8 @@ void describe(V& v, RegionParams& p) {
   v.num("grace_months", p.grace_months, 0, 120, "months a researcher may stay without a job or status");
   v.num("student_visa_months", p.student_visa_months, 0, 120, "months graduates educated here may work before needing a work visa");
   v.num("initial_pr_share", p.initial_pr_share, 0, 1, "share of foreign researchers here with permanent residency at start");
+  v.num("third_region_share", p.third_region_share, 0, 1, "share of researchers forced to leave this region who go to a third region (one with open_residence) instead of home");
+  v.flag("open_residence", p.open_residence, "researchers forced to leave another region may settle here, with permanent residence");
   v.num("compute_multiplier", p.compute_multiplier, 0, 10, "export controls: compute per dollar for firms controlled by this region [A20]");
   v.flag("exempt_offices_abroad", p.exempt_offices_abroad, "offices outside this region escape compute_multiplier [A20]");
   v.num("service_penalty", p.service_penalty, 0, 1, "productivity lost by firms controlled by this region to service bans [A15]");

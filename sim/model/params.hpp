@@ -75,6 +75,8 @@ struct RegionParams {
   int grace_months = 2;            ///< months a researcher without job or status may stay
   int student_visa_months = 12;    ///< post-study work permission for graduates from abroad
   double initial_pr_share = 0.5;   ///< share of foreign researchers here holding PR at start
+  double third_region_share = 0.0; ///< share of forced departures from here who go to a third region, not home
+  bool open_residence = false;     ///< forced departures may settle here (with permanent residence)
   // Policy acting on firms CONTROLLED by this region
   double compute_multiplier = 1.0;   ///< export controls: compute per dollar, 1 = none
   bool exempt_offices_abroad = true; ///< offices outside this region escape the multiplier [A20]

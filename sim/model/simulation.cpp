@@ -517,12 +517,23 @@ void Simulation::lose_job(std::size_t i, LogKind why) {
 void Simulation::force_departure(std::size_t i) {
   auto& r = world_.r;
   lose_job(i, LogKind::Separation);
-  const int from = r.location[i], to = r.origin[i];
+  const int from = r.location[i];
+  int to = r.origin[i];
+  // Home, or with the departure region's third_region_share a region with open residence
+  // other than home and here (chosen uniformly among them).
+  std::vector<int> open;
+  for (int g = 0; g < regions(); ++g)
+    if (params_.regions[g].open_residence && g != from && g != r.origin[i]) open.push_back(g);
+  if (!open.empty() && params_.regions[from].third_region_share > 0) {
+    auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Departure);
+    if (double(blk[0]) * 0x1.0p-32 < params_.regions[from].third_region_share)
+      to = open[std::size_t((uint64_t(blk[1]) * open.size()) >> 32)];
+  }
   log(i, LogKind::ForcedDeparture, kNoFirm, kNoFirm, from, to, 0.f, 0.f);
   stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaForcedDepartures] += 1;
   count_flow(from, to);
   r.location[i] = uint8_t(to);
-  r.status[i] = uint8_t(Status::Citizen);
+  r.status[i] = uint8_t(to == r.origin[i] ? Status::Citizen : Status::Permanent);
   r.in_region[i] = 0;
   r.grace[i] = -1;
   r.visa_left[i] = 0;

@@ -1119,3 +1119,31 @@ events:
   CHECK(sim.world().f.max_fee[0] == 99.0);
   CHECK(sim.params().events.size() == 4);
 }
+
+TEST_CASE("model: a forced departure goes to a third region with open residence when the share says so") {
+  // As the grace-period case (expiry at step 0, grace 0 ⇒ departure in the same step), with
+  // US third_region_share 1 and CA open: the researcher settles in CA with permanent residence,
+  // not home in CN. With share 0 the departure goes home.
+  for (const double share : {1.0, 0.0}) {
+    CAPTURE(share);
+    auto sim = make(scenario("  US: {max_renewals: 0, grace_months: 0, third_region_share: " + std::to_string(share) + "}\n"
+                             "  CN: {pay_level: 1}\n  CA: {open_residence: true}\n",
+                             "  - {name: USLab, hq: US, headcount: 5}\n"),
+                    {"population.researchers=1"});
+    const int US = sim.params().region_index("US"), CN = sim.params().region_index("CN"),
+              CA = sim.params().region_index("CA");
+    put(sim, 0, {.origin = CN, .location = US, .status = Status::WorkVisa, .employer = 0, .comp = 150000, .visa_left = 1});
+    sim.step();
+    const auto& r = sim.world().r;
+    CHECK(visa_stat(sim, CN, model::kVisaForcedDepartures) == 1);
+    if (share == 1.0) {
+      CHECK(r.location[0] == CA);
+      CHECK(Status(r.status[0]) == Status::Permanent);
+      CHECK(flow(sim, US, CA) == 1);
+    } else {
+      CHECK(r.location[0] == CN);
+      CHECK(Status(r.status[0]) == Status::Citizen);
+      CHECK(flow(sim, US, CN) == 1);
+    }
+  }
+}
