@@ -212,6 +212,7 @@ void describe(V& v, RegionParams& p) {
   v.num("entrants_per_month", p.entrants_per_month, 0, 1e8, "graduates of this origin entering the field per month, before ai_propensity");
   v.num("ai_propensity", p.ai_propensity, 0, 1, "share of graduates who see AI as beneficial and enter [A4]");
   v.shares("study_abroad", p.study_abroad, 0, 1, "destination region -> share of entrants educated there");
+  v.num("home_pull", p.home_pull, -1e3, 1e3, "added to the home bias h_i of researchers of this origin, for working here; a `set` shifts it for everyone at once (return incentives) [A24]");
   v.num("talent_mu", p.talent_mu, -20, 20, "mean of ln θ for researchers of this origin");
   v.num("talent_sigma", p.talent_sigma, 0, 10, "sd of ln θ for researchers of this origin");
 }

@@ -85,6 +85,7 @@ struct RegionParams {
   double entrants_per_month = 0.0;   ///< graduates entering the AI field per month (before propensity)
   double ai_propensity = 1.0;        ///< share who see AI as beneficial and enter [A4]
   std::vector<Share> study_abroad;   ///< destination -> share of entrants educated there
+  double home_pull = 0.0;            ///< utility added to h_i of this origin's researchers working here [A24]
   // Talent (this region as origin): ln θ ~ Normal(mu, sigma)
   double talent_mu = 0.0;
   double talent_sigma = 1.0;

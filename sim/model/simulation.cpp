@@ -432,7 +432,7 @@ double Simulation::utility(std::size_t i, int f, int region, double comp, bool m
     u += r.compute_taste[i] * std::log1p(compute_per_researcher(f, region));
     u += U.prestige * world_.f.prestige[f];
   }
-  if (region == r.origin[i]) u += r.home_bias[i];
+  if (region == r.origin[i]) u += r.home_bias[i] + params_.regions[region].home_pull;
   if (move) u -= U.visa_risk * visa_risk(i, region) + U.move_cost;
   if (U.noise > 0) {
     auto b = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Noise, noise_block & 0xFFFFu);
@@ -1140,7 +1140,9 @@ void Simulation::visa() {
     }
     const int dest = r.pending_region[i];
     const auto& rule = visa_rule(dest, r.origin[i]);
-    const bool exempt = FirmKind(F.kind[r.pending_firm[i]]) == FirmKind::Academia;
+    // Universities are cap-exempt [P2]; so are relocations with the same employer
+    // (intra-company transfers use an uncapped visa, the L-1 in the US).
+    const bool exempt = FirmKind(F.kind[r.pending_firm[i]]) == FirmKind::Academia || r.pending_kind[i] == 2;
     if (rule.capped && !exempt) {
       auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::VisaLottery);
       ++rs.cap_applied[dest];
@@ -1422,8 +1424,47 @@ void Simulation::apply_event(const Event& e) {
         throw std::runtime_error("set '" + e.key + "': a set event cannot add or remove regions or firms");
       np.events = params_.events;
       const std::vector<RegionParams> old_regions = params_.regions;
+      const std::vector<FirmSpec> old_firms = params_.firms;
       params_ = std::move(np);
       for (std::size_t f = 0; f < F.size(); ++f) apply_firm_policy(int(f), params_.firms[F.group[f]], false);
+      // Offices and rivals are tables built at the start: bring a changed spec's into line
+      // (a `set` of firms.X.offices or firms.X.hiring.rivals was accepted and ignored before).
+      bool rivals_changed = false;
+      for (std::size_t g = 0; g < params_.firms.size(); ++g) {
+        const auto &was = old_firms[g], &now = params_.firms[g];
+        rivals_changed |= was.hiring.rivals != now.hiring.rivals;
+        bool same = was.offices.size() == now.offices.size();
+        for (std::size_t k = 0; same && k < now.offices.size(); ++k)
+          same = was.offices[k].name == now.offices[k].name && was.offices[k].value == now.offices[k].value;
+        if (same) continue;
+        for (std::size_t f = 0; f < F.size(); ++f) {
+          if (F.group[f] != int32_t(g)) continue;
+          for (const auto& o : now.offices) {
+            bool have = false;
+            for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k)
+              have |= F.office_region[k] == params_.region_index(o.name);
+            if (!have && o.value > 0)
+              throw std::runtime_error(e.key + ": firm '" + F.name[f] + "' has no office in " + o.name +
+                                       " to change; open it with an office_open event");
+          }
+          for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) {
+            double share = now.offices.empty() && F.office_region[k] == F.hq[f] ? 1.0 : 0.0;
+            for (const auto& o : now.offices)
+              if (params_.region_index(o.name) == F.office_region[k]) share = o.value;
+            F.office_share[k] = share;
+            F.office_open[k] = share > 0;
+          }
+        }
+      }
+      if (rivals_changed) {
+        F.rivals.clear();
+        F.rivals_begin.assign(1, 0);
+        for (std::size_t f = 0; f < F.size(); ++f) {
+          for (const auto& rn : params_.firms[F.group[f]].hiring.rivals)
+            for (int k : firms_named(rn)) F.rivals.push_back(k);
+          F.rivals_begin.push_back(uint32_t(F.rivals.size()));
+        }
+      }
       const int R = regions();
       rebuild_visa_rules();
       for (int dd = 0; dd < R; ++dd) {
@@ -1487,9 +1528,17 @@ void Simulation::apply_event(const Event& e) {
       for (int f : fs)
         for (uint32_t o = F.office_begin[f]; o < F.office_begin[f + 1]; ++o)
           if (F.office_region[o] == reg) F.office_open[o] = 0;
-      for (std::size_t i = 0; i < r.size(); ++i)
-        if (r.alive[i] && r.location[i] == reg && std::find(fs.begin(), fs.end(), r.employer[i]) != fs.end())
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        if (!r.alive[i]) continue;
+        if (r.location[i] == reg && std::find(fs.begin(), fs.end(), r.employer[i]) != fs.end())
           lose_job(i, LogKind::Separation);
+        // Petitions for a job in the closed office lapse (they would hire into it otherwise).
+        if (r.pending_firm[i] != kNoFirm && r.pending_region[i] == reg &&
+            std::find(fs.begin(), fs.end(), r.pending_firm[i]) != fs.end()) {
+          if (r.pending_kind[i] == 0) --F.pending_in[r.pending_firm[i]];
+          r.pending_firm[i] = kNoFirm;
+        }
+      }
       break;
     }
     case EventType::ServiceRestriction: world_.reg.service_penalty[reg] = e.penalty; break;
