@@ -67,6 +67,17 @@ std::string join_args(int argc, char** argv) {
   return s;
 }
 
+/// Parses args against `od`, with the first positional argument bound to option `positional`.
+po::variables_map parse_args(const std::vector<std::string>& args, const po::options_description& od,
+                             const char* positional) {
+  po::positional_options_description pos;
+  pos.add(positional, 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
 int resolve_threads(int requested) {
   return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
 }
@@ -173,11 +184,7 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
       "checkpoint", po::value(&ck.path), "checkpoint file")(
       "abort-after", po::value(&ck.abort_after), "testing aid: exit abruptly after this step")(
       "stop-after", po::value(&ck.stop_after), "testing aid: behave as if interrupted after this step")("quiet,q", po::bool_switch(&c.quiet), "no progress output");
-  po::positional_options_description pos;
-  pos.add("scenario", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
-  po::notify(vm);
+  const auto vm = parse_args(args, od, "scenario");
   if (seed >= 0) c.sets.push_back("run.seed=" + std::to_string(seed));
   if (steps >= 0) c.sets.push_back("run.steps=" + std::to_string(steps));
   if (vm.count("threads") && c.threads < 1) {
@@ -216,11 +223,7 @@ int cmd_resume(const std::vector<std::string>& args) {
       "check", po::bool_switch(&check), "check invariants after every step")("quiet,q", po::bool_switch(&quiet), "no progress output")(
       "abort-after", po::value(&ck.abort_after), "testing aid: exit abruptly after this step")(
       "stop-after", po::value(&ck.stop_after), "testing aid: behave as if interrupted after this step");
-  po::positional_options_description pos;
-  pos.add("checkpoint", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
-  po::notify(vm);
+  parse_args(args, od, "checkpoint");
   threads = resolve_threads(threads);
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
   io::Resumed res;
@@ -254,11 +257,7 @@ int cmd_validate(const std::vector<std::string>& args) {
   po::options_description od("validate options");
   od.add_options()("scenario", po::value(&c.scenario)->required(), "validation scenario YAML")(
       "set", po::value(&c.sets)->composing(), "override a scenario key")("threads", po::value(&c.threads), "worker threads");
-  po::positional_options_description pos;
-  pos.add("scenario", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
-  po::notify(vm);
+  parse_args(args, od, "scenario");
   auto sc = load_or_report(c);
   if (!sc) return kInputError;
   const int threads = resolve_threads(c.threads);
@@ -282,11 +281,7 @@ int cmd_config(const std::vector<std::string>& args) {
   po::options_description od("config options");
   od.add_options()("scenario", po::value(&c.scenario)->required(), "scenario YAML")(
       "set", po::value(&c.sets)->composing(), "override a scenario key");
-  po::positional_options_description pos;
-  pos.add("scenario", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
-  po::notify(vm);
+  parse_args(args, od, "scenario");
   auto sc = load_or_report(c);
   if (!sc) return kInputError;
   std::cout << cfg::to_yaml(model::dump_params(sc->params));

@@ -252,11 +252,11 @@ TEST_CASE("calibration: raid hires count the raider's moves from the rival in th
 
 TEST_CASE("calibration: moves_between counts job-to-job moves only, between the two firms named") {
   std::vector<model::LogEntry> log = {
-      {0, 1, uint8_t(model::LogKind::Move), 0, 1, 0, 0, 1.f, 2.f},
-      {0, 2, uint8_t(model::LogKind::Move), 1, 0, 0, 0, 1.f, 2.f},           // other direction
-      {0, 3, uint8_t(model::LogKind::VisaPetition), 0, 1, 0, 0, 1.f, 2.f},   // not executed yet
-      {0, 4, uint8_t(model::LogKind::CounterRaise), 0, 0, 0, 0, 1.f, 2.f},
-      {0, 5, uint8_t(model::LogKind::Move), 0, 1, 0, 1, 1.f, 2.f}};
+      {0, 1, uint8_t(model::LogKind::Move), 0, 1, 0, 0, 1.f, 2.f, 0, 0},
+      {0, 2, uint8_t(model::LogKind::Move), 1, 0, 0, 0, 1.f, 2.f, 0, 0},           // other direction
+      {0, 3, uint8_t(model::LogKind::VisaPetition), 0, 1, 0, 0, 1.f, 2.f, 0, 0},   // not executed yet
+      {0, 4, uint8_t(model::LogKind::CounterRaise), 0, 0, 0, 0, 1.f, 2.f, 0, 0},
+      {0, 5, uint8_t(model::LogKind::Move), 0, 1, 0, 1, 1.f, 2.f, 0, 0}};
   CHECK(calib::moves_between(log, 0, 1) == std::vector<uint64_t>{1, 5});
   CHECK(calib::moves_between(log, 1, 0) == std::vector<uint64_t>{2});
 }
