@@ -82,6 +82,21 @@ std::string rel_path(const std::string& target, const std::string& from_file) {
   return r.generic_string();
 }
 
+/// Orders every map of `out` as the same map is ordered in `like` (keys `like` lacks go last).
+/// A scenario that extends the overlay gets its maps in the base's order, and the order of
+/// `regions` is the order of the regions (their indices in the output).
+void order_like(cfg::Node& out, const cfg::Node& like) {
+  if (!out.is_map() || !like.is_map()) return;
+  auto rank = [&](const std::string& k) {
+    for (std::size_t i = 0; i < like.map.size(); ++i)
+      if (like.map[i].first == k) return i;
+    return like.map.size();
+  };
+  std::stable_sort(out.map.begin(), out.map.end(), [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
+  for (auto& [k, v] : out.map)
+    if (const cfg::Node* l = like.find(k)) order_like(v, *l);
+}
+
 std::string resolve(const std::string& ref, const std::string& calib_path) {
   fs::path p(ref);
   if (p.is_absolute()) return p.lexically_normal().string();
@@ -583,6 +598,8 @@ std::optional<Calibrator> Calibrator::create(CalibrationSpec spec, cfg::Diagnost
   c.extra_overrides_ = extra_overrides;
   cfg::Node tree = std::move(loaded->root);
   if (tree.is_null()) tree = cfg::Node::make_map(tree.loc);
+  c.overlay_tree_ = tree;
+  if (const cfg::Node* ev = tree.find("events"); ev && ev->is_seq()) c.scenario_events_ = ev->seq.size();
   if (c.spec_.events.is_seq() && !c.spec_.events.seq.empty()) {
     cfg::Node* ev = tree.find("events");
     if (!ev || ev->is_null()) {
@@ -595,7 +612,6 @@ std::optional<Calibrator> Calibrator::create(CalibrationSpec spec, cfg::Diagnost
     }
     for (const auto& e : c.spec_.events.seq) ev->seq.push_back(e);
   }
-  c.overlay_tree_ = tree;
   for (std::size_t i = 0; i < c.spec_.overrides.size(); ++i)
     cfg::apply_override(tree, c.spec_.overrides[i], c.spec_.override_locs[i], d);
   for (const auto& o : extra_overrides) cfg::apply_override(tree, o, cfg::Location{"--set", 0, 0}, d);
@@ -660,6 +676,14 @@ std::string Calibrator::format_value(std::size_t i, double x) const {
   const double v = std::strtod(fmt6(x).c_str(), nullptr);
   if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt0(v);
   return fmt6(v);
+}
+
+bool Calibrator::is_experiment(std::size_t i) const {
+  const auto segs = split_path(spec_.parameters.at(i).key);
+  if (segs.size() < 2 || segs[0] != "events") return false;
+  char* end = nullptr;
+  const unsigned long long k = std::strtoull(segs[1].c_str(), &end, 10);
+  return end && *end == '\0' && !segs[1].empty() && k >= scenario_events_;
 }
 
 std::vector<double> Calibrator::canonical(const std::vector<double>& x) const {
@@ -827,13 +851,13 @@ std::string Calibrator::overlay_yaml(const std::vector<double>& x, const Evaluat
   cfg::Node tree = overlay_tree_;
   cfg::Diagnostics d;
   for (std::size_t i = 0; i < spec_.parameters.size(); ++i)
-    cfg::apply_override(tree, spec_.parameters[i].key + "=" + format_value(i, x[i]), spec_.parameters[i].loc, d);
+    if (!is_experiment(i))
+      cfg::apply_override(tree, spec_.parameters[i].key + "=" + format_value(i, x[i]), spec_.parameters[i].loc, d);
   if (!d.empty()) throw std::runtime_error(d.format());
   cfg::Node out = cfg::Node::make_map();
-  const std::string overlay_file = spec_.overlay.empty() ? spec_.scenario : spec_.overlay;
-  out.set("extends", cfg::Node::make_scalar(rel_path(spec_.scenario, overlay_file), {}, true), {});
   // A key inside a list (firms[...], events[...]) cannot be merged key by key (`extends`
-  // replaces lists whole), so the overlay carries the whole list as calibrated.
+  // replaces lists whole), so the overlay carries the whole list as calibrated; a scenario
+  // that extends the overlay must then not define that list itself (check_overlay says so).
   auto put = [&](const std::string& key) {
     const auto segs = split_path(key);
     const cfg::Node* node = &tree;
@@ -851,13 +875,30 @@ std::string Calibrator::overlay_yaml(const std::vector<double>& x, const Evaluat
     }
     if (const cfg::Node* v = cfg::get_path(tree, key)) cfg::set_path(out, key, *v, {}, d);
   };
-  for (const auto& p : spec_.parameters) put(p.key);
-  if (spec_.events.is_seq() && !spec_.events.seq.empty() && !out.find("events")) put("events");
+  for (std::size_t i = 0; i < spec_.parameters.size(); ++i)
+    if (!is_experiment(i)) put(spec_.parameters[i].key);
   if (!d.empty()) throw std::runtime_error(d.format());
+  // Regions are indexed in the order listed, and a scenario extending the overlay lists the
+  // overlay's keys first: so the overlay lists every region before the last one it fits
+  // (empty if nothing of it is fitted), in the scenario's order.
+  if (cfg::Node* regs = out.find("regions"); regs && regs->is_map())
+    if (const cfg::Node* all = tree.find("regions"); all && all->is_map()) {
+      std::size_t last = 0;
+      for (std::size_t k = 0; k < all->map.size(); ++k)
+        if (regs->find(all->map[k].first)) last = k;
+      for (std::size_t k = 0; k < last; ++k)
+        if (!regs->find(all->map[k].first)) regs->set(all->map[k].first, cfg::Node::make_map(), {});
+    }
+  order_like(out, tree);
 
   std::ostringstream os;
-  os << "# Calibrated scenario: generated by `talentsim calibrate " << spec_.path << "`.\n"
+  const std::string scenario_rel = spec_.overlay.empty() ? spec_.scenario_ref : rel_path(spec_.scenario, spec_.overlay);
+  const std::string overlay_rel = spec_.overlay.empty() ? "" : rel_path(spec_.overlay, spec_.scenario);
+  os << "# Fitted values: generated by `talentsim calibrate " << spec_.path << "`.\n"
      << "# Do not edit by hand: rerun the command (deterministic; same file, same result).\n"
+     << "# Only the fitted scenario keys, no `extends`, no events: " << scenario_rel << " uses them by\n"
+     << "# extending this file (`extends: " << (overlay_rel.empty() ? "THIS FILE" : overlay_rel)
+     << "`) and not setting these keys itself.\n"
      << "# Simulated method of moments (MODEL.md §6), fitted at reduced size with the fit-only overrides:\n";
   for (const auto& o : spec_.overrides) os << "#   " << o << "\n";
   for (const auto& o : extra_overrides_) os << "#   " << o << "   (--set)\n";
@@ -867,20 +908,80 @@ std::string Calibrator::overlay_yaml(const std::vector<double>& x, const Evaluat
   std::size_t w = 6;
   for (const auto& t : spec_.targets) w = std::max(w, t.name.size());
   char line[512];
-  std::snprintf(line, sizeof line, "# %-*s %12s %12s %10s  %s\n", int(w), "target", "value", "simulated", "SE", "source");
+  std::snprintf(line, sizeof line, "# %-*s %12s %12s %10s %10s  %s\n", int(w), "target", "value", "simulated", "SE",
+                "tolerance", "source");
   os << line;
   for (std::size_t k = 0; k < spec_.targets.size(); ++k) {
     const auto& t = spec_.targets[k];
-    std::snprintf(line, sizeof line, "# %-*s %12s %12s %10s  %s\n", int(w), t.name.c_str(), num4(t.value).c_str(),
-                  num4(e.mean[k]).c_str(), num4(e.se[k]).c_str(), t.source.c_str());
+    std::snprintf(line, sizeof line, "# %-*s %12s %12s %10s %10s  %s\n", int(w), t.name.c_str(), num4(t.value).c_str(),
+                  num4(e.mean[k]).c_str(), num4(e.se[k]).c_str(), num4(t.tolerance).c_str(), t.source.c_str());
     os << line;
   }
   os << "#\n# fitted:\n";
   for (std::size_t i = 0; i < spec_.parameters.size(); ++i)
     os << "#   " << spec_.parameters[i].key << " = " << format_value(i, x[i]) << "   (bounds " << num4(spec_.parameters[i].min)
-       << " .. " << num4(spec_.parameters[i].max) << ", start " << format_value(i, spec_.parameters[i].start) << ")\n";
+       << " .. " << num4(spec_.parameters[i].max) << ", start " << format_value(i, spec_.parameters[i].start) << ")"
+       << (is_experiment(i) ? "   calibration event: not in this file" : "") << "\n";
   os << "\n" << cfg::to_yaml(out);
   return os.str();
+}
+
+Calibrator::OverlayCheck Calibrator::check_overlay(const std::string& path, const std::vector<double>& x) const {
+  OverlayCheck res;
+  std::error_code ec;
+  const auto canon = [&](const std::string& p) { return fs::weakly_canonical(fs::absolute(p), ec).string(); };
+  cfg::Diagnostics d;
+  auto ov = cfg::parse_file(path, d);
+  if (!ov || !d.empty() || !(ov->is_map() || ov->is_null())) {
+    res.errors.push_back("the overlay " + path + " does not parse:\n" + d.format());
+    return res;
+  }
+  // The overlay merged into the scenario must load and carry the fitted values.
+  {
+    cfg::Node merged = cfg::deep_merge(overlay_tree_, *ov);
+    cfg::Diagnostics md;
+    (void)load_params(merged, md);
+    if (!md.empty()) res.errors.push_back("the scenario with the overlay " + path + " does not load:\n" + md.format());
+  }
+  auto loaded = cfg::load_scenario(spec_.scenario, d);
+  if (!loaded || !d.empty()) {
+    res.errors.push_back("the scenario " + spec_.scenario + " does not load with the new overlay:\n" + d.format());
+    return res;
+  }
+  const std::string ov_canon = canon(path);
+  const bool extends = std::any_of(loaded->sources.begin(), loaded->sources.end(),
+                                   [&](const cfg::Source& s) { return canon(s.path) == ov_canon; });
+  if (!extends) {
+    res.notes.push_back("the scenario " + spec_.scenario + " does not extend the overlay, so it does not use the fitted " +
+                        "values; add `extends: " + rel_path(path, spec_.scenario) + "` and remove the fitted keys from it");
+    return res;
+  }
+  // Extending the overlay must not reorder the regions (their order is their index).
+  {
+    cfg::Diagnostics pd;
+    const Params now = load_params(loaded->root, pd);
+    std::string was_names, now_names;
+    for (const auto& r : fit_params_.regions) was_names += (was_names.empty() ? "" : ", ") + r.name;
+    for (const auto& r : now.regions) now_names += (now_names.empty() ? "" : ", ") + r.name;
+    if (pd.empty() && was_names != now_names)
+      res.errors.push_back(spec_.scenario + " with the new overlay has its regions in another order (" + now_names +
+                           " instead of " + was_names + "): the overlay lists regions in the scenario's order, so " +
+                           "fit a region listed before them too, or list the regions in the overlay's order");
+  }
+  for (std::size_t i = 0; i < spec_.parameters.size(); ++i) {
+    if (is_experiment(i)) continue;
+    const auto& key = spec_.parameters[i].key;
+    const std::string want = format_value(i, x[i]);
+    const cfg::Node* n = cfg::get_path(loaded->root, key);
+    if (!n || !n->is_scalar() || n->scalar != want || canon(n->loc.file) != ov_canon) {
+      std::string where = n ? n->loc.file + ":" + std::to_string(n->loc.line) : "nowhere";
+      res.errors.push_back(spec_.scenario + " extends the overlay but does not take " + key + " = " + want +
+                           " from it (" + (n && n->is_scalar() ? "it is " + n->scalar + ", set at " + where
+                                                               : std::string("not found")) +
+                           "): remove the key from the scenario");
+    }
+  }
+  return res;
 }
 
 std::string Calibrator::table(const Evaluation& e) const {
@@ -910,7 +1011,7 @@ std::string Calibrator::report_markdown(const CalibrationResult& r) const {
      << "- Scenario: `" << S.scenario_ref << "`";
   if (S.events.is_seq() && !S.events.seq.empty())
     os << ", plus " << S.events.seq.size() << " calibration event" << (S.events.seq.size() == 1 ? "" : "s")
-       << " (written into the overlay)";
+       << " (an experiment of the calibration: in the fit only, not in the overlay)";
   os << ".\n- **Fitted at reduced size**: every evaluation applies the fit-only overrides";
   std::string ovs;
   for (const auto& o : S.overrides) ovs += (ovs.empty() ? "" : ", ") + ("`" + o + "`");
@@ -936,7 +1037,9 @@ std::string Calibrator::report_markdown(const CalibrationResult& r) const {
                        ", so J at the optimum also measures how far the model is from matching every target at once"
                  : dof == 0 ? "exactly identified" : "under-identified (more parameters than targets)")
      << ".\n";
-  if (!S.overlay.empty()) os << "- Overlay: `" << S.overlay << "`.\n";
+  if (!S.overlay.empty())
+    os << "- Overlay: `" << S.overlay << "` (the fitted scenario keys only; `" << S.scenario_ref
+       << "` uses them by extending it).\n";
   os << "\n## Targets\n\n"
      << "| target | source | moment | value | simulated mean | SE over replications | start mean | tolerance | within tolerance |\n"
      << "|---|---|---|---:|---:|---:|---:|---:|:---:|\n";
@@ -947,11 +1050,12 @@ std::string Calibrator::report_markdown(const CalibrationResult& r) const {
        << num4(r.best.mean[k]) << " | " << num4(r.best.se[k]) << " | " << num4(r.start.mean[k]) << " | "
        << num4(t.tolerance) << " | " << (ok ? "yes" : "**no**") << " |\n";
   }
-  os << "\n## Parameters\n\n| key | min | max | start | fitted |\n|---|---:|---:|---:|---:|\n";
+  os << "\n## Parameters\n\n| key | min | max | start | fitted | in the overlay |\n|---|---:|---:|---:|---:|:---:|\n";
   for (std::size_t i = 0; i < S.parameters.size(); ++i) {
     const auto& p = S.parameters[i];
     os << "| `" << p.key << "`" << (p.log ? " (log scale)" : "") << " | " << num4(p.min) << " | " << num4(p.max) << " | "
-       << format_value(i, p.start) << " | " << format_value(i, r.best.x[i]) << " |\n";
+       << format_value(i, p.start) << " | " << format_value(i, r.best.x[i]) << " | "
+       << (is_experiment(i) ? "no (calibration event)" : "yes") << " |\n";
   }
   os << "\n## Replications at the optimum\n\n| target |";
   for (std::size_t q = 0; q < r.best.reps.size(); ++q) os << " seed " << S.seed + q << " |";

@@ -14,8 +14,13 @@
 // moment means, estimated once at the start values from a larger pilot of runs (Eigen),
 // or the identity. A
 // Nelder–Mead search over the box-constrained parameters (logistic transform of each
-// bound range, deterministic) minimises J. The result is written as a scenario overlay
-// (`extends:` the calibrated scenario plus the fitted keys) and a Markdown report.
+// bound range, deterministic) minimises J. The result is written as an overlay and a
+// Markdown report. The overlay is a scenario fragment holding only the fitted scenario
+// keys (no `extends`, no events): the calibrated scenario uses the values by extending it
+// (scenarios/baseline.yaml: `extends: calibration/fitted.yaml`) and not setting those keys
+// itself. Parameters of the calibration's own events (e.g. the package of a raid added by
+// the calibration file) are part of the experiment, not of the scenario: they are listed
+// in the overlay's header and the report only.
 //
 // Moments (all computed from the Simulation's per-step statistics):
 //   cn_share_all           share of CN origin among alive researchers at step `at`
@@ -213,6 +218,9 @@ class Calibrator {
   const Params& params() const { return fit_params_; }
   /// The override text for parameter i at value x (the exact text the fit uses and the overlay writes).
   std::string format_value(std::size_t i, double x) const;
+  /// Parameter i sets a key of one of the calibration file's own events (`events[k]` with k at
+  /// or past the scenario's events): an experiment parameter, not written to the overlay.
+  bool is_experiment(std::size_t i) const;
   /// Parameter values as used: rounded like format_value().
   std::vector<double> canonical(const std::vector<double>& x) const;
   /// Runs `replications` runs (default: the spec's) at x with seeds seed, seed + 1, ...;
@@ -228,8 +236,17 @@ class Calibrator {
   double objective(const std::vector<double>& mean, const Eigen::MatrixXd& W) const;
   /// The full fit; `progress` (may be empty) gets one line per evaluation.
   CalibrationResult run(const std::function<void(const std::string&)>& progress = {}) const;
-  /// Overlay scenario YAML for parameter values x (with the header describing `e`).
+  /// Overlay YAML for parameter values x (with the header describing `e`): the fitted
+  /// scenario keys only, no `extends`; experiment parameters appear in the header only.
   std::string overlay_yaml(const std::vector<double>& x, const Evaluation& e, double objective) const;
+  /// After the overlay was written to `path`: loads the calibrated scenario afresh and checks
+  /// that it takes every fitted key from the overlay. `errors`: the overlay does not merge into
+  /// a loadable scenario, or the scenario extends it but sets a fitted key itself (or to
+  /// another value); `notes`: the scenario does not extend the overlay at all.
+  struct OverlayCheck {
+    std::vector<std::string> errors, notes;
+  };
+  OverlayCheck check_overlay(const std::string& path, const std::vector<double>& x) const;
   std::string report_markdown(const CalibrationResult& r) const;
   /// Plain-text table of targets vs an evaluation (for the terminal).
   std::string table(const Evaluation& e) const;
@@ -239,7 +256,8 @@ class Calibrator {
   Params params_at(const std::vector<double>& x, uint64_t seed) const;
   CalibrationSpec spec_;
   cfg::Node fit_tree_;      ///< scenario + events + fit-only overrides
-  cfg::Node overlay_tree_;  ///< scenario + events (no fit-only overrides)
+  cfg::Node overlay_tree_;  ///< the scenario alone (no calibration events, no fit-only overrides)
+  std::size_t scenario_events_ = 0;  ///< events of the scenario itself; the calibration's follow
   Params fit_params_;
   std::vector<std::string> extra_overrides_;
 };
