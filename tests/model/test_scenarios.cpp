@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -366,4 +368,27 @@ TEST_CASE("scenarios: cn_return_incentives: more researchers move to CN") {
   auto base = run("baseline.yaml", steps, tally(&in_base));
   CHECK(sc->params().regions[region(*sc, "CN")].pay_level > base->params().regions[region(*base, "CN")].pay_level);
   CHECK(in_sc > in_base);
+}
+
+// ============================================================ the baseline's sources
+
+TEST_CASE("scenarios: every number in baseline.yaml cites a figure or is marked an assumption") {
+  // A line with a number in its value needs [A#] / [P#] (FIGURES.md) or [S] in its comment;
+  // fitted values [fit] live in scenarios/calibration/fitted.yaml, not in baseline.yaml.
+  const std::regex number(R"((:|,|\[|\{|-)\s*[-+]?[0-9])");
+  const std::regex tag(R"(\[(A[0-9]+|P[0-9]+|S)\])");
+  std::istringstream in(test::read_file(scenarios_dir() + "/baseline.yaml"));
+  std::string line;
+  int n = 0, numbers = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    const auto first = line.find_first_not_of(' ');
+    if (first == std::string::npos || line[first] == '#') continue;
+    const auto hash = line.find(" #");
+    const std::string code = line.substr(0, hash), comment = hash == std::string::npos ? "" : line.substr(hash);
+    if (!std::regex_search(code, number)) continue;
+    ++numbers;
+    CHECK_MESSAGE(std::regex_search(comment, tag), "baseline.yaml:" << n << ": no [A#], [P#] or [S]: " << line);
+  }
+  CHECK(numbers > 100);
 }
