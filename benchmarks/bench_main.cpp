@@ -57,6 +57,7 @@ struct Options {
   std::string threads;  // default 1..nproc
   int64_t steps = 12;
   std::string firms_scale = "1";
+  std::string headcount_scale = "1";
   std::vector<std::string> sets;
   std::string with_output;
   bool keep_output = false;
@@ -81,7 +82,7 @@ struct ConfigResult {
   double researchers = 0, threads = 0;
   bool ok = false;
   std::string error;
-  double firms_scale = 1, firms = 0, steps = 0;
+  double firms_scale = 1, headcount_scale = 1, firms = 0, steps = 0;
   double slots_initial = 0, slots_final = 0, alive_final = 0;
   double load_seconds = 0, init_seconds = 0, run_seconds = 0;
   double cpu_init_seconds = 0, cpu_run_seconds = 0;  ///< process CPU time (all threads)
@@ -106,7 +107,8 @@ struct ConfigResult {
 
   std::vector<std::pair<std::string, double*>> fields() {
     std::vector<std::pair<std::string, double*>> f = {
-        {"researchers", &researchers}, {"threads", &threads}, {"firms_scale", &firms_scale}, {"firms", &firms},
+        {"researchers", &researchers}, {"threads", &threads}, {"firms_scale", &firms_scale},
+        {"headcount_scale", &headcount_scale}, {"firms", &firms},
         {"steps", &steps}, {"slots_initial", &slots_initial}, {"slots_final", &slots_final},
         {"alive_final", &alive_final}, {"load_seconds", &load_seconds}, {"init_seconds", &init_seconds},
         {"run_seconds", &run_seconds}, {"cpu_init_seconds", &cpu_init_seconds}, {"cpu_run_seconds", &cpu_run_seconds}, {"step_first", &step_first}, {"step_min", &step_min},
@@ -185,6 +187,11 @@ ts::bench::ScenarioSpec make_spec(const Options& o, int64_t n) {
   } else {
     s.firms_scale = std::stod(o.firms_scale);
   }
+  if (o.headcount_scale == "auto") {
+    s.headcount_scale_auto = true;
+  } else {
+    s.headcount_scale = std::stod(o.headcount_scale);
+  }
   return s;
 }
 
@@ -199,13 +206,14 @@ ConfigResult run_config(const Options& o, int64_t n, int threads, const std::str
     tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
     auto t0 = clk::now();
     std::string err;
-    double fs_applied = 1;
-    auto sc = ts::bench::load(make_spec(o, n), err, &fs_applied);
+    double fs_applied = 1, hs_applied = 1;
+    auto sc = ts::bench::load(make_spec(o, n), err, &fs_applied, &hs_applied);
     if (!sc) {
       r.error = "scenario: " + err;
       return r;
     }
     r.firms_scale = fs_applied;
+    r.headcount_scale = hs_applied;
     r.load_seconds = seconds_since(t0);
 
     r.rss_before_init = double(ts::bench::current_rss_bytes());
@@ -339,7 +347,7 @@ std::string run_child(const std::vector<std::string>& args) {
 
 std::vector<std::string> child_common_args(const Options& o, const std::string& result) {
   std::vector<std::string> a = {"--scenario", o.scenario, "--steps", std::to_string(o.steps), "--firms-scale",
-                                o.firms_scale, "--result", result, "--quiet"};
+                                o.firms_scale, "--headcount-scale", o.headcount_scale, "--result", result, "--quiet"};
   for (const auto& s : o.sets) a.insert(a.end(), {"--set", s});
   if (!o.with_output.empty()) a.insert(a.end(), {"--with-output", o.with_output});
   if (o.keep_output) a.push_back("--keep-output");
@@ -372,7 +380,7 @@ void print_report(const ts::bench::MachineInfo& m, const Options& o, const std::
   out << "machine: " << m.cpu_model << "; " << m.nproc << " online CPUs (cpu cores " << m.cpu_cores << ", siblings "
       << m.cpu_siblings << "); " << fmt(double(m.mem_total_bytes) / 1073741824.0, 1) << " GiB RAM; " << m.kernel << "\n";
   out << "load average at start: " << fmt(m.load_average, 2) << (m.load_average > 0.5 * m.nproc ? " (busy machine: timings are noisy)" : "") << "\n";
-  out << "scenario: " << o.scenario << "; steps " << o.steps << "; firms scale " << o.firms_scale;
+  out << "scenario: " << o.scenario << "; steps " << o.steps << "; firms scale " << o.firms_scale << "; headcount scale " << o.headcount_scale;
   for (const auto& s : o.sets) out << "; --set " << s;
   out << (o.with_output.empty() ? "; no HDF5 output" : "; HDF5 output to " + o.with_output) << "\n\n";
 
@@ -463,7 +471,7 @@ void write_json(const std::string& path, const ts::bench::MachineInfo& m, const 
   for (std::size_t i = 0; i < sizes.size(); ++i) out << (i ? ", " : "") << sizes[i];
   out << "],\n    \"threads\": [";
   for (std::size_t i = 0; i < threads.size(); ++i) out << (i ? ", " : "") << threads[i];
-  out << "],\n    \"steps\": " << o.steps << ",\n    \"firms_scale\": " << q(o.firms_scale) << ",\n    \"sets\": [";
+  out << "],\n    \"steps\": " << o.steps << ",\n    \"firms_scale\": " << q(o.firms_scale) << ",\n    \"headcount_scale\": " << q(o.headcount_scale) << ",\n    \"sets\": [";
   for (std::size_t i = 0; i < o.sets.size(); ++i) out << (i ? ", " : "") << q(o.sets[i]);
   out << "],\n    \"with_output\": " << (o.with_output.empty() ? "null" : q(o.with_output))
       << ",\n    \"smoke\": " << (o.smoke ? "true" : "false")
@@ -532,6 +540,10 @@ int main(int argc, char** argv) {
       "firms-scale", po::value(&o.firms_scale)->default_value(o.firms_scale),
       "multiply the count of every generated firm group (entries with `count:`) by X; "
       "'auto' = N / the scenario's population. Named firms are unchanged.")(
+      "headcount-scale", po::value(&o.headcount_scale)->default_value(o.headcount_scale),
+      "multiply every firm's headcount (and budget, which is per head) and every region's entrants by X; "
+      "'auto' = N / the scenario's population: the same firms, each proportionally larger, so the "
+      "employment rate stays the scenario's")(
       "set", po::value(&o.sets)->composing(), "extra scenario override key.path=value (repeatable)")(
       "with-output", po::value(&o.with_output), "also write the HDF5 run file (io::RunWriter) into DIR and time it")(
       "keep-output", po::bool_switch(&o.keep_output), "keep the HDF5 files written with --with-output")(
@@ -577,11 +589,12 @@ int main(int argc, char** argv) {
     std::cerr << "talentsim_bench: --steps must be at least 1\n";
     return 2;
   }
-  if (o.firms_scale != "auto") {
+  for (const auto& [name, value] : {std::pair{"--firms-scale", o.firms_scale}, {"--headcount-scale", o.headcount_scale}}) {
+    if (value == "auto") continue;
     try {
-      if (!(std::stod(o.firms_scale) > 0)) throw std::invalid_argument("");
+      if (!(std::stod(value) > 0)) throw std::invalid_argument("");
     } catch (...) {
-      std::cerr << "talentsim_bench: --firms-scale must be a positive number or 'auto'\n";
+      std::cerr << "talentsim_bench: " << name << " must be a positive number or 'auto'\n";
       return 2;
     }
   }

@@ -72,28 +72,66 @@ int64_t kb_field(const char* file, const std::string& key) {
 
 }  // namespace
 
-std::optional<io::Scenario> load(const ScenarioSpec& spec, std::string& error, double* applied_firms_scale) {
+namespace {
+std::string num(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+/// A headcount distribution scaled by x, as YAML for a `--set` override.
+std::string scaled_dist(const model::Dist& d, double x) {
+  using K = model::Dist::Kind;
+  const std::string st = d.stratified ? ", stratified: true" : "";
+  switch (d.kind) {
+    case K::Constant: return num(d.a * x);
+    case K::Uniform: return "{dist: uniform, min: " + num(d.a * x) + ", max: " + num(d.b * x) + st + "}";
+    case K::Normal: return "{dist: normal, mean: " + num(d.a * x) + ", sd: " + num(d.b * x) + st + "}";
+    case K::LogNormal: return "{dist: lognormal, median: " + num(d.a * x) + ", sigma: " + num(d.b) + st + "}";
+    case K::BMEquilibrium: break;
+  }
+  throw std::invalid_argument("a bm_equilibrium headcount cannot be scaled");
+}
+}  // namespace
+
+std::optional<io::Scenario> load(const ScenarioSpec& spec, std::string& error, double* applied_firms_scale,
+                                 double* applied_headcount_scale) {
   std::vector<std::string> sets = spec.sets;
   const bool scale_firms = spec.firms_scale_auto || spec.firms_scale != 1.0;
-  double scale = spec.firms_scale;
+  const bool scale_heads = spec.headcount_scale_auto || spec.headcount_scale != 1.0;
+  double scale = spec.firms_scale, heads = spec.headcount_scale;
   std::vector<std::string> extra;
-  if (scale_firms) {
-    // First pass: the scenario as written (plus the user's overrides) to find generated firm groups.
+  if (scale_firms || scale_heads) {
+    // First pass: the scenario as written (plus the user's overrides) to find firm groups and regions.
     auto base = try_load(spec.path, sets, error);
     if (!base) return std::nullopt;
-    if (spec.firms_scale_auto) {
-      const double n0 = double(base->params.population.researchers);
-      scale = spec.researchers > 0 && n0 > 0 ? double(spec.researchers) / n0 : 1.0;
-    }
+    const double n0 = double(base->params.population.researchers);
+    const double auto_scale = spec.researchers > 0 && n0 > 0 ? double(spec.researchers) / n0 : 1.0;
+    if (spec.firms_scale_auto) scale = auto_scale;
+    if (spec.headcount_scale_auto) heads = auto_scale;
     for (std::size_t g = 0; g < base->params.firms.size(); ++g) {
-      const std::string key = "firms[" + std::to_string(g) + "].count";
-      if (!cfg::get_path(base->tree, key)) continue;  // named firm (no `count`): unchanged
-      const int64_t c = base->params.firms[g].count;
-      const int64_t scaled = std::max<int64_t>(1, std::llround(double(c) * scale));
-      extra.push_back(key + "=" + std::to_string(scaled));
+      const auto& firm = base->params.firms[g];
+      const std::string key = "firms[" + std::to_string(g) + "]";
+      if (scale_firms && cfg::get_path(base->tree, key + ".count")) {  // named firm (no `count`): unchanged
+        const int64_t scaled = std::max<int64_t>(1, std::llround(double(firm.count) * scale));
+        extra.push_back(key + ".count=" + std::to_string(scaled));
+      }
+      if (scale_heads) {
+        try {
+          extra.push_back(key + ".headcount=" + scaled_dist(firm.headcount, heads));
+        } catch (const std::exception& e) {
+          error = key + ".headcount: " + e.what();
+          return std::nullopt;
+        }
+      }
     }
+    if (scale_heads)
+      for (const auto& reg : base->params.regions)
+        extra.push_back("regions." + reg.name + ".entrants_per_month=" + num(reg.entrants_per_month * heads));
   }
   if (applied_firms_scale) *applied_firms_scale = scale_firms ? scale : 1.0;
+  if (applied_headcount_scale) *applied_headcount_scale = scale_heads ? heads : 1.0;
   if (spec.researchers > 0) sets.push_back("population.researchers=" + std::to_string(spec.researchers));
   if (spec.steps > 0) sets.push_back("run.steps=" + std::to_string(spec.steps));
   sets.insert(sets.end(), extra.begin(), extra.end());

@@ -21,13 +21,20 @@ struct ScenarioSpec {
   int64_t steps = 0;                 ///< run.steps (0: as in the scenario)
   double firms_scale = 1.0;          ///< multiplies every generated firm group's `count`
   bool firms_scale_auto = false;     ///< firms_scale = researchers / scenario's population
+  double headcount_scale = 1.0;      ///< multiplies every firm's headcount and every region's entrants
+  bool headcount_scale_auto = false; ///< headcount_scale = researchers / scenario's population
   std::vector<std::string> sets;     ///< extra `--set` overrides, applied first
 };
 
 /// Loads the scenario with `population.researchers=N`, `run.steps=T` and, if asked, scaled
 /// generated-firm counts (as `firms[i].count=...` overrides so the run metadata shows them).
 /// Returns nullopt and fills `error` on any problem.
-std::optional<io::Scenario> load(const ScenarioSpec& spec, std::string& error, double* applied_firms_scale = nullptr);
+/// With a headcount scale, every firm's `headcount` (constant or distribution: its location and,
+/// for uniform, its range) and every region's `entrants_per_month` are multiplied, so a larger
+/// population meets proportionally larger firms: the same number of firms, the same
+/// employment rate and turnover as the scenario at its own size.
+std::optional<io::Scenario> load(const ScenarioSpec& spec, std::string& error, double* applied_firms_scale = nullptr,
+                                 double* applied_headcount_scale = nullptr);
 
 /// The scenario to use when none is given: scenarios/baseline.yaml relative to the working
 /// directory if it exists, else the one in the source tree.
