@@ -125,7 +125,8 @@ enum class Purpose : std::uint16_t {
   Calibration = 25,
   Replication = 26,
   Test = 27,
-  // next: 28
+  ChunkEvents = 28,  // agent id = chunk index: which researchers of a chunk have an event this step
+  // next: 29
 };
 
 [[nodiscard]] constexpr std::uint32_t to_u32(Purpose p) noexcept { return static_cast<std::uint32_t>(p); }

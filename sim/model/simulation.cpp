@@ -544,10 +544,22 @@ void Simulation::refresh_tiers() {
   auto& r = world_.r;
   const std::size_t N = r.size();
   // Exact rank thresholds by radix select on the float bits (θ > 0, so bit patterns are ordered):
-  // one pass histograms the high 16 bits, a second the low 16 bits inside the two cut buckets.
+  // one pass histograms the high 16 bits; the low 16 bits are then counted inside the two
+  // buckets that hold the cuts. The cuts move little from one step to the next, so the first
+  // pass also lists the researchers in last time's two buckets: when the cuts are still in
+  // those buckets (almost always), the second count runs over these short lists, not over N.
+  const int prev_be = elite_bucket_, prev_bt = top_bucket_;
+  engine::ChunkedBuffer<uint32_t> near;
+  near.reset(N);
   const auto hi = count_chunks(N, 65537, [&](int64_t* a, std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i)
-      if (r.alive[i]) ++a[std::bit_cast<uint32_t>(r.talent[i]) >> 16], ++a[65536];
+    auto& out = near.part(b / engine::kChunk);
+    for (std::size_t i = b; i < e; ++i) {
+      if (!r.alive[i]) continue;
+      const int bkt = int(std::bit_cast<uint32_t>(r.talent[i]) >> 16);
+      ++a[bkt];
+      ++a[65536];
+      if (bkt == prev_be || bkt == prev_bt) out.push_back(uint32_t(i));
+    }
   });
   const int64_t nalive = hi[65536];
   const auto& M = params_.market;
@@ -563,15 +575,24 @@ void Simulation::refresh_tiers() {
   };
   int64_t above_e = 0, above_t = 0;
   const int be = bucket_of(k_elite, above_e), bt = bucket_of(k_top, above_t);
-  const auto lo = count_chunks(N, 2 * 65536, [&](int64_t* a, std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) {
-      if (!r.alive[i]) continue;
-      const uint32_t x = std::bit_cast<uint32_t>(r.talent[i]);
-      const int bkt = int(x >> 16);
-      if (bkt == be) ++a[x & 0xFFFFu];
-      if (bkt == bt) ++a[65536 + (x & 0xFFFFu)];
-    }
-  });
+  auto count_lo = [&](int64_t* a, uint32_t i) {
+    const uint32_t x = std::bit_cast<uint32_t>(r.talent[i]);
+    const int bkt = int(x >> 16);
+    if (bkt == be) ++a[x & 0xFFFFu];
+    if (bkt == bt) ++a[65536 + (x & 0xFFFFu)];
+  };
+  std::vector<int64_t> lo;
+  if ((be < 0 || be == prev_be || be == prev_bt) && (bt < 0 || bt == prev_be || bt == prev_bt)) {
+    lo.assign(2 * 65536, 0);
+    near.for_each_in_order([&](uint32_t i) { count_lo(lo.data(), i); });
+  } else {
+    lo = count_chunks(N, 2 * 65536, [&](int64_t* a, std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i)
+        if (r.alive[i]) count_lo(a, uint32_t(i));
+    });
+  }
+  elite_bucket_ = be;
+  top_bucket_ = bt;
   auto cut = [&](int bkt, int64_t above, int64_t k, const int64_t* h) {
     if (bkt < 0) return std::numeric_limits<float>::infinity();
     for (int x = 65535; x >= 0; --x) {
@@ -582,9 +603,15 @@ void Simulation::refresh_tiers() {
   };
   elite_cut_ = cut(be, above_e, k_elite, lo.data());
   top_cut_ = cut(bt, above_t, k_top, lo.data() + 65536);
-  engine::for_each(N, [&](std::size_t i) {
-    const float t = r.talent[i];
-    r.tier[i] = uint8_t(!r.alive[i] ? Regular : t >= elite_cut_ ? Elite : t >= top_cut_ ? Top : Regular);
+  const float ec = elite_cut_, tc = top_cut_;
+  for_chunks(N, [&](std::size_t, std::size_t b, std::size_t e) {
+    const float* __restrict talent = r.talent.data();
+    const uint8_t* __restrict alive = r.alive.data();
+    uint8_t* __restrict tier = r.tier.data();
+    for (std::size_t i = b; i < e; ++i) {
+      const float t = talent[i];
+      tier[i] = uint8_t((alive[i] != 0) * ((t >= ec) + (t >= tc)));  // Elite = 2 (ec >= tc), Top = 1
+    }
   });
   top_sorted_valid_ = false;
 }
@@ -646,27 +673,71 @@ void Simulation::demography() {
     std::vector<uint32_t> exits, separations;
   };
   std::vector<Part> parts(engine::chunk_count(N));
+  // Exit, separation and random-offer arrival are exclusive (exit first, then separation, then
+  // an offer: "separate first, then offers", MODEL.md §8): researcher i has one of them with
+  // probability p_i = e + (1−e)·δ_i + (1−e)(1−δ_i)·λ_i (δ_i = 0 without a job, λ_i = 0 while a visa
+  // petition is pending). Instead of a uniform per researcher, each chunk draws the researchers
+  // that are *candidates* for an event, with the common probability q = max p_i, as a Bernoulli
+  // process by geometric gaps; a candidate then draws u ~ U(0, q) and has the event whose
+  // interval [0, e), [e, e + (1−e)δ_i), … contains u. So P(event k) = q · P_k/q = P_k exactly, as
+  // before, but the cost is O(q·N) random numbers instead of O(N). The draws come from one
+  // stream per (seed, step, chunk); chunks are fixed slot ranges, so the result does not depend
+  // on the thread count.
+  const double e_rate = std::clamp(P.exit_rate, 0.0, 1.0), delta = std::clamp(M.separation, 0.0, 1.0);
+  const double lam0 = std::clamp(M.lambda0, 0.0, 1.0), lam1 = std::clamp(M.lambda1, 0.0, 1.0);
+  const double q = std::max(e_rate + (1 - e_rate) * lam0, e_rate + (1 - e_rate) * (delta + (1 - delta) * lam1));
+  const double log_skip = q < 1.0 ? std::log1p(-q) : 0.0;  // gaps: floor(ln U / ln(1−q))
   for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
     auto& part = parts[c];
-    for (std::size_t i = b; i < e; ++i) {
-      r.flags[i] = 0;
-      if (!r.alive[i]) continue;
-      // One block per researcher and step: word 0 exit, 1 separation, 2 random-offer arrival
-      // (separate first, then offers: MODEL.md §8). The offer itself is drawn in offers().
-      auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Exit);
-      const double u_exit = double(blk[0]) * 0x1.0p-32, u_sep = double(blk[1]) * 0x1.0p-32;
-      const double u_offer = double(blk[2]) * 0x1.0p-32;
-      if (P.ageing && r.age[i] < 32767) ++r.age[i];
-      if (r.in_region[i] < 32767) ++r.in_region[i];
-      if (r.employer[i] != kNoFirm && r.tenure[i] < 32767) ++r.tenure[i];
-      if ((P.ageing && r.age[i] >= retire) || u_exit < P.exit_rate) {
-        part.exits.push_back(uint32_t(i));
-      } else if (r.employer[i] != kNoFirm && u_sep < M.separation) {
+    rng::Stream s(params_.run.seed, uint32_t(world_.step), uint64_t(c), Purpose::ChunkEvents);
+    auto next_after = [&](std::size_t i) -> std::size_t {  // next candidate at or after slot i
+      if (q <= 0.0) return e;
+      if (q >= 1.0) return i;
+      const double g = std::floor(std::log(rng::uniform_open01(s)) / log_skip);
+      return g >= double(e - i) ? e : i + std::size_t(g);
+    };
+    // Clocks, as plain column arithmetic (vectorised): age, months in the region, tenure.
+    {
+      const int16_t age_step = P.ageing ? 1 : 0;
+      uint8_t* __restrict flags = r.flags.data();
+      const uint8_t* __restrict alive = r.alive.data();
+      const int32_t* __restrict employer = r.employer.data();
+      int16_t* __restrict age = r.age.data();
+      int16_t* __restrict in_region = r.in_region.data();
+      int16_t* __restrict tenure = r.tenure.data();
+      for (std::size_t i = b; i < e; ++i) {
+        flags[i] = 0;
+        const int16_t live = int16_t(alive[i] != 0);
+        age[i] = int16_t(age[i] + (live & age_step & int16_t(age[i] < 32767)));
+        in_region[i] = int16_t(in_region[i] + (live & int16_t(in_region[i] < 32767)));
+        tenure[i] = int16_t(tenure[i] + (live & int16_t(employer[i] != kNoFirm) & int16_t(tenure[i] < 32767)));
+      }
+    }
+    std::vector<uint32_t> retired;
+    if (P.ageing)
+      for (std::size_t i = b; i < e; ++i)
+        if (r.alive[i] && r.age[i] >= retire) retired.push_back(uint32_t(i));
+    // Candidates for a random event.
+    std::vector<uint32_t> quits;
+    for (std::size_t i = next_after(b); i < e; i = next_after(i + 1)) {
+      const double u = rng::uniform01(s) * q;  // drawn for every candidate, alive or not
+      if (!r.alive[i] || (P.ageing && r.age[i] >= retire)) continue;
+      if (u < e_rate) {
+        quits.push_back(uint32_t(i));
+        continue;
+      }
+      const bool employed = r.employer[i] != kNoFirm;
+      const double d_i = employed ? delta : 0.0;
+      const double sep_end = e_rate + (1 - e_rate) * d_i;
+      if (u < sep_end) {
         part.separations.push_back(uint32_t(i));
-      } else if (r.pending_firm[i] == kNoFirm && u_offer < (r.employer[i] != kNoFirm ? M.lambda1 : M.lambda0)) {
+      } else if (r.pending_firm[i] == kNoFirm &&
+                 u < sep_end + (1 - e_rate) * (1 - d_i) * (employed ? lam1 : lam0)) {
         r.flags[i] = kFlagOffer;
       }
     }
+    part.exits.resize(retired.size() + quits.size());
+    std::merge(retired.begin(), retired.end(), quits.begin(), quits.end(), part.exits.begin());
   });
   // Apply in slot order (deterministic).
   std::vector<uint32_t> freed;

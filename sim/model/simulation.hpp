@@ -223,6 +223,7 @@ class Simulation {
   double alias_total_ = 0.0;
   // Talent thresholds of the current step and the top tier sorted by talent (desc)
   float elite_cut_ = 0.f, top_cut_ = 0.f;
+  int elite_bucket_ = -1, top_bucket_ = -1;  ///< high 16 bits of the cuts at the last refresh (a cache, not state)
   std::vector<uint32_t> top_sorted_;
   bool top_sorted_valid_ = false;
   std::vector<uint32_t> free_slots_;
