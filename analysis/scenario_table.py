@@ -22,7 +22,8 @@ Usage (from the repository root; at most 2 runs at a time, each on 1 thread):
   /usr/bin/python3 analysis/scenario_table.py                       # full baseline, 60 steps, R = 5
   /usr/bin/python3 analysis/scenario_table.py --researchers 100000 --steps 60 --replications 5
 Runs go to --out-dir (default out/scenario_table/NAME/seed_S.h5); the Markdown table goes to
-stdout and replaces the marked section of docs/scenarios.md (--doc, or --no-doc).
+stdout and replaces the marked section of docs/scenarios.md (--doc) and, if it has the same
+markers, of README.md (--readme); --no-doc writes neither.
 """
 from __future__ import annotations
 
@@ -231,6 +232,8 @@ def parse_args(argv=None):
     p.add_argument("--jobs", type=int, default=2, choices=[1, 2], help="runs at a time (at most 2)")
     p.add_argument("--reuse", action="store_true", help="keep complete runs already in --out-dir made with the same settings")
     p.add_argument("--doc", type=Path, default=ROOT / "docs/scenarios.md")
+    p.add_argument("--readme", type=Path, default=ROOT / "README.md",
+                   help="also replace its marked section, if it has the markers (default README.md)")
     p.add_argument("--no-doc", action="store_true", help="print the table only")
     args = p.parse_args(argv)
     if args.replications < 1 or args.steps < 1:
@@ -284,6 +287,10 @@ def main(argv=None) -> int:
     if not args.no_doc:
         write_doc(args.doc, section)
         print(f"(written to {args.doc})", file=sys.stderr)
+        readme = args.readme.read_text() if args.readme.exists() else ""
+        if BEGIN_MARK in readme and END_MARK in readme and args.readme.resolve() != args.doc.resolve():
+            write_doc(args.readme, section)
+            print(f"(written to {args.readme})", file=sys.stderr)
     return 0
 
 
