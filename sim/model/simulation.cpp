@@ -43,6 +43,16 @@ std::vector<int64_t> count_chunks(std::size_t n, std::size_t size, Fn&& fn) {
 
 }  // namespace
 
+void Researchers::reserve(std::size_t n) {
+  if (n <= uid.capacity()) return;
+  uid.reserve(n); alive.reserve(n); origin.reserve(n); location.reserve(n); tier.reserve(n); status.reserve(n);
+  renewals.reserve(n); flags.reserve(n); grace.reserve(n); age.reserve(n); tenure.reserve(n); in_region.reserve(n);
+  visa_left.reserve(n); employer.reserve(n); talent.reserve(n); comp.reserve(n); home_bias.reserve(n);
+  compute_taste.reserve(n); ref_offer.reserve(n); output.reserve(n); hc_output.reserve(n);
+  pending_firm.reserve(n); pending_region.reserve(n); pending_left.reserve(n); pending_kind.reserve(n);
+  pending_comp.reserve(n);
+}
+
 void Researchers::resize(std::size_t n) {
   uid.resize(n); alive.resize(n); origin.resize(n); location.resize(n); tier.resize(n); status.resize(n);
   renewals.resize(n); flags.resize(n); grace.resize(n, -1); age.resize(n); tenure.resize(n); in_region.resize(n);
@@ -769,13 +779,24 @@ void Simulation::demography() {
   const int R = regions();
   const auto& U = params_.market.utility;
   std::size_t next_free = 0;
+  std::vector<int64_t> entering(R, 0);
+  int64_t all_entering = 0;
   for (int o = 0; o < R; ++o) {
     const auto& reg = params_.regions[o];
     const double expected = reg.entrants_per_month * reg.ai_propensity;
     if (expected <= 0) continue;
     rng::Stream s(params_.run.seed, uint32_t(world_.step), uint64_t(o), Purpose::Entry);
-    int64_t n = int64_t(std::floor(expected));
-    if (rng::bernoulli(s, expected - double(n))) ++n;
+    entering[o] = int64_t(std::floor(expected));
+    if (rng::bernoulli(s, expected - double(entering[o]))) ++entering[o];
+    all_entering += entering[o];
+  }
+  // Columns grow by a year of this month's net entry at a time, not by doubling (which would
+  // briefly hold two copies of every column and leave up to half of them unused).
+  const int64_t growth = all_entering - int64_t(free_slots_.size());
+  if (growth > 0 && r.size() + std::size_t(growth) > r.uid.capacity()) r.reserve(r.size() + 12 * std::size_t(growth));
+  for (int o = 0; o < R; ++o) {
+    const auto& reg = params_.regions[o];
+    const int64_t n = entering[o];
     for (int64_t k = 0; k < n; ++k) {
       std::size_t i;
       if (next_free < free_slots_.size()) {

@@ -47,6 +47,7 @@ struct Researchers {
 
   std::size_t size() const { return uid.size(); }
   void resize(std::size_t n);
+  void reserve(std::size_t n);  ///< capacity for n researchers in every column
   std::size_t bytes_per_researcher() const;
 };
 
