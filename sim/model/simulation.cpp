@@ -1014,20 +1014,33 @@ void Simulation::scouting(std::vector<Offer>& targeted) {
     if (rng::bernoulli(s, F.scouting_rate[f])) scouts.push_back(int(f));
   }
   if (scouts.empty()) return;
+  // Researchers of the top tiers in scouting order (talent, then id). Scouts rarely look past the
+  // first few thousand, so only a prefix is sorted; the rest is sorted the first time a scout
+  // reaches it. The order seen by the scouts is the same total order either way.
+  auto scout_order = [&](uint32_t a, uint32_t b) { return r.talent[a] != r.talent[b] ? r.talent[a] > r.talent[b] : r.uid[a] < r.uid[b]; };
   if (!top_sorted_valid_) {
-    top_sorted_.clear();
-    for (std::size_t i = 0; i < r.size(); ++i)
-      if (r.alive[i] && r.tier[i] != Regular) top_sorted_.push_back(uint32_t(i));
-    tbb::parallel_sort(top_sorted_.begin(), top_sorted_.end(), [&](uint32_t a, uint32_t b) {
-      return r.talent[a] != r.talent[b] ? r.talent[a] > r.talent[b] : r.uid[a] < r.uid[b];
+    engine::ChunkedBuffer<uint32_t> pool;
+    pool.reset(r.size());
+    for_chunks(r.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
+      auto& out = pool.part(c);
+      for (std::size_t i = b; i < e; ++i)
+        if (r.alive[i] && r.tier[i] != Regular) out.push_back(uint32_t(i));
     });
+    pool.gather(top_sorted_);
+    top_sorted_prefix_ = std::min<std::size_t>(top_sorted_.size(), 4096);
+    std::partial_sort(top_sorted_.begin(), top_sorted_.begin() + std::ptrdiff_t(top_sorted_prefix_), top_sorted_.end(), scout_order);
     top_sorted_valid_ = true;
   }
   for (int f : scouts) {
     const auto rb = F.rivals.begin() + F.rivals_begin[f], re = F.rivals.begin() + F.rivals_begin[f + 1];
     int64_t sent = 0;
     rng::Stream s(params_.run.seed, uint32_t(world_.step), uint64_t(f), Purpose::OfferOffice);
-    for (uint32_t i : top_sorted_) {
+    for (std::size_t k = 0; k < top_sorted_.size(); ++k) {
+      if (k == top_sorted_prefix_) {  // first scout to look this deep: sort the rest
+        tbb::parallel_sort(top_sorted_.begin() + std::ptrdiff_t(k), top_sorted_.end(), scout_order);
+        top_sorted_prefix_ = top_sorted_.size();
+      }
+      const uint32_t i = top_sorted_[k];
       if (sent >= F.scouting_list[f]) break;
       if (r.employer[i] == f || r.pending_firm[i] != kNoFirm || (r.flags[i] & kFlagSeparated)) continue;
       if (rb != re && std::find(rb, re, r.employer[i]) == re) continue;

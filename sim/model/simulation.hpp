@@ -225,6 +225,7 @@ class Simulation {
   float elite_cut_ = 0.f, top_cut_ = 0.f;
   int elite_bucket_ = -1, top_bucket_ = -1;  ///< high 16 bits of the cuts at the last refresh (a cache, not state)
   std::vector<uint32_t> top_sorted_;
+  std::size_t top_sorted_prefix_ = 0;  ///< top_sorted_[0, prefix) is in scouting order
   bool top_sorted_valid_ = false;
   std::vector<uint32_t> free_slots_;
   std::vector<std::vector<VisaRule>> visa_rules_;  ///< [dest][origin]
