@@ -1125,7 +1125,8 @@ void Simulation::clearing() {
   auto& r = world_.r;
   auto& F = world_.f;
   // Firms accept at most their vacancies (raids add their own capacity), most talented first, ties by id.
-  std::sort(movers_.begin(), movers_.end(), [](const Mover& a, const Mover& b) {
+  // A total order (uid is unique), so the parallel sort's result does not depend on threads.
+  tbb::parallel_sort(movers_.begin(), movers_.end(), [](const Mover& a, const Mover& b) {
     if (a.firm != b.firm) return a.firm < b.firm;
     if (a.talent != b.talent) return a.talent > b.talent;
     return a.uid < b.uid;
@@ -1146,7 +1147,7 @@ void Simulation::clearing() {
     F.vacancies[f] = std::max<int64_t>(0, cap - F.extra_capacity[f]);
   }
   // Execute in researcher order; moves that need a visa wait for the visa phase.
-  std::sort(accepted.begin(), accepted.end(), [](const Mover& a, const Mover& b) { return a.slot < b.slot; });
+  tbb::parallel_sort(accepted.begin(), accepted.end(), [](const Mover& a, const Mover& b) { return a.slot < b.slot; });
   for (const auto& m : accepted) {
     const std::size_t i = m.slot;
     const int need = visa_need(i, m.region);
