@@ -439,7 +439,10 @@ double Simulation::utility(std::size_t i, int f, int region, double comp, bool m
   const auto& r = world_.r;
   double u = U.pay * std::log(std::max(comp, 1.0));
   if (f != kNoFirm) {
-    u += r.compute_taste[i] * std::log1p(compute_per_researcher(f, region));
+    double lc = compute_term_ready_ ? compute_term_[std::size_t(f) * std::size_t(regions()) + std::size_t(region)]
+                                    : std::numeric_limits<double>::quiet_NaN();
+    if (std::isnan(lc)) lc = std::log1p(compute_per_researcher(f, region));  // not an office of f
+    u += r.compute_taste[i] * lc;
     u += U.prestige * world_.f.prestige[f];
   }
   if (region == r.origin[i]) u += r.home_bias[i] + params_.regions[region].home_pull;
@@ -959,6 +962,22 @@ void Simulation::offers() {
   const auto& F = world_.f;
   const auto& M = params_.market;
   const std::size_t N = r.size();
+  // ln(1 + compute per researcher) of every open office, once per step: utility() needs it for
+  // both sides of every offer, and headcounts do not change while offers are made.
+  {
+    const std::size_t R = std::size_t(regions());
+    compute_term_.assign(F.size() * R, std::numeric_limits<double>::quiet_NaN());
+    for_chunks(F.size(), [&](std::size_t, std::size_t b, std::size_t e) {
+      for (std::size_t f = b; f < e; ++f)
+        for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k)
+          compute_term_[f * R + F.office_region[k]] = std::log1p(compute_per_researcher(int(f), F.office_region[k]));
+    });
+    compute_term_ready_ = true;
+  }
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{compute_term_ready_};
   // Targeted search first (scouting lists and raids), sorted by researcher.
   std::vector<Offer> targeted;
   scouting(targeted);
@@ -974,8 +993,29 @@ void Simulation::offers() {
   if (alias_total_ > 0 && nf > 0 && (M.lambda0 > 0 || M.lambda1 > 0)) {
     for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
       auto& out = buf.part(c);
-      for (std::size_t i = b; i < e; ++i) {
-        if (!(r.flags[i] & kFlagOffer) || !r.alive[i] || r.pending_firm[i] != kNoFirm) continue;
+      // The few researchers with an offer this step (a few percent) are scattered over the chunk,
+      // so each touches a cache line per column it reads: list them first, then fetch the columns
+      // of the researcher kAhead places ahead while evaluating the current one.
+      std::vector<uint32_t> who;
+      for (std::size_t i = b; i < e; ++i)
+        if ((r.flags[i] & kFlagOffer) && r.alive[i] && r.pending_firm[i] == kNoFirm) who.push_back(uint32_t(i));
+      constexpr std::size_t kAhead = 8;
+      auto fetch = [&](std::size_t i) {
+        __builtin_prefetch(&r.employer[i]);
+        __builtin_prefetch(&r.uid[i]);
+        __builtin_prefetch(&r.talent[i]);
+        __builtin_prefetch(&r.comp[i]);
+        __builtin_prefetch(&r.location[i]);
+        __builtin_prefetch(&r.origin[i]);
+        __builtin_prefetch(&r.status[i]);
+        __builtin_prefetch(&r.visa_left[i]);
+        __builtin_prefetch(&r.compute_taste[i]);
+        __builtin_prefetch(&r.home_bias[i]);
+      };
+      for (std::size_t k = 0; k < std::min(kAhead, who.size()); ++k) fetch(who[k]);
+      for (std::size_t k = 0; k < who.size(); ++k) {
+        if (k + kAhead < who.size()) fetch(who[k + kAhead]);
+        const std::size_t i = who[k];
         const bool employed = r.employer[i] != kNoFirm;
         auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::OfferArrival);
         const uint32_t col = uint32_t((uint64_t(blk[1]) * nf) >> 32);

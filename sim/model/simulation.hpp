@@ -225,6 +225,8 @@ class Simulation {
   float elite_cut_ = 0.f, top_cut_ = 0.f;
   int elite_bucket_ = -1, top_bucket_ = -1;  ///< high 16 bits of the cuts at the last refresh (a cache, not state)
   std::vector<uint32_t> top_sorted_;
+  std::vector<double> compute_term_;  ///< ln(1 + compute per researcher) by firm × region, valid inside offers()
+  bool compute_term_ready_ = false;
   std::size_t top_sorted_prefix_ = 0;  ///< top_sorted_[0, prefix) is in scouting order
   bool top_sorted_valid_ = false;
   std::vector<uint32_t> free_slots_;
