@@ -2,7 +2,7 @@
 // baseline, runs a short horizon at reduced size with the model's invariants checked after
 // every step, and its main event changes the state the way the scenario says, compared with
 // the baseline at the same seed. Both runs share every random draw (draws are keyed by seed,
-// step, researcher and purpose), so they are identical until the scenario's first event and
+// step, researcher — or chunk of slots — and purpose), so they are identical until the scenario's first event and
 // every difference after it is the event's doing; most checks below follow from that
 // coupling and do not depend on the baseline's calibrated numbers.
 //
