@@ -474,13 +474,18 @@ void Simulation::log(std::size_t i, LogKind kind, int32_t from_firm, int32_t to_
 void Simulation::count_flow(int from, int to) { stats_.flows[std::size_t(from) * regions() + to] += 1; }
 
 void Simulation::execute_move(std::size_t i, int32_t firm, int region, float comp, LogKind kind) {
+  book_move(move_researcher(i, firm, region, comp, kind));
+}
+
+/// The researcher's side of a move: only researcher i's columns change, so moves of different
+/// researchers can run in parallel. Returns what book_move() needs (captured before the move).
+MoveRecord Simulation::move_researcher(std::size_t i, int32_t firm, int region, float comp, LogKind kind) {
   auto& r = world_.r;
-  const int32_t from = r.employer[i];
+  const MoveRecord rec{r.uid[i], r.employer[i], firm, r.comp[i], comp, r.location[i], uint8_t(region), uint8_t(kind),
+                       r.origin[i], r.tier[i]};
   const int from_region = r.location[i];
-  const float before = r.comp[i];
   const int need = visa_need(i, region);
   if (region != from_region) {
-    count_flow(from_region, region);
     r.in_region[i] = 0;
     if (region == r.origin[i]) {
       r.status[i] = uint8_t(Status::Citizen);
@@ -497,19 +502,33 @@ void Simulation::execute_move(std::size_t i, int32_t firm, int region, float com
   }
   r.employer[i] = firm;
   r.comp[i] = comp;
-  if (firm != from) {  // relocating with the same employer keeps tenure (retention curves, raise anniversary)
+  if (firm != rec.from) {  // relocating with the same employer keeps tenure (retention curves, raise anniversary)
     r.tenure[i] = 0;
     r.ref_offer[i] = 0;
   }
   r.grace[i] = -1;
+  return rec;
+}
+
+/// The shared side of a move (headcounts, flows, poaching pairs, counters, the log): serial,
+/// in the order of the moves.
+void Simulation::book_move(const MoveRecord& m) {
+  const auto kind = LogKind(m.kind);
+  if (m.to_region != m.from_region) count_flow(m.from_region, m.to_region);
   auto& F = world_.f;
-  if (from != kNoFirm) --F.headcount[from];
-  if (firm != kNoFirm) ++F.headcount[firm];
-  if (kind == LogKind::Move && from != kNoFirm && firm != kNoFirm) ++poaching_[(uint64_t(uint32_t(from)) << 32) | uint32_t(firm)];
+  if (m.from != kNoFirm) --F.headcount[m.from];
+  if (m.to != kNoFirm) ++F.headcount[m.to];
+  if (kind == LogKind::Move && m.from != kNoFirm && m.to != kNoFirm) ++poaching_[(uint64_t(uint32_t(m.from)) << 32) | uint32_t(m.to)];
   if (kind == LogKind::Move) ++stats_.market[kJobToJob];
   if (kind == LogKind::Hire) ++stats_.market[kHires];
   if (kind == LogKind::Relocation) ++stats_.market[kRelocations];
-  log(i, kind, from, firm, from_region, region, before, comp);
+  log_record(m);
+}
+
+void Simulation::log_record(const MoveRecord& m) {
+  const auto level = params_.output.event_log;
+  if (level == EventLogLevel::None || (level == EventLogLevel::Top && m.tier == Regular)) return;
+  stats_.log.push_back({world_.step, m.uid, m.kind, m.from, m.to, m.from_region, m.to_region, m.before, m.after, m.origin, m.tier});
 }
 
 void Simulation::lose_job(std::size_t i, LogKind why) {
@@ -1199,26 +1218,41 @@ void Simulation::clearing() {
     }
     F.vacancies[f] = std::max<int64_t>(0, cap - F.extra_capacity[f]);
   }
-  // Execute in researcher order; moves that need a visa wait for the visa phase.
+  // Execute in researcher order; moves that need a visa wait for the visa phase. Each
+  // researcher's own columns change in parallel (no two movers are the same researcher); the
+  // shared bookkeeping and the log then follow serially in researcher order, as before.
   tbb::parallel_sort(accepted.begin(), accepted.end(), [](const Mover& a, const Mover& b) { return a.slot < b.slot; });
-  for (const auto& m : accepted) {
-    const std::size_t i = m.slot;
-    const int need = visa_need(i, m.region);
-    if (m.targeted == 2) ++stats_.market[kRaidHires];
-    if (need == 2) {
-      const auto& rule = visa_rule(m.region, r.origin[i]);
-      r.pending_firm[i] = m.firm;
-      r.pending_region[i] = m.region;
-      r.pending_comp[i] = m.comp;
-      // +1: the visa phase of this same step already counts one month down.
-      r.pending_left[i] = int8_t(std::min(127, rule.processing_months + 1));
-      r.pending_kind[i] = 0;
-      ++F.pending_in[m.firm];
-      stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaApplications] += 1;
-      log(i, LogKind::VisaPetition, r.employer[i], m.firm, r.location[i], m.region, r.comp[i], m.comp);
-      continue;
+  std::vector<MoveRecord> done(accepted.size());
+  std::vector<uint8_t> petition(accepted.size(), 0);
+  for_chunks(accepted.size(), [&](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t k = b; k < e; ++k) {
+      const Mover& m = accepted[k];
+      const std::size_t i = m.slot;
+      if (visa_need(i, m.region) == 2) {
+        const auto& rule = visa_rule(m.region, r.origin[i]);
+        done[k] = MoveRecord{r.uid[i], r.employer[i], m.firm, r.comp[i], m.comp, r.location[i], m.region,
+                             uint8_t(LogKind::VisaPetition), r.origin[i], r.tier[i]};
+        petition[k] = 1;
+        r.pending_firm[i] = m.firm;
+        r.pending_region[i] = m.region;
+        r.pending_comp[i] = m.comp;
+        // +1: the visa phase of this same step already counts one month down.
+        r.pending_left[i] = int8_t(std::min(127, rule.processing_months + 1));
+        r.pending_kind[i] = 0;
+        continue;
+      }
+      done[k] = move_researcher(i, m.firm, m.region, m.comp, r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move);
     }
-    execute_move(i, m.firm, m.region, m.comp, r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move);
+  });
+  for (std::size_t k = 0; k < accepted.size(); ++k) {
+    if (accepted[k].targeted == 2) ++stats_.market[kRaidHires];
+    if (petition[k]) {
+      ++F.pending_in[done[k].to];
+      stats_.visa[std::size_t(done[k].origin) * kVisaStats + kVisaApplications] += 1;
+      log_record(done[k]);
+    } else {
+      book_move(done[k]);
+    }
   }
   movers_.swap(accepted);
 }

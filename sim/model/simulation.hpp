@@ -88,6 +88,14 @@ struct StepStats {
   void reset(int regions, int firms);
 };
 
+/// A move as executed: what the shared bookkeeping and the log need, captured before it.
+struct MoveRecord {
+  uint64_t uid;
+  int32_t from, to;
+  float before, after;
+  uint8_t from_region, to_region, kind, origin, tier;
+};
+
 /// Offer waiting for a decision (one per researcher: the best by utility).
 struct Offer {
   uint32_t slot;
@@ -172,6 +180,9 @@ class Simulation {
 
   /// Moves a researcher now (no visa step): updates employer, region, status, counts, log.
   void execute_move(std::size_t slot, int32_t firm, int region, float comp, LogKind kind);
+  MoveRecord move_researcher(std::size_t slot, int32_t firm, int region, float comp, LogKind kind);
+  void book_move(const MoveRecord& m);
+  void log_record(const MoveRecord& m);
   void lose_job(std::size_t slot, LogKind why);
   void force_departure(std::size_t slot);
   void refresh_tiers();
