@@ -642,7 +642,7 @@ void Simulation::refresh_tiers() {
     uint8_t* __restrict tier = r.tier.data();
     for (std::size_t i = b; i < e; ++i) {
       const float t = talent[i];
-      tier[i] = uint8_t((alive[i] != 0) * ((t >= ec) + (t >= tc)));  // Elite = 2 (ec >= tc), Top = 1
+      tier[i] = uint8_t(alive[i] == 0 ? Regular : t >= ec ? Elite : t >= tc ? Top : Regular);
     }
   });
   top_sorted_valid_ = false;
