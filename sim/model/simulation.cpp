@@ -707,31 +707,26 @@ void Simulation::demography() {
   std::vector<Part> parts(engine::chunk_count(N));
   // Exit, separation and random-offer arrival are exclusive (exit first, then separation, then
   // an offer: "separate first, then offers", MODEL.md §8): researcher i has one of them with
-  // probability p_i = e + (1−e)·δ_i + (1−e)(1−δ_i)·λ_i (δ_i = δ and λ_i = λ1 with a job, 0 and λ0
-  // without; λ_i = 0 while a visa petition is pending). Instead of a uniform per researcher,
-  // each chunk draws the researchers that are *candidates* for an event, with the probability
-  // q of their class (with a job: q1 = e + (1−e)(δ + (1−δ)λ1); without: q0 = e + (1−e)λ0), as a
-  // Bernoulli process by geometric gaps; a candidate then draws u ~ U(0, q) and has the event
-  // whose interval [0, e), [e, e + (1−e)δ_i), … contains u. So P(event k) = q · P_k/q = P_k
-  // exactly, at a cost of O(q·N) random numbers instead of O(N). The draws come from one stream
-  // per (seed, step, chunk), employed first, then the list of those without a job; chunks are
-  // fixed slot ranges, so the result does not depend on the thread count.
+  // probability p_i = e + (1−e)·δ_i + (1−e)(1−δ_i)·λ_i (δ_i = 0 without a job, λ_i = 0 while a visa
+  // petition is pending). Instead of a uniform per researcher, each chunk draws the researchers
+  // that are *candidates* for an event, with the common probability q = max p_i, as a Bernoulli
+  // process by geometric gaps; a candidate then draws u ~ U(0, q) and has the event whose
+  // interval [0, e), [e, e + (1−e)δ_i), … contains u. So P(event k) = q · P_k/q = P_k exactly, as
+  // before, but the cost is O(q·N) random numbers instead of O(N). The draws come from one
+  // stream per (seed, step, chunk); chunks are fixed slot ranges, so the result does not depend
+  // on the thread count.
   const double e_rate = std::clamp(P.exit_rate, 0.0, 1.0), delta = std::clamp(M.separation, 0.0, 1.0);
   const double lam0 = std::clamp(M.lambda0, 0.0, 1.0), lam1 = std::clamp(M.lambda1, 0.0, 1.0);
-  const double q_job = e_rate + (1 - e_rate) * (delta + (1 - delta) * lam1), q_free = e_rate + (1 - e_rate) * lam0;
+  const double q = std::max(e_rate + (1 - e_rate) * lam0, e_rate + (1 - e_rate) * (delta + (1 - delta) * lam1));
+  const double log_skip = q < 1.0 ? std::log1p(-q) : 0.0;  // gaps: floor(ln U / ln(1−q))
   for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
     auto& part = parts[c];
     rng::Stream s(params_.run.seed, uint32_t(world_.step), uint64_t(c), Purpose::ChunkEvents);
-    // Calls visit(k, u) for the candidates k of [0, n), each with probability q, u ~ U(0, q).
-    auto walk = [&](std::size_t n, double q, auto&& visit) {
-      if (q <= 0.0) return;
-      const double log_skip = q < 1.0 ? std::log1p(-q) : 0.0;  // gaps: floor(ln U / ln(1−q))
-      auto next_after = [&](std::size_t k) -> std::size_t {
-        if (q >= 1.0) return k;
-        const double g = std::floor(std::log(rng::uniform_open01(s)) / log_skip);
-        return g >= double(n - k) ? n : k + std::size_t(g);
-      };
-      for (std::size_t k = next_after(0); k < n; k = next_after(k + 1)) visit(k, rng::uniform01(s) * q);
+    auto next_after = [&](std::size_t i) -> std::size_t {  // next candidate at or after slot i
+      if (q <= 0.0) return e;
+      if (q >= 1.0) return i;
+      const double g = std::floor(std::log(rng::uniform_open01(s)) / log_skip);
+      return g >= double(e - i) ? e : i + std::size_t(g);
     };
     // Clocks, as plain column arithmetic (vectorised): age, months in the region, tenure.
     {
@@ -750,37 +745,29 @@ void Simulation::demography() {
         tenure[i] = int16_t(tenure[i] + (live & int16_t(employer[i] != kNoFirm) & int16_t(tenure[i] < 32767)));
       }
     }
-    // Retirements, and the list of those without a job.
-    std::vector<uint32_t> retired, jobless;
-    for (std::size_t i = b; i < e; ++i) {
-      if (!r.alive[i]) continue;
-      if (P.ageing && r.age[i] >= retire)
-        retired.push_back(uint32_t(i));
-      else if (r.employer[i] == kNoFirm)
-        jobless.push_back(uint32_t(i));
-    }
-    const auto retiring = [&](std::size_t i) { return P.ageing && r.age[i] >= retire; };
-    std::vector<uint32_t> quit_job, quit_free;
-    walk(e - b, q_job, [&](std::size_t k, double u) {
-      const std::size_t i = b + k;
-      if (!r.alive[i] || r.employer[i] == kNoFirm || retiring(i)) return;
-      const double sep_end = e_rate + (1 - e_rate) * delta;
-      if (u < e_rate)
-        quit_job.push_back(uint32_t(i));
-      else if (u < sep_end)
+    std::vector<uint32_t> retired;
+    if (P.ageing)
+      for (std::size_t i = b; i < e; ++i)
+        if (r.alive[i] && r.age[i] >= retire) retired.push_back(uint32_t(i));
+    // Candidates for a random event.
+    std::vector<uint32_t> quits;
+    for (std::size_t i = next_after(b); i < e; i = next_after(i + 1)) {
+      const double u = rng::uniform01(s) * q;  // drawn for every candidate, alive or not
+      if (!r.alive[i] || (P.ageing && r.age[i] >= retire)) continue;
+      if (u < e_rate) {
+        quits.push_back(uint32_t(i));
+        continue;
+      }
+      const bool employed = r.employer[i] != kNoFirm;
+      const double d_i = employed ? delta : 0.0;
+      const double sep_end = e_rate + (1 - e_rate) * d_i;
+      if (u < sep_end) {
         part.separations.push_back(uint32_t(i));
-      else if (r.pending_firm[i] == kNoFirm && u < sep_end + (1 - e_rate) * (1 - delta) * lam1)
+      } else if (r.pending_firm[i] == kNoFirm &&
+                 u < sep_end + (1 - e_rate) * (1 - d_i) * (employed ? lam1 : lam0)) {
         r.flags[i] = kFlagOffer;
-    });
-    walk(jobless.size(), q_free, [&](std::size_t k, double u) {
-      const uint32_t i = jobless[k];
-      if (u < e_rate)
-        quit_free.push_back(i);
-      else if (r.pending_firm[i] == kNoFirm && u < e_rate + (1 - e_rate) * lam0)
-        r.flags[i] = kFlagOffer;
-    });
-    std::vector<uint32_t> quits(quit_job.size() + quit_free.size());
-    std::merge(quit_job.begin(), quit_job.end(), quit_free.begin(), quit_free.end(), quits.begin());
+      }
+    }
     part.exits.resize(retired.size() + quits.size());
     std::merge(retired.begin(), retired.end(), quits.begin(), quits.end(), part.exits.begin());
   });
