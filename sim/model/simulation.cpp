@@ -442,7 +442,7 @@ double Simulation::utility(std::size_t i, int f, int region, double comp, bool m
     double lc = compute_term_ready_ ? compute_term_[std::size_t(f) * std::size_t(regions()) + std::size_t(region)]
                                     : std::numeric_limits<double>::quiet_NaN();
     if (std::isnan(lc)) lc = std::log1p(compute_per_researcher(f, region));  // not an office of f
-    u += r.compute_taste[i] * lc;
+    u += double(r.compute_taste[i]) * lc;
     u += U.prestige * world_.f.prestige[f];
   }
   if (region == r.origin[i]) u += r.home_bias[i] + params_.regions[region].home_pull;
