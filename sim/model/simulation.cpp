@@ -455,10 +455,12 @@ double Simulation::utility(std::size_t i, int f, int region, double comp, bool m
   return u;
 }
 
-bool Simulation::log_enabled(std::size_t i) const {
+bool Simulation::log_enabled(std::size_t i) const { return log_enabled_for(world_.r.tier[i]); }
+
+bool Simulation::log_enabled_for(uint8_t tier) const {
   switch (params_.output.event_log) {
     case EventLogLevel::None: return false;
-    case EventLogLevel::Top: return world_.r.tier[i] != Regular;
+    case EventLogLevel::Top: return tier != Regular;
     case EventLogLevel::All: return true;
   }
   return false;
@@ -481,8 +483,7 @@ void Simulation::execute_move(std::size_t i, int32_t firm, int region, float com
 /// researchers can run in parallel. Returns what book_move() needs (captured before the move).
 MoveRecord Simulation::move_researcher(std::size_t i, int32_t firm, int region, float comp, LogKind kind) {
   auto& r = world_.r;
-  const MoveRecord rec{r.uid[i], r.employer[i], firm, r.comp[i], comp, r.location[i], uint8_t(region), uint8_t(kind),
-                       r.origin[i], r.tier[i]};
+  const MoveRecord rec = record_move(i, firm, region, comp, kind);
   const int from_region = r.location[i];
   const int need = visa_need(i, region);
   if (region != from_region) {
@@ -525,9 +526,13 @@ void Simulation::book_move(const MoveRecord& m) {
   log_record(m);
 }
 
+MoveRecord Simulation::record_move(std::size_t i, int32_t firm, int region, float comp, LogKind kind) const {
+  const auto& r = world_.r;
+  return {r.uid[i], r.employer[i], firm, r.comp[i], comp, r.location[i], uint8_t(region), uint8_t(kind), r.origin[i], r.tier[i]};
+}
+
 void Simulation::log_record(const MoveRecord& m) {
-  const auto level = params_.output.event_log;
-  if (level == EventLogLevel::None || (level == EventLogLevel::Top && m.tier == Regular)) return;
+  if (!log_enabled_for(m.tier)) return;
   stats_.log.push_back({world_.step, m.uid, m.kind, m.from, m.to, m.from_region, m.to_region, m.before, m.after, m.origin, m.tier});
 }
 
@@ -1217,8 +1222,7 @@ void Simulation::clearing() {
       const std::size_t i = m.slot;
       if (visa_need(i, m.region) == 2) {
         const auto& rule = visa_rule(m.region, r.origin[i]);
-        done[k] = MoveRecord{r.uid[i], r.employer[i], m.firm, r.comp[i], m.comp, r.location[i], m.region,
-                             uint8_t(LogKind::VisaPetition), r.origin[i], r.tier[i]};
+        done[k] = record_move(i, m.firm, m.region, m.comp, LogKind::VisaPetition);
         petition[k] = 1;
         r.pending_firm[i] = m.firm;
         r.pending_region[i] = m.region;

@@ -181,6 +181,7 @@ class Simulation {
   /// Moves a researcher now (no visa step): updates employer, region, status, counts, log.
   void execute_move(std::size_t slot, int32_t firm, int region, float comp, LogKind kind);
   MoveRecord move_researcher(std::size_t slot, int32_t firm, int region, float comp, LogKind kind);
+  MoveRecord record_move(std::size_t slot, int32_t firm, int region, float comp, LogKind kind) const;
   void book_move(const MoveRecord& m);
   void log_record(const MoveRecord& m);
   void lose_job(std::size_t slot, LogKind why);
@@ -208,6 +209,7 @@ class Simulation {
   void log(std::size_t slot, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region, int to_region,
            float pay_before, float pay_after);
   bool log_enabled(std::size_t slot) const;
+  bool log_enabled_for(uint8_t tier) const;  ///< output.event_log admits an entry of a researcher of this tier
   void count_flow(int from, int to);
   void remember_stocks();
 
