@@ -61,6 +61,7 @@ struct Options {
   std::vector<std::string> sets;
   std::string with_output;
   bool keep_output = false;
+  bool sync_output = false;
   std::string json;
   bool smoke = false;
   bool in_process = false;
@@ -90,6 +91,10 @@ struct ConfigResult {
   double researcher_steps = 0, researcher_steps_per_second = 0;
   std::array<double, kPhases> phase_total{};  ///< seconds over the run
   double output_open_seconds = 0, output_step_seconds = 0, output_finish_seconds = 0, output_bytes = 0;
+  /// Writer time (open + per-step writes + finish) over the whole run (init + steps + open + finish).
+  double output_share = kNaN;
+  /// Seconds the background writer thread spent appending rows (overlapping the steps).
+  double output_background_seconds = 0;
   double rss_before_init = 0, rss_after_init = 0, rss_after_run = 0, peak_rss = 0, vm_hwm = 0;
   double model_bytes_per_researcher = 0;
   double wall_seconds = 0;
@@ -116,6 +121,7 @@ struct ConfigResult {
         {"researcher_steps", &researcher_steps}, {"researcher_steps_per_second", &researcher_steps_per_second},
         {"output_open_seconds", &output_open_seconds}, {"output_step_seconds", &output_step_seconds},
         {"output_finish_seconds", &output_finish_seconds}, {"output_bytes", &output_bytes},
+        {"output_share", &output_share}, {"output_background_seconds", &output_background_seconds},
         {"rss_before_init", &rss_before_init}, {"rss_after_init", &rss_after_init},
         {"rss_after_run", &rss_after_run}, {"peak_rss", &peak_rss}, {"vm_hwm", &vm_hwm},
         {"model_bytes_per_researcher", &model_bytes_per_researcher}, {"wall_seconds", &wall_seconds},
@@ -227,6 +233,7 @@ ConfigResult run_config(const Options& o, int64_t n, int threads, const std::str
     r.firms = double(sim->world().f.size());
     r.model_bytes_per_researcher = double(sim->world().r.bytes_per_researcher());
 
+    const bool writer_used = !o.with_output.empty();
     std::unique_ptr<ts::io::RunWriter> writer;
     std::unique_ptr<TimedWriter> timed;
     std::string out_path;
@@ -234,7 +241,9 @@ ConfigResult run_config(const Options& o, int64_t n, int threads, const std::str
       fs::create_directories(o.with_output);
       out_path = (fs::path(o.with_output) / ("bench_N" + std::to_string(n) + "_T" + std::to_string(threads) + ".h5")).string();
       t0 = clk::now();
-      writer = std::make_unique<ts::io::RunWriter>(out_path, *sc, *sim, ts::io::RunInfo{threads, cmdline, true});
+      ts::io::RunInfo info{threads, cmdline, true};
+      info.background = !o.sync_output;
+      writer = std::make_unique<ts::io::RunWriter>(out_path, *sc, *sim, info);
       r.output_open_seconds = seconds_since(t0);
       timed = std::make_unique<TimedWriter>(*writer);
       sim->set_observer(timed.get());
@@ -255,6 +264,7 @@ ConfigResult run_config(const Options& o, int64_t n, int threads, const std::str
       writer->finish(*sim, "complete");
       r.output_finish_seconds = seconds_since(t0);
       r.output_step_seconds = timed->seconds;
+      r.output_background_seconds = writer->background_seconds();
       std::error_code ec;
       r.output_bytes = double(fs::file_size(out_path, ec));
       writer.reset();
@@ -272,6 +282,10 @@ ConfigResult run_config(const Options& o, int64_t n, int threads, const std::str
       r.step_median = m % 2 ? sorted[m / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
     }
     r.researcher_steps_per_second = r.run_seconds > 0 ? r.researcher_steps / r.run_seconds : kNaN;
+    if (writer_used) {
+      const double writer_s = r.output_open_seconds + r.output_step_seconds + r.output_finish_seconds;
+      r.output_share = writer_s / (r.init_seconds + r.run_seconds + r.output_open_seconds + r.output_finish_seconds);
+    }
     for (int k = 0; k < kPhases; ++k) r.phase_total[k] = sim->phase_seconds()[k];
     r.slots_final = double(sim->world().r.size());
     r.alive_final = double(std::count(sim->world().r.alive.begin(), sim->world().r.alive.end(), uint8_t(1)));
@@ -351,6 +365,7 @@ std::vector<std::string> child_common_args(const Options& o, const std::string& 
   for (const auto& s : o.sets) a.insert(a.end(), {"--set", s});
   if (!o.with_output.empty()) a.insert(a.end(), {"--with-output", o.with_output});
   if (o.keep_output) a.push_back("--keep-output");
+  if (o.sync_output) a.push_back("--sync-output");
   a.insert(a.end(), {"--reference-floats", std::to_string(int64_t(o.ref_floats)), "--reference-passes",
                      std::to_string(o.ref_passes), "--reference-fma", std::to_string(o.ref_fma)});
   return a;
@@ -434,13 +449,17 @@ void print_report(const ts::bench::MachineInfo& m, const Options& o, const std::
   bool any_output = false;
   for (const auto& r : runs) any_output |= r.ok && !o.with_output.empty();
   if (any_output) {
-    out << "\nHDF5 output cost (inside the record phase above)\nresearchers threads  open s  ms/step  finish s  file MB\n";
+    out << "\nHDF5 output cost on the stepping thread (inside the record phase above; share = that time / (init + "
+           "steps + open + finish);\nbg s = time the background writer thread spent appending rows, overlapping the steps)\n"
+           "researchers threads  open s  ms/step  finish s  file MB  share   bg s\n";
     for (const auto& r : runs) {
       if (!r.ok) continue;
       out << std::setw(11) << ts::bench::short_count(int64_t(r.researchers)) << " " << std::setw(7) << int(r.threads)
           << " " << std::setw(7) << fmt(r.output_open_seconds, 3) << " " << std::setw(8)
           << fmt(r.output_step_seconds / std::max(1.0, r.steps) * 1e3, 2) << " " << std::setw(9)
-          << fmt(r.output_finish_seconds, 3) << " " << std::setw(8) << fmt(r.output_bytes / 1048576.0, 1) << "\n";
+          << fmt(r.output_finish_seconds, 3) << " " << std::setw(8) << fmt(r.output_bytes / 1048576.0, 1) << " "
+          << std::setw(5) << fmt(100.0 * r.output_share, 1) << "% " << std::setw(6) << fmt(r.output_background_seconds, 2)
+          << "\n";
     }
   }
   (void)sizes;
@@ -474,6 +493,7 @@ void write_json(const std::string& path, const ts::bench::MachineInfo& m, const 
   out << "],\n    \"steps\": " << o.steps << ",\n    \"firms_scale\": " << q(o.firms_scale) << ",\n    \"headcount_scale\": " << q(o.headcount_scale) << ",\n    \"sets\": [";
   for (std::size_t i = 0; i < o.sets.size(); ++i) out << (i ? ", " : "") << q(o.sets[i]);
   out << "],\n    \"with_output\": " << (o.with_output.empty() ? "null" : q(o.with_output))
+      << ",\n    \"sync_output\": " << (o.sync_output ? "true" : "false")
       << ",\n    \"smoke\": " << (o.smoke ? "true" : "false")
       << ",\n    \"process_per_configuration\": " << (o.in_process ? "false" : "true")
       << ",\n    \"repetitions\": " << o.repetitions << ",\n    \"chunk\": " << ts::engine::kChunk << "\n  },\n";
@@ -547,6 +567,8 @@ int main(int argc, char** argv) {
       "set", po::value(&o.sets)->composing(), "extra scenario override key.path=value (repeatable)")(
       "with-output", po::value(&o.with_output), "also write the HDF5 run file (io::RunWriter) into DIR and time it")(
       "keep-output", po::bool_switch(&o.keep_output), "keep the HDF5 files written with --with-output")(
+      "sync-output", po::bool_switch(&o.sync_output),
+      "with --with-output: append each step's rows on the stepping thread instead of a background thread")(
       "json", po::value(&o.json), "write every number and the machine description to FILE")(
       "smoke", po::bool_switch(&o.smoke), "quick CI run: 1e4 researchers, threads 1,2, 3 steps, small reference loop")(
       "in-process", po::bool_switch(&o.in_process),

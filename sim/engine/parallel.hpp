@@ -7,6 +7,7 @@
 #pragma once
 
 #include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -64,6 +65,19 @@ Acc reduce_chunks(std::size_t n, const Acc& identity, Fn&& fn, Merge&& merge) {
   Acc total = identity;
   for (auto& p : parts) merge(total, p);
   return total;
+}
+
+/// Order-independent integer sums over agents: each thread accumulates into its own array
+/// of `size` counters (fn(acc, begin, end), one lookup per chunk), then the arrays are added.
+/// Integer addition is exact, so the result does not depend on the thread count or scheduling.
+template <class Fn>
+std::vector<int64_t> count_chunks(std::size_t n, std::size_t size, Fn&& fn) {
+  tbb::enumerable_thread_specific<std::vector<int64_t>> ets([size] { return std::vector<int64_t>(size, 0); });
+  for_chunks(n, [&](std::size_t, std::size_t b, std::size_t e) { fn(ets.local().data(), b, e); });
+  std::vector<int64_t> t(size, 0);
+  for (auto& v : ets)
+    for (std::size_t i = 0; i < size; ++i) t[i] += v[i];
+  return t;
 }
 
 /// Per-chunk output buffers concatenated in chunk order: deterministic event emission.

@@ -127,12 +127,10 @@ void CheckpointIO::save(const std::string& path, const model::Simulation& sim, c
         Saver s{g, hash};
         s("free_slots", sim.free_slots_);
         s("prev_stock", sim.prev_stock_);
-        std::vector<int32_t> from, to;
-        std::vector<int64_t> count;
-        for (const auto& [k, n] : sim.poaching()) from.push_back(k.first), to.push_back(k.second), count.push_back(n);
-        s("poaching_from", from);
-        s("poaching_to", to);
-        s("poaching_count", count);
+        const auto pt = sim.poaching_table();
+        s("poaching_from", pt.from);
+        s("poaching_to", pt.to);
+        s("poaching_count", pt.count);
         s("scalars", std::vector<uint64_t>{sim.world_.next_uid, uint64_t(sim.world_.step)});
         s("cuts", std::vector<float>{sim.elite_cut_, sim.top_cut_});
       }

@@ -9,8 +9,8 @@ namespace {
 
 using detail::Hid;
 
-constexpr hsize_t kMaxChunkBytes = hsize_t{1} << 20;             // cap for chunk sizes (~1 MiB)
-constexpr std::size_t kSeriesCacheBytes = std::size_t{2} << 20;  // per-series chunk cache
+constexpr hsize_t kMaxChunkBytes = hsize_t{1} << 18;             // cap for chunk sizes (256 KiB)
+constexpr std::size_t kSeriesCacheBytes = std::size_t{5} << 17;  // per-series chunk cache (640 KiB: 2.5 chunks)
 
 /// Where an operation happened, for error messages (views only: no allocation on success).
 struct Where {

@@ -143,7 +143,7 @@ RunWriter::RunWriter(const std::string& out_path, const Scenario& sc, const mode
   s.attr("units", std::string("GPU-equivalents per researcher"), "firm_compute_per_researcher");
 
   auto ev = root_.group("events");
-  const hsize_t ech = 4096;
+  const hsize_t ech = 65536;
   ev_step_ = ev.series<int32_t>("step", {}, ech);
   ev_uid_ = ev.series<uint64_t>("researcher", {}, ech);
   ev_kind_ = ev.series<uint8_t>("kind", {}, ech);
@@ -158,6 +158,7 @@ RunWriter::RunWriter(const std::string& out_path, const Scenario& sc, const mode
   ev.attr("level", std::string(p.output.event_log == model::EventLogLevel::All ? "all"
                                : p.output.event_log == model::EventLogLevel::Top ? "top" : "none"));
   file_.flush();
+  if (info.background) jobs_ = std::make_unique<JobQueue>(2);
 }
 
 RunWriter::RunWriter(const std::string& out_path, const std::string& temp_path, const model::Simulation& sim,
@@ -234,7 +235,9 @@ RunWriter::RunWriter(const std::string& out_path, const std::string& temp_path, 
   root_.attr("threads", int64_t(info.threads));
   root_.attr("resumed_at_step", int64_t(sim.t()));
   last_step_ = sim.t() - 1;
+  event_rows_ = event_rows;
   file_.flush();
+  if (info.background) jobs_ = std::make_unique<JobQueue>(2);
 }
 
 RunWriter::~RunWriter() {
@@ -255,6 +258,8 @@ void RunWriter::abandon() {
   if (closed_) return;
   closed_ = true;
   try {
+    if (jobs_) jobs_->stop();  // discards rows not yet written: the file is removed anyway
+    jobs_.reset();
     release_handles();
     file_.close();
   } catch (...) {
@@ -263,64 +268,96 @@ void RunWriter::abandon() {
   fs::remove(tmp_, ec);
 }
 
+std::shared_ptr<RunWriter::StepRows> RunWriter::take_rows() {
+  std::lock_guard lk(pool_m_);
+  if (pool_.empty()) return std::make_shared<StepRows>();
+  auto p = std::move(pool_.back());
+  pool_.pop_back();
+  return p;
+}
+
+void RunWriter::give_back(std::shared_ptr<StepRows> rows) {
+  std::lock_guard lk(pool_m_);
+  pool_.push_back(std::move(rows));
+}
+
 void RunWriter::on_step(const model::Simulation& sim) {
   const auto& st = sim.stats();
   const auto& F = sim.world().f;
   const int t = sim.t();
-  const int64_t step = t, month = sim.calendar_month(t) / 12 * 100 + sim.calendar_month(t) % 12 + 1;
-  step_.append(&step);
-  month_.append(&month);
-  stocks_.append(st.stocks);
-  flows_.append(st.flows);
-  pay_.append(st.pay_pct);
-  visa_.append(st.visa);
-  market_.append(st.market);
-  out_region_.append(st.output_region);
-  out_origin_.append(st.output_origin);
-  hc_region_.append(st.hc_region);
-  hc_origin_.append(st.hc_origin);
-  f_head_.append(F.headcount);
-  f_elite_.append(F.elite);
-  std::vector<int64_t> vac(F_);
-  std::vector<double> cpr(F_);
+  auto rows = take_rows();
+  StepRows& w = *rows;
+  w.step = t;
+  w.month = sim.calendar_month(t) / 12 * 100 + sim.calendar_month(t) % 12 + 1;
+  w.stocks = st.stocks, w.flows = st.flows, w.pay = st.pay_pct, w.visa = st.visa, w.market = st.market;
+  w.out_region = st.output_region, w.out_origin = st.output_origin, w.hc_region = st.hc_region, w.hc_origin = st.hc_origin;
+  w.head = F.headcount, w.elite = F.elite, w.wage = F.wage_bill, w.out = F.output, w.hc = F.hc_output;
+  w.vac.resize(F_), w.cpr.resize(F_);
   for (std::size_t f = 0; f < F_; ++f) {
-    vac[f] = F.unlimited[f] ? -1 : F.vacancies[f];
-    cpr[f] = sim.compute_per_researcher(int(f), F.hq[f]);
+    w.vac[f] = F.unlimited[f] ? -1 : F.vacancies[f];
+    w.cpr[f] = sim.compute_per_researcher(int(f), F.hq[f]);
   }
-  f_vac_.append(vac);
-  f_wage_.append(F.wage_bill);
-  f_cpr_.append(cpr);
-  f_out_.append(F.output);
-  f_hc_.append(F.hc_output);
-  if (!st.log.empty()) {
-    const std::size_t n = st.log.size();
-    std::vector<int32_t> a(n), ff(n), tf(n);
-    std::vector<uint64_t> u(n);
-    std::vector<uint8_t> k(n), fr(n), tr(n), og(n), ti(n);
-    std::vector<float> pb(n), pa(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto& e = st.log[i];
-      a[i] = e.step, u[i] = e.uid, k[i] = e.kind, ff[i] = e.from_firm, tf[i] = e.to_firm;
-      fr[i] = e.from_region, tr[i] = e.to_region, pb[i] = e.pay_before, pa[i] = e.pay_after;
-      og[i] = e.origin, ti[i] = e.tier;
+  const std::size_t n = st.log.size();
+  for (auto* v : {&w.ev_step, &w.ev_from_firm, &w.ev_to_firm}) v->resize(n);
+  for (auto* v : {&w.ev_kind, &w.ev_from_region, &w.ev_to_region, &w.ev_origin, &w.ev_tier}) v->resize(n);
+  w.ev_uid.resize(n), w.ev_pay_before.resize(n), w.ev_pay_after.resize(n);
+  engine::for_chunks(n, [&](std::size_t, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      const auto& x = st.log[i];
+      w.ev_step[i] = x.step, w.ev_uid[i] = x.uid, w.ev_kind[i] = x.kind, w.ev_from_firm[i] = x.from_firm;
+      w.ev_to_firm[i] = x.to_firm, w.ev_from_region[i] = x.from_region, w.ev_to_region[i] = x.to_region;
+      w.ev_pay_before[i] = x.pay_before, w.ev_pay_after[i] = x.pay_after, w.ev_origin[i] = x.origin, w.ev_tier[i] = x.tier;
     }
-    ev_step_.append(a);
-    ev_uid_.append(u);
-    ev_kind_.append(k);
-    ev_from_firm_.append(ff);
-    ev_to_firm_.append(tf);
-    ev_from_region_.append(fr);
-    ev_to_region_.append(tr);
-    ev_pay_before_.append(pb);
-    ev_pay_after_.append(pa);
-    ev_origin_.append(og);
-    ev_tier_.append(ti);
-  }
-  if (t % 12 == 0) write_cohorts(sim, false);
-  for (auto s : sim.params().output.snapshots)
-    if (s == t) write_snapshot(sim);
+  });
+  event_rows_ += int64_t(n);
+  if (t % 12 == 0) write_cohorts(sim, false);  // counts only (no HDF5): written at the end
   last_step_ = t;
-  root_.attr("last_step", int64_t(t));
+  auto job = [this, rows = std::move(rows)]() mutable {
+    write_rows(*rows);
+    give_back(std::move(rows));
+  };
+  if (jobs_)
+    jobs_->submit(std::move(job));
+  else
+    job();
+  for (auto s : sim.params().output.snapshots)
+    if (s == t) {
+      sync();  // the snapshot is written from the live columns, on this thread
+      write_snapshot(sim);
+    }
+}
+
+void RunWriter::write_rows(const StepRows& w) {
+  step_.append(&w.step);
+  month_.append(&w.month);
+  stocks_.append(w.stocks);
+  flows_.append(w.flows);
+  pay_.append(w.pay);
+  visa_.append(w.visa);
+  market_.append(w.market);
+  out_region_.append(w.out_region);
+  out_origin_.append(w.out_origin);
+  hc_region_.append(w.hc_region);
+  hc_origin_.append(w.hc_origin);
+  f_head_.append(w.head);
+  f_elite_.append(w.elite);
+  f_vac_.append(w.vac);
+  f_wage_.append(w.wage);
+  f_cpr_.append(w.cpr);
+  f_out_.append(w.out);
+  f_hc_.append(w.hc);
+  ev_step_.append(w.ev_step);  // an empty step appends nothing
+  ev_uid_.append(w.ev_uid);
+  ev_kind_.append(w.ev_kind);
+  ev_from_firm_.append(w.ev_from_firm);
+  ev_to_firm_.append(w.ev_to_firm);
+  ev_from_region_.append(w.ev_from_region);
+  ev_to_region_.append(w.ev_to_region);
+  ev_pay_before_.append(w.ev_pay_before);
+  ev_pay_after_.append(w.ev_pay_after);
+  ev_origin_.append(w.ev_origin);
+  ev_tier_.append(w.ev_tier);
+  root_.attr("last_step", w.step);
 }
 
 void RunWriter::write_cohorts(const model::Simulation& sim, bool final) {
@@ -330,13 +367,17 @@ void RunWriter::write_cohorts(const model::Simulation& sim, bool final) {
     const int K = sim.params().output.max_cohort_years;
     const int R = R_;
     const std::size_t nreg = std::size_t(R) * R * (K + 1), nfirm = F_ * (K + 1);
-    std::vector<int64_t> reg(nreg, 0), firm(nfirm, 0);
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      if (!r.alive[i]) continue;
-      const int y = std::min(K, int(r.in_region[i]) / 12);
-      reg[(std::size_t(r.location[i]) * R + r.origin[i]) * (K + 1) + y] += 1;
-      if (r.employer[i] != model::kNoFirm) firm[std::size_t(r.employer[i]) * (K + 1) + std::min(K, int(r.tenure[i]) / 12)] += 1;
-    }
+    // One parallel pass with per-thread integer counters (exact, so independent of threads).
+    auto all = engine::count_chunks(r.size(), nreg + nfirm, [&](int64_t* a, std::size_t b, std::size_t e) {
+      int64_t* firm_a = a + nreg;
+      for (std::size_t i = b; i < e; ++i) {
+        if (!r.alive[i]) continue;
+        const int y = std::min(K, int(r.in_region[i]) / 12);
+        a[(std::size_t(r.location[i]) * R + r.origin[i]) * (K + 1) + y] += 1;
+        if (r.employer[i] != model::kNoFirm) firm_a[std::size_t(r.employer[i]) * (K + 1) + std::min(K, int(r.tenure[i]) / 12)] += 1;
+      }
+    });
+    std::vector<int64_t> reg(all.begin(), all.begin() + std::ptrdiff_t(nreg)), firm(all.begin() + std::ptrdiff_t(nreg), all.end());
     region_years_.push_back(std::move(reg));
     firm_years_.push_back(std::move(firm));
     mark_steps_.push_back(sim.t());
@@ -391,14 +432,21 @@ void RunWriter::write_snapshot(const model::Simulation& sim) {
   char name[32];
   std::snprintf(name, sizeof name, "step_%06d", sim.t());
   auto g = root_.group("snapshots").group(name);
+  // Slots of the living, in slot order: per-chunk lists concatenated in chunk order.
+  engine::ChunkedBuffer<std::size_t> parts;
+  parts.reset(r.size());
+  engine::for_chunks(r.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
+    auto& out = parts.part(c);
+    for (std::size_t i = b; i < e; ++i)
+      if (r.alive[i]) out.push_back(i);
+  });
   std::vector<std::size_t> idx;
-  for (std::size_t i = 0; i < r.size(); ++i)
-    if (r.alive[i]) idx.push_back(i);
+  parts.gather(idx);
   const hsize_t n = idx.size();
   auto col = [&](const char* nm, const auto& v) {
     using T = typename std::decay_t<decltype(v)>::value_type;
     std::vector<T> out(n);
-    for (std::size_t k = 0; k < n; ++k) out[k] = v[idx[k]];
+    engine::for_each(n, [&](std::size_t k) { out[k] = v[idx[k]]; });
     g.write(nm, out, {n});
   };
   col("researcher", r.uid);
@@ -422,17 +470,15 @@ void RunWriter::write_snapshot(const model::Simulation& sim) {
 }
 
 void RunWriter::finish(const model::Simulation& sim, const std::string& status) {
+  sync();
+  if (jobs_) bg_seconds_ = jobs_->busy_seconds();
+  jobs_.reset();
   auto g = root_.group("poaching");
-  std::vector<int32_t> from, to;
-  std::vector<int64_t> count;
-  for (const auto& [k, n] : sim.poaching()) {
-    from.push_back(k.first);
-    to.push_back(k.second);
-    count.push_back(n);
-  }
-  g.write("from_firm", from, {from.size()});
-  g.write("to_firm", to, {to.size()});
-  g.write("count", count, {count.size()});
+  const auto pt = sim.poaching_table();
+  const hsize_t np = pt.count.size();
+  g.write("from_firm", pt.from, {np});
+  g.write("to_firm", pt.to, {np});
+  g.write("count", pt.count, {np});
   write_cohorts(sim, true);
   root_.attr("status", status);
   root_.attr("last_step", int64_t(last_step_));

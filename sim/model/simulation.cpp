@@ -15,6 +15,7 @@
 
 namespace ts::model {
 
+using engine::count_chunks;
 using engine::for_chunks;
 using rng::Purpose;
 
@@ -27,19 +28,6 @@ constexpr double kSumScale = 16777216.0;  // fixed-point scale for order-indepen
 inline int64_t fixed(double x, double scale) { return static_cast<int64_t>(x * scale + 0.5); }
 
 double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0 * u); }
-
-/// Order-independent integer sums over researchers: each thread accumulates into its own
-/// array (one lookup per chunk), then the arrays are added. Integer addition is exact, so the
-/// result does not depend on the thread count or scheduling.
-template <class Fn>
-std::vector<int64_t> count_chunks(std::size_t n, std::size_t size, Fn&& fn) {
-  tbb::enumerable_thread_specific<std::vector<int64_t>> ets([size] { return std::vector<int64_t>(size, 0); });
-  engine::for_chunks(n, [&](std::size_t, std::size_t b, std::size_t e) { fn(ets.local().data(), b, e); });
-  std::vector<int64_t> t(size, 0);
-  for (auto& v : ets)
-    for (std::size_t i = 0; i < size; ++i) t[i] += v[i];
-  return t;
-}
 
 }  // namespace
 
@@ -1775,9 +1763,23 @@ void Simulation::apply_event(const Event& e) {
 
 namespace ts::model {
 
+Simulation::PoachingTable Simulation::poaching_table() const {
+  std::vector<std::pair<uint64_t, int64_t>> kv(poaching_.begin(), poaching_.end());
+  std::sort(kv.begin(), kv.end());  // key (from << 32) | to with both >= 0: sorted by from, then to
+  PoachingTable t;
+  t.from.reserve(kv.size()), t.to.reserve(kv.size()), t.count.reserve(kv.size());
+  for (const auto& [k, n] : kv) {
+    t.from.push_back(int32_t(k >> 32));
+    t.to.push_back(int32_t(k & 0xFFFFFFFFu));
+    t.count.push_back(n);
+  }
+  return t;
+}
+
 std::map<std::pair<int32_t, int32_t>, int64_t> Simulation::poaching() const {
   std::map<std::pair<int32_t, int32_t>, int64_t> out;
-  for (const auto& [k, n] : poaching_) out[{int32_t(k >> 32), int32_t(k & 0xFFFFFFFFu)}] = n;
+  const auto t = poaching_table();
+  for (std::size_t i = 0; i < t.count.size(); ++i) out.emplace_hint(out.end(), std::pair{t.from[i], t.to[i]}, t.count[i]);
   return out;
 }
 

@@ -157,8 +157,15 @@ class Simulation {
   const std::vector<Offer>& pending_offers() const { return offers_; }
   std::vector<Offer>& pending_offers() { return offers_; }
   const std::vector<Mover>& movers() const { return movers_; }
-  /// Cumulative firm-to-firm poaching counts over the run: (from, to) -> moves.
-  /// Cumulative firm-to-firm poaching counts over the run: (from, to) -> moves (built on demand).
+  /// Cumulative firm-to-firm poaching counts over the run, as columns sorted by (from, to).
+  struct PoachingTable {
+    std::vector<int32_t> from, to;
+    std::vector<int64_t> count;
+  };
+  /// Built on demand by sorting the keys (O(P log P) for P pairs; a std::map of 2.3e5 pairs
+  /// took 0.2 s to build at the end of a 1e6-researcher run).
+  PoachingTable poaching_table() const;
+  /// The same counts as a map (from, to) -> moves, for lookups in tests and tools.
   std::map<std::pair<int32_t, int32_t>, int64_t> poaching() const;
   void set_observer(Observer* o) { observer_ = o; }
   int regions() const { return int(params_.regions.size()); }
