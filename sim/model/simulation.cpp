@@ -1489,26 +1489,25 @@ void Simulation::pay() {
   auto& r = world_.r;
   const auto& F = world_.f;
   if (std::all_of(F.annual_raise.begin(), F.annual_raise.end(), [](double x) { return x == 0.0; })) return;
-  struct Raised {
-    uint32_t slot;
-    float before;
-  };
-  engine::ChunkedBuffer<Raised> raised;
+  // Log entries are built inside the parallel pass (each chunk its own list) and appended in
+  // chunk order, i.e. slot order: the same log for any thread count, without a serial pass
+  // over the ~1/12 of the employed who get their raise this month.
+  engine::ChunkedBuffer<LogEntry> raised;
   raised.reset(r.size());
+  const int32_t step = world_.step;
   for_chunks(r.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       const int32_t f = r.employer[i];
       if (!r.alive[i] || f == kNoFirm || r.tenure[i] == 0 || r.tenure[i] % 12 != 0) continue;
       const float before = r.comp[i];
       r.comp[i] = float(std::min(double(r.comp[i]) * (1.0 + F.annual_raise[f]), std::max(F.max_package[f], double(r.comp[i]))));
-      if (r.comp[i] != before) raised.part(c).push_back({uint32_t(i), before});
+      if (r.comp[i] != before && log_enabled(i))
+        raised.part(c).push_back({step, r.uid[i], uint8_t(LogKind::AnnualRaise), f, f, r.location[i], r.location[i], before,
+                                  r.comp[i], r.origin[i], r.tier[i]});
     }
   });
-  // Logged in slot order (deterministic for any thread count).
-  raised.for_each_in_order([&](const Raised& x) {
-    const int32_t f = r.employer[x.slot];
-    log(x.slot, LogKind::AnnualRaise, f, f, r.location[x.slot], r.location[x.slot], x.before, r.comp[x.slot]);
-  });
+  stats_.log.reserve(stats_.log.size() + raised.size());
+  raised.for_each_in_order([&](const LogEntry& x) { stats_.log.push_back(x); });
 }
 
 // 10. record -----------------------------------------------------------------------
