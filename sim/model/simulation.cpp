@@ -507,7 +507,7 @@ void Simulation::book_move(const MoveRecord& m) {
   auto& F = world_.f;
   if (m.from != kNoFirm) --F.headcount[m.from];
   if (m.to != kNoFirm) ++F.headcount[m.to];
-  if (kind == LogKind::Move && m.from != kNoFirm && m.to != kNoFirm) ++poaching_[(uint64_t(uint32_t(m.from)) << 32) | uint32_t(m.to)];
+  if (kind == LogKind::Move && m.from != kNoFirm && m.to != kNoFirm) poaching_.add((uint64_t(uint32_t(m.from)) << 32) | uint32_t(m.to));
   if (kind == LogKind::Move) ++stats_.market[kJobToJob];
   if (kind == LogKind::Hire) ++stats_.market[kHires];
   if (kind == LogKind::Relocation) ++stats_.market[kRelocations];
@@ -1176,32 +1176,53 @@ void Simulation::retention() {
 void Simulation::clearing() {
   auto& r = world_.r;
   auto& F = world_.f;
-  // Firms accept at most their vacancies (raids add their own capacity), most talented first, ties by id.
-  // A total order (uid is unique), so the parallel sort's result does not depend on threads.
-  tbb::parallel_sort(movers_.begin(), movers_.end(), [](const Mover& a, const Mover& b) {
-    if (a.firm != b.firm) return a.firm < b.firm;
-    if (a.talent != b.talent) return a.talent > b.talent;
-    return a.uid < b.uid;
-  });
+  // Firms accept at most their vacancies (raids add their own capacity), most talented first,
+  // ties by id. Only a firm with more movers than capacity needs that order: its movers are
+  // sorted by (talent desc, uid) — a total order, so the result does not depend on threads —
+  // and all others' movers are simply accepted. The movers arrive in researcher (slot) order
+  // from retention(), which is also the order moves are executed in, so filtering keeps it.
+  const auto by_slot = [](const Mover& a, const Mover& b) { return a.slot < b.slot; };
+  if (!std::is_sorted(movers_.begin(), movers_.end(), by_slot)) tbb::parallel_sort(movers_.begin(), movers_.end(), by_slot);
+  const std::size_t NF = F.size();
+  std::vector<int64_t> wanted(NF, 0), room(NF, 0);
+  for (const Mover& m : movers_) ++wanted[std::size_t(m.firm)];
+  std::vector<uint32_t> contested;  // positions in movers_ of movers to firms over capacity
+  for (std::size_t f = 0; f < NF; ++f) {
+    if (wanted[f] == 0) continue;
+    const int64_t cap = F.vacancies[f] + F.extra_capacity[f];
+    room[f] = std::max<int64_t>(cap, 0);
+    const int64_t taken = std::min(wanted[f], room[f]);
+    stats_.market[kRejectedByCapacity] += wanted[f] - taken;
+    F.vacancies[f] = std::max<int64_t>(0, cap - taken - F.extra_capacity[f]);
+  }
+  for (std::size_t k = 0; k < movers_.size(); ++k)
+    if (wanted[std::size_t(movers_[k].firm)] > room[std::size_t(movers_[k].firm)]) contested.push_back(uint32_t(k));
+  std::vector<uint8_t> rejected(movers_.size(), 0);
+  if (!contested.empty()) {
+    tbb::parallel_sort(contested.begin(), contested.end(), [&](uint32_t x, uint32_t y) {
+      const Mover& a = movers_[x];
+      const Mover& b = movers_[y];
+      if (a.firm != b.firm) return a.firm < b.firm;
+      if (a.talent != b.talent) return a.talent > b.talent;
+      return a.uid < b.uid;
+    });
+    for (std::size_t k = 0; k < contested.size();) {
+      const int32_t f = movers_[contested[k]].firm;
+      int64_t left = room[std::size_t(f)];
+      for (; k < contested.size() && movers_[contested[k]].firm == f; ++k)
+        if (left > 0)
+          --left;
+        else
+          rejected[contested[k]] = 1;
+    }
+  }
   std::vector<Mover> accepted;
   accepted.reserve(movers_.size());
-  for (std::size_t k = 0; k < movers_.size();) {
-    const int32_t f = movers_[k].firm;
-    int64_t cap = F.vacancies[f] + F.extra_capacity[f];
-    for (; k < movers_.size() && movers_[k].firm == f; ++k) {
-      if (cap <= 0) {
-        ++stats_.market[kRejectedByCapacity];
-        continue;
-      }
-      --cap;
-      accepted.push_back(movers_[k]);
-    }
-    F.vacancies[f] = std::max<int64_t>(0, cap - F.extra_capacity[f]);
-  }
+  for (std::size_t k = 0; k < movers_.size(); ++k)
+    if (!rejected[k]) accepted.push_back(movers_[k]);
   // Execute in researcher order; moves that need a visa wait for the visa phase. Each
   // researcher's own columns change in parallel (no two movers are the same researcher); the
   // shared bookkeeping and the log then follow serially in researcher order, as before.
-  tbb::parallel_sort(accepted.begin(), accepted.end(), [](const Mover& a, const Mover& b) { return a.slot < b.slot; });
   std::vector<MoveRecord> done(accepted.size());
   std::vector<uint8_t> petition(accepted.size(), 0);
   for_chunks(accepted.size(), [&](std::size_t, std::size_t b, std::size_t e) {
@@ -1763,7 +1784,7 @@ void Simulation::apply_event(const Event& e) {
 namespace ts::model {
 
 Simulation::PoachingTable Simulation::poaching_table() const {
-  std::vector<std::pair<uint64_t, int64_t>> kv(poaching_.begin(), poaching_.end());
+  auto kv = poaching_.items();
   std::sort(kv.begin(), kv.end());  // key (from << 32) | to with both >= 0: sorted by from, then to
   PoachingTable t;
   t.from.reserve(kv.size()), t.to.reserve(kv.size()), t.count.reserve(kv.size());

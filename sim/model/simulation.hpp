@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sim/engine/flat_counter.hpp"
 #include "sim/engine/rng.hpp"
 #include "sim/model/params.hpp"
 #include "sim/model/world.hpp"
@@ -236,7 +237,7 @@ class Simulation {
   std::vector<Offer> offers_;
   std::vector<Offer> raid_offers_;
   std::vector<Mover> movers_;
-  std::unordered_map<uint64_t, int64_t> poaching_;  ///< key (from << 32) | to: O(1) per move
+  engine::FlatCounter poaching_;  ///< key (from << 32) | to: O(1) per move
   // Alias table over firms for random search (MODEL.md §4: O(1) per draw)
   std::vector<double> alias_prob_;
   std::vector<int32_t> alias_idx_;
