@@ -809,53 +809,65 @@ void Simulation::demography() {
   // briefly hold two copies of every column and leave up to half of them unused).
   const int64_t growth = all_entering - int64_t(free_slots_.size());
   if (growth > 0 && r.size() + std::size_t(growth) > r.uid.capacity()) r.reserve(r.size() + 12 * std::size_t(growth));
-  for (int o = 0; o < R; ++o) {
-    const auto& reg = params_.regions[o];
-    const int64_t n = entering[o];
-    for (int64_t k = 0; k < n; ++k) {
-      std::size_t i;
-      if (next_free < free_slots_.size()) {
-        i = free_slots_[next_free++];
-      } else {
-        i = r.size();
-        r.resize(i + 1);
-      }
-      const uint64_t uid = world_.next_uid++;
-      rng::Stream t(params_.run.seed, uint32_t(world_.step), uid, Purpose::Entry);
-      r.uid[i] = uid;
-      r.alive[i] = 1;
-      r.origin[i] = uint8_t(o);
-      r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * rng::normal(t)));
-      r.age[i] = int16_t(P.min_age * 12 + int(rng::uniform_int(t, uint32_t((P.max_entry_age - P.min_age) * 12 + 1))));
-      r.home_bias[i] = float(U.home + U.home_sd * rng::normal(t));
-      r.compute_taste[i] = float(std::max(0.0, U.compute + U.compute_sd * rng::normal(t)));
-      int loc = o;
-      double x = rng::uniform01(t);
-      for (const auto& sa : reg.study_abroad) {
-        x -= sa.value;
-        if (x < 0) {
-          loc = params_.region_index(sa.name);
-          break;
-        }
-      }
-      r.location[i] = uint8_t(loc);
-      r.status[i] = uint8_t(loc == o ? Status::Citizen : Status::StudentVisa);
-      r.visa_left[i] = int16_t(loc == o ? 0 : params_.regions[loc].student_visa_months);
-      r.renewals[i] = 0;
-      r.grace[i] = -1;
-      r.in_region[i] = 0;
-      r.tenure[i] = 0;
-      r.employer[i] = kNoFirm;
-      r.comp[i] = 0.f;
-      r.ref_offer[i] = 0.f;
-      r.output[i] = 0.f;
-      r.hc_output[i] = 0.f;
-      r.pending_firm[i] = kNoFirm;
-      r.flags[i] = kFlagEntered | (rng::uniform01(t) < M.lambda0 ? kFlagOffer : 0);
-      ++stats_.market[kEntrants];
-      ++stats_.entrants_region[loc];
-      log(i, LogKind::Entry, kNoFirm, kNoFirm, loc, loc, 0.f, 0.f);
+  // Slots and ids are handed out serially, in region order (the lowest free slots first);
+  // each entrant's columns are then drawn in parallel (its draws are keyed by its own id and
+  // it writes only its own slot); counts and the log follow serially in the same order.
+  struct Entrant {
+    uint32_t slot;
+    uint8_t origin;
+    uint64_t uid;
+  };
+  std::vector<Entrant> ents;
+  ents.reserve(std::size_t(all_entering));
+  std::size_t new_size = r.size();
+  for (int o = 0; o < R; ++o)
+    for (int64_t k = 0; k < entering[o]; ++k) {
+      const std::size_t i = next_free < free_slots_.size() ? std::size_t(free_slots_[next_free++]) : new_size++;
+      ents.push_back({uint32_t(i), uint8_t(o), world_.next_uid++});
     }
+  if (new_size > r.size()) r.resize(new_size);
+  engine::for_each(ents.size(), [&](std::size_t k) {
+    const std::size_t i = ents[k].slot;
+    const int o = ents[k].origin;
+    const auto& reg = params_.regions[o];
+    const uint64_t uid = ents[k].uid;
+    rng::Stream t(params_.run.seed, uint32_t(world_.step), uid, Purpose::Entry);
+    r.uid[i] = uid;
+    r.alive[i] = 1;
+    r.origin[i] = uint8_t(o);
+    r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * rng::normal(t)));
+    r.age[i] = int16_t(P.min_age * 12 + int(rng::uniform_int(t, uint32_t((P.max_entry_age - P.min_age) * 12 + 1))));
+    r.home_bias[i] = float(U.home + U.home_sd * rng::normal(t));
+    r.compute_taste[i] = float(std::max(0.0, U.compute + U.compute_sd * rng::normal(t)));
+    int loc = o;
+    double x = rng::uniform01(t);
+    for (const auto& sa : reg.study_abroad) {
+      x -= sa.value;
+      if (x < 0) {
+        loc = params_.region_index(sa.name);
+        break;
+      }
+    }
+    r.location[i] = uint8_t(loc);
+    r.status[i] = uint8_t(loc == o ? Status::Citizen : Status::StudentVisa);
+    r.visa_left[i] = int16_t(loc == o ? 0 : params_.regions[loc].student_visa_months);
+    r.renewals[i] = 0;
+    r.grace[i] = -1;
+    r.in_region[i] = 0;
+    r.tenure[i] = 0;
+    r.employer[i] = kNoFirm;
+    r.comp[i] = 0.f;
+    r.ref_offer[i] = 0.f;
+    r.output[i] = 0.f;
+    r.hc_output[i] = 0.f;
+    r.pending_firm[i] = kNoFirm;
+    r.flags[i] = kFlagEntered | (rng::uniform01(t) < M.lambda0 ? kFlagOffer : 0);
+  });
+  for (const Entrant& en : ents) {
+    const int loc = r.location[en.slot];
+    ++stats_.market[kEntrants];
+    ++stats_.entrants_region[loc];
+    log(en.slot, LogKind::Entry, kNoFirm, kNoFirm, loc, loc, 0.f, 0.f);
   }
   free_slots_.erase(free_slots_.begin(), free_slots_.begin() + std::ptrdiff_t(next_free));
   if (P.ageing || stats_.market[kEntrants] > 0 || stats_.market[kExits] > 0 || world_.step == 0) refresh_tiers();
