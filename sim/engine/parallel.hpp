@@ -101,12 +101,32 @@ class ChunkedBuffer {
   }
   void gather(std::vector<T>& out) const {
     out.clear();
-    out.reserve(size());
+    append_to(out);
+  }
+  /// Appends every part, in chunk order, to `out`.
+  void append_to(std::vector<T>& out) const {
+    out.reserve(out.size() + size());
     for (const auto& p : parts_) out.insert(out.end(), p.begin(), p.end());
   }
 
  private:
   std::vector<std::vector<T>> parts_;
 };
+
+/// The indices i in [0, n) with pred(i), in increasing order (a parallel scan whose per-chunk
+/// lists are concatenated in chunk order).
+template <class Pred>
+std::vector<uint32_t> indices_where(std::size_t n, Pred&& pred) {
+  ChunkedBuffer<uint32_t> parts;
+  parts.reset(n);
+  for_chunks(n, [&](std::size_t c, std::size_t b, std::size_t e) {
+    auto& out = parts.part(c);
+    for (std::size_t i = b; i < e; ++i)
+      if (pred(i)) out.push_back(uint32_t(i));
+  });
+  std::vector<uint32_t> out;
+  parts.gather(out);
+  return out;
+}
 
 }  // namespace ts::engine

@@ -432,16 +432,7 @@ void RunWriter::write_snapshot(const model::Simulation& sim) {
   char name[32];
   std::snprintf(name, sizeof name, "step_%06d", sim.t());
   auto g = root_.group("snapshots").group(name);
-  // Slots of the living, in slot order: per-chunk lists concatenated in chunk order.
-  engine::ChunkedBuffer<std::size_t> parts;
-  parts.reset(r.size());
-  engine::for_chunks(r.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
-    auto& out = parts.part(c);
-    for (std::size_t i = b; i < e; ++i)
-      if (r.alive[i]) out.push_back(i);
-  });
-  std::vector<std::size_t> idx;
-  parts.gather(idx);
+  const auto idx = engine::indices_where(r.size(), [&](std::size_t i) { return r.alive[i] != 0; });  // slot order
   const hsize_t n = idx.size();
   auto col = [&](const char* nm, const auto& v) {
     using T = typename std::decay_t<decltype(v)>::value_type;

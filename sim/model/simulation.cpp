@@ -1083,14 +1083,7 @@ void Simulation::scouting(std::vector<Offer>& targeted) {
   // reaches it. The order seen by the scouts is the same total order either way.
   auto scout_order = [&](uint32_t a, uint32_t b) { return r.talent[a] != r.talent[b] ? r.talent[a] > r.talent[b] : r.uid[a] < r.uid[b]; };
   if (!top_sorted_valid_) {
-    engine::ChunkedBuffer<uint32_t> pool;
-    pool.reset(r.size());
-    for_chunks(r.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
-      auto& out = pool.part(c);
-      for (std::size_t i = b; i < e; ++i)
-        if (r.alive[i] && r.tier[i] != Regular) out.push_back(uint32_t(i));
-    });
-    pool.gather(top_sorted_);
+    top_sorted_ = engine::indices_where(r.size(), [&](std::size_t i) { return r.alive[i] && r.tier[i] != Regular; });
     top_sorted_prefix_ = std::min<std::size_t>(top_sorted_.size(), 4096);
     std::partial_sort(top_sorted_.begin(), top_sorted_.begin() + std::ptrdiff_t(top_sorted_prefix_), top_sorted_.end(), scout_order);
     top_sorted_valid_ = true;
