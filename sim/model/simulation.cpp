@@ -454,11 +454,15 @@ bool Simulation::log_enabled_for(uint8_t tier) const {
   return false;
 }
 
+LogEntry Simulation::log_entry(std::size_t i, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region,
+                               int to_region, float pay_before, float pay_after) const {
+  return {world_.step, world_.r.uid[i], uint8_t(kind), from_firm, to_firm, uint8_t(from_region),
+          uint8_t(to_region), pay_before, pay_after, world_.r.origin[i], world_.r.tier[i]};
+}
+
 void Simulation::log(std::size_t i, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region, int to_region,
                      float pay_before, float pay_after) {
-  if (!log_enabled(i)) return;
-  stats_.log.push_back({world_.step, world_.r.uid[i], uint8_t(kind), from_firm, to_firm, uint8_t(from_region),
-                        uint8_t(to_region), pay_before, pay_after, world_.r.origin[i], world_.r.tier[i]});
+  if (log_enabled(i)) stats_.log.push_back(log_entry(i, kind, from_firm, to_firm, from_region, to_region, pay_before, pay_after));
 }
 
 void Simulation::count_flow(int from, int to) { stats_.flows[std::size_t(from) * regions() + to] += 1; }
@@ -1520,7 +1524,6 @@ void Simulation::pay() {
   // over the ~1/12 of the employed who get their raise this month.
   engine::ChunkedBuffer<LogEntry> raised;
   raised.reset(r.size());
-  const int32_t step = world_.step;
   for_chunks(r.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       const int32_t f = r.employer[i];
@@ -1528,12 +1531,10 @@ void Simulation::pay() {
       const float before = r.comp[i];
       r.comp[i] = float(std::min(double(r.comp[i]) * (1.0 + F.annual_raise[f]), std::max(F.max_package[f], double(r.comp[i]))));
       if (r.comp[i] != before && log_enabled(i))
-        raised.part(c).push_back({step, r.uid[i], uint8_t(LogKind::AnnualRaise), f, f, r.location[i], r.location[i], before,
-                                  r.comp[i], r.origin[i], r.tier[i]});
+        raised.part(c).push_back(log_entry(i, LogKind::AnnualRaise, f, f, r.location[i], r.location[i], before, r.comp[i]));
     }
   });
-  stats_.log.reserve(stats_.log.size() + raised.size());
-  raised.for_each_in_order([&](const LogEntry& x) { stats_.log.push_back(x); });
+  raised.append_to(stats_.log);
 }
 
 // 10. record -----------------------------------------------------------------------

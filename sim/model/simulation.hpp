@@ -216,6 +216,9 @@ class Simulation {
   void consider(const Offer& o, std::vector<Offer>& out) const;
   void log(std::size_t slot, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region, int to_region,
            float pay_before, float pay_after);
+  /// The log entry of researcher `slot` (its id, origin and tier now) for an event of this step.
+  LogEntry log_entry(std::size_t slot, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region, int to_region,
+                     float pay_before, float pay_after) const;
   bool log_enabled(std::size_t slot) const;
   bool log_enabled_for(uint8_t tier) const;  ///< output.event_log admits an entry of a researcher of this tier
   void count_flow(int from, int to);
