@@ -528,6 +528,15 @@ void Simulation::log_record(const MoveRecord& m) {
   stats_.log.push_back({world_.step, m.uid, m.kind, m.from, m.to, m.from_region, m.to_region, m.before, m.after, m.origin, m.tier});
 }
 
+void Simulation::set_petition(std::size_t i, int32_t firm, int region, float comp, int months, uint8_t kind) {
+  auto& r = world_.r;
+  r.pending_firm[i] = firm;
+  r.pending_region[i] = uint8_t(region);
+  r.pending_comp[i] = comp;
+  r.pending_left[i] = int8_t(std::min(127, months));
+  r.pending_kind[i] = kind;
+}
+
 void Simulation::lose_job(std::size_t i, LogKind why) {
   auto& r = world_.r;
   if (r.employer[i] == kNoFirm) return;
@@ -1242,12 +1251,8 @@ void Simulation::clearing() {
         const auto& rule = visa_rule(m.region, r.origin[i]);
         done[k] = record_move(i, m.firm, m.region, m.comp, LogKind::VisaPetition);
         petition[k] = 1;
-        r.pending_firm[i] = m.firm;
-        r.pending_region[i] = m.region;
-        r.pending_comp[i] = m.comp;
         // +1: the visa phase of this same step already counts one month down.
-        r.pending_left[i] = int8_t(std::min(127, rule.processing_months + 1));
-        r.pending_kind[i] = 0;
+        set_petition(i, m.firm, m.region, m.comp, rule.processing_months + 1, 0);
         continue;
       }
       done[k] = move_researcher(i, m.firm, m.region, m.comp, r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move);
@@ -1406,11 +1411,7 @@ void Simulation::visa() {
       if (f != kNoFirm && F.sponsors[f] && r.pending_firm[i] == kNoFirm &&
           params_.regions[loc].petition_fee <= F.max_fee[f]) {
         // The employer files a petition; the graduate keeps working while it is processed.
-        r.pending_firm[i] = f;
-        r.pending_region[i] = uint8_t(loc);
-        r.pending_comp[i] = r.comp[i];
-        r.pending_left[i] = int8_t(std::min(127, rule.processing_months));
-        r.pending_kind[i] = 1;  // already on staff: not an incoming hire
+        set_petition(i, f, loc, r.comp[i], rule.processing_months, 1);  // already on staff: not an incoming hire
         vstat(i, kVisaApplications);
         log(i, LogKind::VisaPetition, f, f, loc, loc, r.comp[i], r.comp[i]);
         continue;
@@ -1769,11 +1770,8 @@ void Simulation::apply_event(const Event& e) {
         }
         if (visa_need(i, dest) == 2) {
           const auto& rule = visa_rule(dest, r.origin[i]);
-          r.pending_firm[i] = f;
-          r.pending_region[i] = uint8_t(dest);
-          r.pending_comp[i] = r.comp[i];
-          r.pending_left[i] = int8_t(std::min(127, rule.processing_months + 1));  // counted down this step
-          r.pending_kind[i] = 2;  // already on staff: not an incoming hire
+          // +1: counted down this step; kind 2: already on staff, not an incoming hire
+          set_petition(i, f, dest, r.comp[i], rule.processing_months + 1, 2);
           stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaApplications] += 1;
           log(i, LogKind::VisaPetition, f, f, reg, dest, r.comp[i], r.comp[i]);
         } else {

@@ -192,6 +192,10 @@ class Simulation {
   MoveRecord record_move(std::size_t slot, int32_t firm, int region, float comp, LogKind kind) const;
   void book_move(const MoveRecord& m);
   void log_record(const MoveRecord& m);
+  /// A visa petition pending for researcher `slot` (its own columns only, so safe in parallel):
+  /// decided when `months` (capped at 127) have counted down; kind 0 = a hire, 1 = change of
+  /// status with the current employer, 2 = a relocation with the current employer.
+  void set_petition(std::size_t slot, int32_t firm, int region, float comp, int months, uint8_t kind);
   void lose_job(std::size_t slot, LogKind why);
   void force_departure(std::size_t slot);
   void refresh_tiers();
