@@ -190,7 +190,7 @@ Resumed CheckpointIO::load(const std::string& path) {
       l("poaching_to", to);
       l("poaching_count", count);
       sim.poaching_.clear();
-      for (std::size_t k = 0; k < from.size() && k < to.size() && k < count.size(); ++k) sim.poaching_.add((uint64_t(uint32_t(from[k])) << 32) | uint32_t(to[k]), count[k]);
+      for (std::size_t k = 0; k < from.size() && k < to.size() && k < count.size(); ++k) sim.poaching_.add(model::Simulation::poaching_key(from[k], to[k]), count[k]);
       std::vector<uint64_t> scalars;
       std::vector<float> cuts;
       l("scalars", scalars);

@@ -511,7 +511,7 @@ void Simulation::book_move(const MoveRecord& m) {
   auto& F = world_.f;
   if (m.from != kNoFirm) --F.headcount[m.from];
   if (m.to != kNoFirm) ++F.headcount[m.to];
-  if (kind == LogKind::Move && m.from != kNoFirm && m.to != kNoFirm) poaching_.add((uint64_t(uint32_t(m.from)) << 32) | uint32_t(m.to));
+  if (kind == LogKind::Move && m.from != kNoFirm && m.to != kNoFirm) poaching_.add(poaching_key(m.from, m.to));
   if (kind == LogKind::Move) ++stats_.market[kJobToJob];
   if (kind == LogKind::Hire) ++stats_.market[kHires];
   if (kind == LogKind::Relocation) ++stats_.market[kRelocations];
@@ -1789,7 +1789,7 @@ namespace ts::model {
 
 Simulation::PoachingTable Simulation::poaching_table() const {
   auto kv = poaching_.items();
-  std::sort(kv.begin(), kv.end());  // key (from << 32) | to with both >= 0: sorted by from, then to
+  std::sort(kv.begin(), kv.end());  // by poaching_key: by from, then to
   PoachingTable t;
   t.from.reserve(kv.size()), t.to.reserve(kv.size()), t.count.reserve(kv.size());
   for (const auto& [k, n] : kv) {

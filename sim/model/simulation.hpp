@@ -244,7 +244,9 @@ class Simulation {
   std::vector<Offer> offers_;
   std::vector<Offer> raid_offers_;
   std::vector<Mover> movers_;
-  engine::FlatCounter poaching_;  ///< key (from << 32) | to: O(1) per move
+  engine::FlatCounter poaching_;  ///< key poaching_key(from, to): O(1) per move
+  /// (from << 32) | to: with both >= 0, sorting keys sorts by from, then to.
+  static uint64_t poaching_key(int32_t from, int32_t to) { return (uint64_t(uint32_t(from)) << 32) | uint32_t(to); }
   // Alias table over firms for random search (MODEL.md §4: O(1) per draw)
   std::vector<double> alias_prob_;
   std::vector<int32_t> alias_idx_;
