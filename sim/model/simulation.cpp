@@ -261,6 +261,7 @@ void Simulation::init_researchers() {
   const int R = regions();
   const std::size_t N = std::size_t(P.researchers);
   auto& r = world_.r;
+  r.reserve(Researchers::headroom(N));  // see Researchers::headroom: growth without copying
   r.resize(N);
   // Exact origin counts by largest remainder, assigned in blocks.
   std::vector<double> share(R, 0.0);
@@ -818,10 +819,12 @@ void Simulation::demography() {
     if (rng::bernoulli(s, expected - double(entering[o]))) ++entering[o];
     all_entering += entering[o];
   }
-  // Columns grow by a year of this month's net entry at a time, not by doubling (which would
-  // briefly hold two copies of every column and leave up to half of them unused).
+  // Columns grow by a year of this month's net entry or by Researchers::headroom, whichever is
+  // more (growing by a year of a quiet month's entry alone re-copied all columns every ~11
+  // months: 0.5 s a time at 10M researchers).
   const int64_t growth = all_entering - int64_t(free_slots_.size());
-  if (growth > 0 && r.size() + std::size_t(growth) > r.uid.capacity()) r.reserve(r.size() + 12 * std::size_t(growth));
+  if (growth > 0 && r.size() + std::size_t(growth) > r.uid.capacity())
+    r.reserve(std::max(r.size() + 12 * std::size_t(growth), Researchers::headroom(r.size())));
   // Slots and ids are handed out serially, in region order (the lowest free slots first);
   // each entrant's columns are then drawn in parallel (its draws are keyed by its own id and
   // it writes only its own slot); counts and the log follow serially in the same order.
