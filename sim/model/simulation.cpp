@@ -29,6 +29,35 @@ inline int64_t fixed(double x, double scale) { return static_cast<int64_t>(x * s
 
 double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0 * u); }
 
+// Column loops that should vectorise are free functions with __restrict parameters: GCC ignores
+// __restrict on block-scope pointers and then gives up on the aliasing checks of six columns.
+
+/// Monthly clocks of slots [b, e): clears the per-step flags; adds a month to the age (if
+/// age_step), the months in the region and, with a job, the tenure of the living (saturating).
+void tick_clocks(std::size_t b, std::size_t e, int16_t age_step, uint8_t* __restrict flags,
+                 const uint8_t* __restrict alive, const int32_t* __restrict employer, int16_t* __restrict age,
+                 int16_t* __restrict in_region, int16_t* __restrict tenure) {
+  for (std::size_t i = b; i < e; ++i) {
+    flags[i] = 0;
+    const int16_t live = int16_t(alive[i] != 0);
+    age[i] = int16_t(age[i] + (live & age_step & int16_t(age[i] < 32767)));
+    in_region[i] = int16_t(in_region[i] + (live & int16_t(in_region[i] < 32767)));
+    tenure[i] = int16_t(tenure[i] + (live & int16_t(employer[i] != kNoFirm) & int16_t(tenure[i] < 32767)));
+  }
+}
+
+/// Tiers of slots [b, e) from the talent cuts: Elite if θ ≥ elite_cut, else Top if θ ≥ top_cut,
+/// else Regular; the dead are Regular. Written without branches (Regular = 0, Top = 1, Elite = 2).
+void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, const float* __restrict talent,
+                  const uint8_t* __restrict alive, uint8_t* __restrict tier) {
+  static_assert(Regular == 0 && Top == 1 && Elite == 2);
+  for (std::size_t i = b; i < e; ++i) {
+    const float t = talent[i];
+    const uint8_t elite = uint8_t(t >= elite_cut), top = uint8_t(t >= top_cut);
+    tier[i] = uint8_t(uint8_t(alive[i] != 0) * uint8_t(2 * elite + (top & (elite ^ 1))));
+  }
+}
+
 }  // namespace
 
 void Researchers::reserve(std::size_t n) {
@@ -644,13 +673,7 @@ void Simulation::refresh_tiers() {
   top_cut_ = cut(bt, above_t, k_top, lo.data() + 65536);
   const float ec = elite_cut_, tc = top_cut_;
   for_chunks(N, [&](std::size_t, std::size_t b, std::size_t e) {
-    const float* __restrict talent = r.talent.data();
-    const uint8_t* __restrict alive = r.alive.data();
-    uint8_t* __restrict tier = r.tier.data();
-    for (std::size_t i = b; i < e; ++i) {
-      const float t = talent[i];
-      tier[i] = uint8_t(alive[i] == 0 ? Regular : t >= ec ? Elite : t >= tc ? Top : Regular);
-    }
+    assign_tiers(b, e, ec, tc, r.talent.data(), r.alive.data(), r.tier.data());
   });
   top_sorted_valid_ = false;
 }
@@ -736,22 +759,8 @@ void Simulation::demography() {
       return g >= double(e - i) ? e : i + std::size_t(g);
     };
     // Clocks, as plain column arithmetic (vectorised): age, months in the region, tenure.
-    {
-      const int16_t age_step = P.ageing ? 1 : 0;
-      uint8_t* __restrict flags = r.flags.data();
-      const uint8_t* __restrict alive = r.alive.data();
-      const int32_t* __restrict employer = r.employer.data();
-      int16_t* __restrict age = r.age.data();
-      int16_t* __restrict in_region = r.in_region.data();
-      int16_t* __restrict tenure = r.tenure.data();
-      for (std::size_t i = b; i < e; ++i) {
-        flags[i] = 0;
-        const int16_t live = int16_t(alive[i] != 0);
-        age[i] = int16_t(age[i] + (live & age_step & int16_t(age[i] < 32767)));
-        in_region[i] = int16_t(in_region[i] + (live & int16_t(in_region[i] < 32767)));
-        tenure[i] = int16_t(tenure[i] + (live & int16_t(employer[i] != kNoFirm) & int16_t(tenure[i] < 32767)));
-      }
-    }
+    tick_clocks(b, e, int16_t(P.ageing ? 1 : 0), r.flags.data(), r.alive.data(), r.employer.data(), r.age.data(),
+                r.in_region.data(), r.tenure.data());
     std::vector<uint32_t> retired;
     if (P.ageing)
       for (std::size_t i = b; i < e; ++i)
