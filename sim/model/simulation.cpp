@@ -74,6 +74,22 @@ void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, 
   __builtin_prefetch(&r.home_bias[i]);
 }
 
+/// Writes to `out` the slots in [b, e) of the living who hold a work or student visa, wait for a
+/// petition or count down a grace period; returns how many. Branch-free: every slot is written,
+/// the count advances only for those listed.
+std::size_t list_visa_work(std::size_t b, std::size_t e, const uint8_t* __restrict alive,
+                           const uint8_t* __restrict status, const int32_t* __restrict pending_firm,
+                           const int8_t* __restrict grace, uint32_t* __restrict out) {
+  std::size_t n = 0;
+  for (std::size_t i = b; i < e; ++i) {
+    const uint8_t st = status[i];
+    const bool visa = st == uint8_t(Status::WorkVisa) || st == uint8_t(Status::StudentVisa);
+    out[n] = uint32_t(i);
+    n += std::size_t((alive[i] != 0) & (visa | (pending_firm[i] != kNoFirm) | (grace[i] >= 0)));
+  }
+  return n;
+}
+
 }  // namespace
 
 void Researchers::reserve(std::size_t n) {
@@ -1309,11 +1325,16 @@ void Simulation::visa() {
   engine::ChunkedBuffer<uint32_t> expiring, permanent, departing;
   due.reset(N); expiring.reset(N); permanent.reset(N); departing.reset(N);
   for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) {
-      if (!r.alive[i]) continue;
+    // The living with a visa, a pending petition or a grace period are listed first, without
+    // branches (whether a researcher holds a visa follows no pattern over the slots, so a branch
+    // on it is mispredicted often), then handled one by one.
+    std::array<uint32_t, engine::kChunk> todo;
+    const std::size_t n = list_visa_work(b, e, r.alive.data(), r.status.data(), r.pending_firm.data(), r.grace.data(),
+                                         todo.data());
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t i = todo[k];
       const auto st = Status(r.status[i]);
       const bool has_visa = st == Status::WorkVisa || st == Status::StudentVisa;
-      if (r.pending_firm[i] == kNoFirm && !has_visa && r.grace[i] < 0) continue;
       auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Visa);
       if (r.pending_firm[i] != kNoFirm) {
         if (r.pending_left[i] > 0) --r.pending_left[i];
