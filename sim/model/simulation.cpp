@@ -1563,8 +1563,13 @@ void Simulation::pay() {
   // over the ~1/12 of the employed who get their raise this month.
   engine::ChunkedBuffer<LogEntry> raised;
   raised.reset(r.size());
+  // The log entries read the raised researchers' ids: one in ~14 researchers, too sparse for the
+  // hardware prefetcher to follow the id column (perf: a fifth of the pass waited on it), so the
+  // column is prefetched a line (8 ids) at a time, 256 researchers ahead.
+  const bool logging = params_.output.event_log != EventLogLevel::None;
   for_chunks(r.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
+      if (logging && (i & 7) == 0) __builtin_prefetch(r.uid.data() + i + 256);  // past the end: harmless
       const int32_t f = r.employer[i];
       if (!r.alive[i] || f == kNoFirm || r.tenure[i] == 0 || r.tenure[i] % 12 != 0) continue;
       const float before = r.comp[i];
