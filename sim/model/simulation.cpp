@@ -90,6 +90,29 @@ std::size_t list_visa_work(std::size_t b, std::size_t e, const uint8_t* __restri
   return n;
 }
 
+/// Serial bookkeeping passes over lists of scattered researchers (the visa phase's decisions,
+/// approvals and expiries; demography's exits and separations) read a dozen columns of each:
+/// prefetching the researcher kBookAhead places ahead hides most of the cache misses (visa phase's
+/// serial part at 1e7: 52 -> 39 ms/step). always_inline: see prefetch_offer_columns.
+constexpr std::size_t kBookAhead = 16;
+[[gnu::always_inline]] inline void prefetch_person_columns(const Researchers& r, std::size_t i) {
+  __builtin_prefetch(&r.uid[i]);
+  __builtin_prefetch(&r.origin[i]);
+  __builtin_prefetch(&r.location[i]);
+  __builtin_prefetch(&r.status[i]);
+  __builtin_prefetch(&r.tier[i]);
+  __builtin_prefetch(&r.employer[i]);
+  __builtin_prefetch(&r.comp[i]);
+  __builtin_prefetch(&r.renewals[i]);
+  __builtin_prefetch(&r.grace[i]);
+  __builtin_prefetch(&r.pending_firm[i]);
+  __builtin_prefetch(&r.pending_region[i]);
+  __builtin_prefetch(&r.pending_kind[i]);
+  __builtin_prefetch(&r.pending_comp[i]);
+  __builtin_prefetch(&r.tenure[i]);
+  __builtin_prefetch(&r.ref_offer[i]);
+}
+
 }  // namespace
 
 void Researchers::reserve(std::size_t n) {
@@ -822,7 +845,9 @@ void Simulation::demography() {
   // Apply in slot order (deterministic).
   std::vector<uint32_t> freed;
   for (auto& part : parts) {
-    for (uint32_t i : part.exits) {
+    for (std::size_t k = 0; k < part.exits.size(); ++k) {
+      if (k + kBookAhead < part.exits.size()) prefetch_person_columns(r, part.exits[k + kBookAhead]);
+      const uint32_t i = part.exits[k];
       lose_job(i, LogKind::Separation);
       log(i, LogKind::Exit, kNoFirm, kNoFirm, r.location[i], r.location[i], 0.f, 0.f);
       if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) --world_.f.pending_in[r.pending_firm[i]];
@@ -833,7 +858,9 @@ void Simulation::demography() {
       ++stats_.market[kExits];
       ++stats_.exits_region[r.location[i]];
     }
-    for (uint32_t i : part.separations) {
+    for (std::size_t k = 0; k < part.separations.size(); ++k) {
+      if (k + kBookAhead < part.separations.size()) prefetch_person_columns(r, part.separations[k + kBookAhead]);
+      const uint32_t i = part.separations[k];
       lose_job(i, LogKind::Separation);
       r.flags[i] |= kFlagSeparated;
       ++stats_.market[kSeparations];
@@ -1376,7 +1403,9 @@ void Simulation::visa() {
     }
   };
   std::vector<uint32_t> approved;
-  for (const auto& d : decided) {
+  for (std::size_t k = 0; k < decided.size(); ++k) {
+    if (k + kBookAhead < decided.size()) prefetch_person_columns(r, decided[k + kBookAhead].slot);
+    const Due& d = decided[k];
     const std::size_t i = d.slot;
     if (!d.approved) {
       vstat(i, kVisaDenials);
@@ -1422,7 +1451,9 @@ void Simulation::visa() {
     }
   }
   std::sort(approved.begin(), approved.end());
-  for (uint32_t i : approved) {
+  for (std::size_t k = 0; k < approved.size(); ++k) {
+    if (k + kBookAhead < approved.size()) prefetch_person_columns(r, approved[k + kBookAhead]);
+    const uint32_t i = approved[k];
     vstat(i, kVisaApprovals);
     const int32_t f = r.pending_firm[i];
     if (r.pending_kind[i] == 0) --F.pending_in[f];
@@ -1434,13 +1465,15 @@ void Simulation::visa() {
       r.renewals[i] = 0;
       continue;
     }
-    const LogKind k = r.pending_kind[i] == 2 ? LogKind::Relocation : r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move;
-    execute_move(i, f, r.pending_region[i], r.pending_comp[i], k);
+    const LogKind kind = r.pending_kind[i] == 2 ? LogKind::Relocation : r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move;
+    execute_move(i, f, r.pending_region[i], r.pending_comp[i], kind);
   }
   // Expiring visas: renewal, change of status for employed students, or loss of status.
   std::vector<uint32_t> list;
   expiring.gather(list);
-  for (uint32_t i : list) {
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    if (k + kBookAhead < list.size()) prefetch_person_columns(r, list[k + kBookAhead]);
+    const uint32_t i = list[k];
     const int loc = r.location[i];
     const auto& rule = visa_rule(loc, r.origin[i]);
     const int32_t f = r.employer[i];
