@@ -588,19 +588,35 @@ MoveRecord Simulation::move_researcher(std::size_t i, int32_t firm, int region, 
   return rec;
 }
 
+/// What booking one executed move changes — flows, headcounts, the poaching pair, market
+/// counters, the log entry — handed to `to` (flow, headcount, pair, market, log). book_move()
+/// applies each at once; clearing() collects them per chunk of moves in parallel. One list of
+/// effects for both.
+template <class Sink>
+void Simulation::book_into(const MoveRecord& m, Sink& to) const {
+  const auto kind = LogKind(m.kind);
+  if (m.to_region != m.from_region) to.flow(m.from_region, m.to_region);
+  if (m.from != kNoFirm) to.headcount(m.from, -1);
+  if (m.to != kNoFirm) to.headcount(m.to, +1);
+  if (kind == LogKind::Move && m.from != kNoFirm && m.to != kNoFirm) to.pair(poaching_key(m.from, m.to));
+  if (kind == LogKind::Move) to.market(kJobToJob);
+  if (kind == LogKind::Hire) to.market(kHires);
+  if (kind == LogKind::Relocation) to.market(kRelocations);
+  if (log_enabled_for(m.tier)) to.log(log_entry_of(m));
+}
+
 /// The shared side of a move (headcounts, flows, poaching pairs, counters, the log): serial,
 /// in the order of the moves.
 void Simulation::book_move(const MoveRecord& m) {
-  const auto kind = LogKind(m.kind);
-  if (m.to_region != m.from_region) count_flow(m.from_region, m.to_region);
-  auto& F = world_.f;
-  if (m.from != kNoFirm) --F.headcount[m.from];
-  if (m.to != kNoFirm) ++F.headcount[m.to];
-  if (kind == LogKind::Move && m.from != kNoFirm && m.to != kNoFirm) poaching_.add(poaching_key(m.from, m.to));
-  if (kind == LogKind::Move) ++stats_.market[kJobToJob];
-  if (kind == LogKind::Hire) ++stats_.market[kHires];
-  if (kind == LogKind::Relocation) ++stats_.market[kRelocations];
-  log_record(m);
+  struct Now {
+    Simulation& sim;
+    void flow(int from, int to) { sim.count_flow(from, to); }
+    void headcount(int32_t f, int d) { sim.world_.f.headcount[std::size_t(f)] += d; }
+    void pair(uint64_t key) { sim.poaching_.add(key); }
+    void market(MarketStat k) { ++sim.stats_.market[k]; }
+    void log(const LogEntry& e) { sim.stats_.log.push_back(e); }
+  } now{*this};
+  book_into(m, now);
 }
 
 MoveRecord Simulation::record_move(std::size_t i, int32_t firm, int region, float comp, LogKind kind) const {
@@ -608,9 +624,12 @@ MoveRecord Simulation::record_move(std::size_t i, int32_t firm, int region, floa
   return {r.uid[i], r.employer[i], firm, r.comp[i], comp, r.location[i], uint8_t(region), uint8_t(kind), r.origin[i], r.tier[i]};
 }
 
+LogEntry Simulation::log_entry_of(const MoveRecord& m) const {
+  return {world_.step, m.uid, m.kind, m.from, m.to, m.from_region, m.to_region, m.before, m.after, m.origin, m.tier};
+}
+
 void Simulation::log_record(const MoveRecord& m) {
-  if (!log_enabled_for(m.tier)) return;
-  stats_.log.push_back({world_.step, m.uid, m.kind, m.from, m.to, m.from_region, m.to_region, m.before, m.after, m.origin, m.tier});
+  if (log_enabled_for(m.tier)) stats_.log.push_back(log_entry_of(m));
 }
 
 void Simulation::set_petition(std::size_t i, int32_t firm, int region, float comp, int months, uint8_t kind) {
@@ -1318,16 +1337,49 @@ void Simulation::clearing() {
       done[k] = move_researcher(i, m.firm, m.region, m.comp, r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move);
     }
   });
-  for (std::size_t k = 0; k < accepted.size(); ++k) {
-    if (accepted[k].targeted == 2) ++stats_.market[kRaidHires];
-    if (petition[k]) {
-      ++F.pending_in[done[k].to];
-      stats_.visa[std::size_t(done[k].origin) * kVisaStats + kVisaApplications] += 1;
-      log_record(done[k]);
-    } else {
-      book_move(done[k]);
+  // Their shared bookkeeping, also in parallel: each chunk of moves counts into its thread's
+  // totals (integer sums: the same for any thread count) and lists its log entries and poaching
+  // pairs, which are then appended in chunk order, i.e. in the order of the moves, as a serial
+  // pass would (before: ~0.8M moves a step booked one by one in the BM reduction at 1e7).
+  const std::size_t R = std::size_t(regions());
+  const std::size_t o_visa = 2, o_flow = o_visa + R, o_head = o_flow + R * R, o_pend = o_head + NF;
+  const std::size_t o_market = o_pend + NF;  // kMarketStats counters
+  engine::ChunkedBuffer<LogEntry> logs;
+  engine::ChunkedBuffer<uint64_t> pairs;
+  logs.reset(accepted.size());
+  pairs.reset(accepted.size());
+  const auto tot = count_chunks(accepted.size(), o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
+    struct Chunk {
+      int64_t* a;
+      std::size_t R, o_flow, o_head, o_market;
+      std::vector<LogEntry>& logs;
+      std::vector<uint64_t>& pairs;
+      void flow(int from, int to) { ++a[o_flow + std::size_t(from) * R + std::size_t(to)]; }
+      void headcount(int32_t f, int d) { a[o_head + std::size_t(f)] += d; }
+      void pair(uint64_t key) { pairs.push_back(key); }
+      void market(MarketStat k) { ++a[o_market + k]; }
+      void log(const LogEntry& x) { logs.push_back(x); }
+    } sink{a, R, o_flow, o_head, o_market, logs.part(b / engine::kChunk), pairs.part(b / engine::kChunk)};
+    for (std::size_t k = b; k < e; ++k) {
+      if (accepted[k].targeted == 2) sink.market(kRaidHires);
+      if (petition[k]) {
+        ++a[o_pend + std::size_t(done[k].to)];
+        ++a[o_visa + done[k].origin];
+        if (log_enabled_for(done[k].tier)) sink.log(log_entry_of(done[k]));
+      } else {
+        book_into(done[k], sink);
+      }
     }
+  });
+  for (int k = 0; k < kMarketStats; ++k) stats_.market[std::size_t(k)] += tot[o_market + std::size_t(k)];
+  for (std::size_t o = 0; o < R; ++o) stats_.visa[o * kVisaStats + kVisaApplications] += tot[o_visa + o];
+  for (std::size_t x = 0; x < R * R; ++x) stats_.flows[x] += tot[o_flow + x];
+  for (std::size_t f = 0; f < NF; ++f) {
+    F.headcount[f] += tot[o_head + f];
+    F.pending_in[f] += tot[o_pend + f];
   }
+  pairs.for_each_in_order([&](uint64_t key) { poaching_.add(key); });
+  logs.append_to(stats_.log);
   movers_.swap(accepted);
 }
 
