@@ -229,6 +229,9 @@ class Simulation {
   void count_flow(int from, int to);
   template <class Sink>
   void book_into(const MoveRecord& m, Sink& to) const;  ///< book_move's effects, handed to a sink
+  template <class Sink>
+  void lose_job_into(std::size_t slot, LogKind why, Sink& to);  ///< lose_job, shared effects to a sink
+  struct Immediate;  ///< the sink that applies shared effects at once (serial callers)
   void remember_stocks();
 
   Params params_;
