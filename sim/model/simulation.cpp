@@ -91,7 +91,7 @@ std::size_t list_visa_work(std::size_t b, std::size_t e, const uint8_t* __restri
 }
 
 /// Serial bookkeeping passes over lists of scattered researchers (the visa phase's decisions,
-/// approvals and expiries; demography's exits and separations) read a dozen columns of each:
+/// approvals and expiries) read a dozen columns of each:
 /// prefetching the researcher kBookAhead places ahead hides most of the cache misses (visa phase's
 /// serial part at 1e7: 52 -> 39 ms/step). always_inline: see prefetch_offer_columns.
 constexpr std::size_t kBookAhead = 16;
@@ -621,7 +621,6 @@ void Simulation::book_move(const MoveRecord& m) {
   Immediate now{*this};
   book_into(m, now);
 }
-
 
 MoveRecord Simulation::record_move(std::size_t i, int32_t firm, int region, float comp, LogKind kind) const {
   const auto& r = world_.r;
@@ -1360,8 +1359,7 @@ void Simulation::clearing() {
   for (std::size_t k = 0; k < movers_.size(); ++k)
     if (!rejected[k]) accepted.push_back(movers_[k]);
   // Execute in researcher order; moves that need a visa wait for the visa phase. Each
-  // researcher's own columns change in parallel (no two movers are the same researcher); the
-  // shared bookkeeping and the log then follow serially in researcher order, as before.
+  // researcher's own columns change in parallel (no two movers are the same researcher).
   std::vector<MoveRecord>& done = scratch_.done;
   std::vector<uint8_t>& petition = scratch_.petition;
   done.resize(accepted.size());  // every element is written below
@@ -1386,7 +1384,7 @@ void Simulation::clearing() {
   // pairs, which are then appended in chunk order, i.e. in the order of the moves, as a serial
   // pass would (before: ~0.8M moves a step booked one by one in the BM reduction at 1e7).
   const std::size_t R = std::size_t(regions());
-  const std::size_t o_visa = 2, o_flow = o_visa + R, o_head = o_flow + R * R, o_pend = o_head + NF;
+  const std::size_t o_visa = 0, o_flow = o_visa + R, o_head = o_flow + R * R, o_pend = o_head + NF;
   const std::size_t o_market = o_pend + NF;  // kMarketStats counters
   engine::ChunkedBuffer<LogEntry> logs;
   engine::ChunkedBuffer<uint64_t> pairs;
