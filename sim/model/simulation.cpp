@@ -29,6 +29,12 @@ inline int64_t fixed(double x, double scale) { return static_cast<int64_t>(x * s
 
 double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0 * u); }
 
+/// θ^e of the pay schedule, called for every offer and counteroffer. Elasticities of 1 (the
+/// leading labs) and 0 (the textbook reductions: pay independent of talent) skip pow: pow(θ, 0)
+/// is 1 by definition and pow(θ, 1) is θ exactly (glibc's pow errs by < 1 ULP, so a result that
+/// is representable comes back exact), so the values are the same as before.
+inline double talent_power(double theta, double e) { return e == 1.0 ? theta : e == 0.0 ? 1.0 : std::pow(theta, e); }
+
 // Column loops that should vectorise are free functions with __restrict parameters: GCC ignores
 // __restrict on block-scope pointers and then gives up on the aliasing checks of six columns.
 
@@ -466,7 +472,7 @@ void Simulation::init_researchers() {
 // ===================================================================== helpers
 double Simulation::standard_pay(int f, int region, float talent) const {
   const auto& F = world_.f;
-  return F.base_pay[f] * params_.regions[region].pay_level * std::pow(double(talent), F.elasticity[f]);
+  return F.base_pay[f] * params_.regions[region].pay_level * talent_power(double(talent), F.elasticity[f]);
 }
 
 double Simulation::offer_comp(int f, int region, float talent, bool employed) const {

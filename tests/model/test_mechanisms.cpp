@@ -1147,3 +1147,28 @@ TEST_CASE("model: a forced departure goes to a third region with open residence 
     }
   }
 }
+
+TEST_CASE("model: the pay schedule is base · regional pay level · θ^elasticity, for every elasticity") {
+  // MODEL.md's standard pay w = base · level_region · θ^e, evaluated for offers and counteroffers.
+  // Elasticities 0 and 1 (the textbook reductions and the leading labs) take a shortcut past
+  // pow; the values must still be exactly base · level · pow(θ, e), as for any other e.
+  const std::string regions = "  US: {pay_level: 1.0}\n  EU: {pay_level: 0.8}\n";
+  const std::string firms =
+      "  - {name: Flat, hq: US, headcount: 1, pay: {base: 120000, elasticity: 0.0}}\n"
+      "  - {name: Linear, hq: US, headcount: 1, pay: {base: 300000, elasticity: 1.0}}\n"
+      "  - {name: Concave, hq: US, headcount: 1, pay: {base: 250000, elasticity: 0.85}}\n"
+      "  - {name: Steep, hq: US, headcount: 1, pay: {base: 90000, elasticity: 2.5}}\n";
+  auto sim = make(scenario(regions, firms));
+  const auto& F = sim.world().f;
+  for (const char* name : {"Flat", "Linear", "Concave", "Steep"})
+    for (const char* region : {"US", "EU"})
+      for (const float theta : {0.013f, 0.37f, 1.0f, 1.7f, 2.5f, 13.7f, 420.0f}) {
+        CAPTURE(name);
+        CAPTURE(region);
+        CAPTURE(theta);
+        const int f = sim.firm_index(name), g = sim.params().region_index(region);
+        const double expected =
+            F.base_pay[f] * sim.params().regions[std::size_t(g)].pay_level * std::pow(double(theta), F.elasticity[f]);
+        CHECK(sim.standard_pay(f, g, theta) == expected);  // exact: same value, not merely close
+      }
+}
