@@ -551,14 +551,8 @@ LogEntry Simulation::log_entry(std::size_t i, LogKind kind, int32_t from_firm, i
           uint8_t(to_region), pay_before, pay_after, world_.r.origin[i], world_.r.tier[i]};
 }
 
-void Simulation::log(std::size_t i, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region, int to_region,
-                     float pay_before, float pay_after) {
-  if (log_enabled(i)) stats_.log.push_back(log_entry(i, kind, from_firm, to_firm, from_region, to_region, pay_before, pay_after));
-}
-
-void Simulation::count_flow(int from, int to) { stats_.flows[std::size_t(from) * regions() + to] += 1; }
-
-/// The sink of book_into() and lose_job_into() for serial callers: applies each effect at once.
+/// The sink of log_into(), book_into() and lose_job_into() for serial callers: applies each
+/// effect at once.
 struct Simulation::Immediate {
   Simulation& sim;
   void flow(int from, int to) { sim.count_flow(from, to); }
@@ -567,6 +561,22 @@ struct Simulation::Immediate {
   void market(MarketStat k) { ++sim.stats_.market[k]; }
   void log(const LogEntry& e) { sim.stats_.log.push_back(e); }
 };
+
+void Simulation::log(std::size_t i, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region, int to_region,
+                     float pay_before, float pay_after) {
+  Immediate now{*this};
+  log_into(now, i, kind, from_firm, to_firm, from_region, to_region, pay_before, pay_after);
+}
+
+/// log() with the entry handed to a sink (for passes that collect entries per chunk).
+template <class Sink>
+void Simulation::log_into(Sink& to, std::size_t i, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region,
+                          int to_region, float pay_before, float pay_after) const {
+  if (log_enabled(i)) to.log(log_entry(i, kind, from_firm, to_firm, from_region, to_region, pay_before, pay_after));
+}
+
+void Simulation::count_flow(int from, int to) { stats_.flows[std::size_t(from) * regions() + to] += 1; }
+
 
 void Simulation::execute_move(std::size_t i, int32_t firm, int region, float comp, LogKind kind) {
   book_move(move_researcher(i, firm, region, comp, kind));
@@ -618,7 +628,7 @@ void Simulation::book_into(const MoveRecord& m, Sink& to) const {
   if (kind == LogKind::Move) to.market(kJobToJob);
   if (kind == LogKind::Hire) to.market(kHires);
   if (kind == LogKind::Relocation) to.market(kRelocations);
-  if (log_enabled_for(m.tier)) to.log(log_entry_of(m));
+  log_move_into(m, to);
 }
 
 /// The shared side of a move (headcounts, flows, poaching pairs, counters, the log): serial,
@@ -637,8 +647,10 @@ LogEntry Simulation::log_entry_of(const MoveRecord& m) const {
   return {world_.step, m.uid, m.kind, m.from, m.to, m.from_region, m.to_region, m.before, m.after, m.origin, m.tier};
 }
 
-void Simulation::log_record(const MoveRecord& m) {
-  if (log_enabled_for(m.tier)) stats_.log.push_back(log_entry_of(m));
+/// The log entry of an executed move, handed to `to` if the mover's tier is logged.
+template <class Sink>
+void Simulation::log_move_into(const MoveRecord& m, Sink& to) const {
+  if (log_enabled_for(m.tier)) to.log(log_entry_of(m));
 }
 
 void Simulation::set_petition(std::size_t i, int32_t firm, int region, float comp, int months, uint8_t kind) {
@@ -661,7 +673,7 @@ template <class Sink>
 void Simulation::lose_job_into(std::size_t i, LogKind why, Sink& to) {
   auto& r = world_.r;
   if (r.employer[i] == kNoFirm) return;
-  if (log_enabled(i)) to.log(log_entry(i, why, r.employer[i], kNoFirm, r.location[i], r.location[i], r.comp[i], 0.f));
+  log_into(to, i, why, r.employer[i], kNoFirm, r.location[i], r.location[i], r.comp[i], 0.f);
   // A change-of-status petition or a relocation belongs to this job: it ends with it.
   if (r.pending_firm[i] == r.employer[i] && r.pending_kind[i] != 0) r.pending_firm[i] = kNoFirm;
   to.headcount(r.employer[i], -1);
@@ -897,7 +909,7 @@ void Simulation::demography() {
     const Part& part = parts[c];
     for (const uint32_t i : part.exits) {
       lose_job_into(i, LogKind::Separation, sink);
-      if (log_enabled(i)) sink.log(log_entry(i, LogKind::Exit, kNoFirm, kNoFirm, r.location[i], r.location[i], 0.f, 0.f));
+      log_into(sink, i, LogKind::Exit, kNoFirm, kNoFirm, r.location[i], r.location[i], 0.f, 0.f);
       if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) --a[o_pend + std::size_t(r.pending_firm[i])];
       r.alive[i] = 0;
       r.pending_firm[i] = kNoFirm;
@@ -1413,7 +1425,7 @@ void Simulation::clearing() {
       if (petition[k]) {
         ++a[o_pend + std::size_t(done[k].to)];
         ++a[o_visa + done[k].origin];
-        if (log_enabled_for(done[k].tier)) sink.log(log_entry_of(done[k]));
+        log_move_into(done[k], sink);
       } else {
         book_into(done[k], sink);
       }

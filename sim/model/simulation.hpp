@@ -191,7 +191,6 @@ class Simulation {
   MoveRecord move_researcher(std::size_t slot, int32_t firm, int region, float comp, LogKind kind);
   MoveRecord record_move(std::size_t slot, int32_t firm, int region, float comp, LogKind kind) const;
   void book_move(const MoveRecord& m);
-  void log_record(const MoveRecord& m);
   LogEntry log_entry_of(const MoveRecord& m) const;  ///< the log entry of an executed move
   /// A visa petition pending for researcher `slot` (its own columns only, so safe in parallel):
   /// decided when `months` (capped at 127) have counted down; kind 0 = a hire, 1 = change of
@@ -227,6 +226,11 @@ class Simulation {
   bool log_enabled(std::size_t slot) const;
   bool log_enabled_for(uint8_t tier) const;  ///< output.event_log admits an entry of a researcher of this tier
   void count_flow(int from, int to);
+  template <class Sink>
+  void log_into(Sink& to, std::size_t slot, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region,
+                int to_region, float pay_before, float pay_after) const;  ///< log(), entry to a sink
+  template <class Sink>
+  void log_move_into(const MoveRecord& m, Sink& to) const;  ///< an executed move's log entry, to a sink
   template <class Sink>
   void book_into(const MoveRecord& m, Sink& to) const;  ///< book_move's effects, handed to a sink
   template <class Sink>
