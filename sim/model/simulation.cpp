@@ -64,20 +64,18 @@ void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, 
   }
 }
 
-/// Prefetches the columns the offer path reads for researcher i. always_inline matters: as a
-/// function of its own, GCC deems a body of prefetches alone free of side effects and deletes the
-/// calls (the offer scan's prefetches were missing from the binary).
+/// Prefetches slot i of each column given. always_inline matters: as a function of its own,
+/// GCC deems a body of prefetches alone free of side effects and deletes the calls (the offer
+/// scan's prefetches were once missing from the binary), so every wrapper must be always_inline too.
+template <class... Columns>
+[[gnu::always_inline]] inline void prefetch_slot(std::size_t i, const Columns&... columns) {
+  (__builtin_prefetch(columns.data() + i), ...);
+}
+
+/// The columns the offer path reads for researcher i.
 [[gnu::always_inline]] inline void prefetch_offer_columns(const Researchers& r, std::size_t i) {
-  __builtin_prefetch(&r.employer[i]);
-  __builtin_prefetch(&r.uid[i]);
-  __builtin_prefetch(&r.talent[i]);
-  __builtin_prefetch(&r.comp[i]);
-  __builtin_prefetch(&r.location[i]);
-  __builtin_prefetch(&r.origin[i]);
-  __builtin_prefetch(&r.status[i]);
-  __builtin_prefetch(&r.visa_left[i]);
-  __builtin_prefetch(&r.compute_taste[i]);
-  __builtin_prefetch(&r.home_bias[i]);
+  prefetch_slot(i, r.employer, r.uid, r.talent, r.comp, r.location, r.origin, r.status, r.visa_left, r.compute_taste,
+                r.home_bias);
 }
 
 /// Writes to `out` the slots in [b, e) of the living who hold a work or student visa, wait for a
@@ -99,24 +97,11 @@ std::size_t list_visa_work(std::size_t b, std::size_t e, const uint8_t* __restri
 /// Serial bookkeeping passes over lists of scattered researchers (the visa phase's decisions,
 /// approvals and expiries) read a dozen columns of each:
 /// prefetching the researcher kBookAhead places ahead hides most of the cache misses (visa phase's
-/// serial part at 1e7: 52 -> 39 ms/step). always_inline: see prefetch_offer_columns.
+/// serial part at 1e7: 52 -> 39 ms/step). always_inline: see prefetch_slot.
 constexpr std::size_t kBookAhead = 16;
 [[gnu::always_inline]] inline void prefetch_person_columns(const Researchers& r, std::size_t i) {
-  __builtin_prefetch(&r.uid[i]);
-  __builtin_prefetch(&r.origin[i]);
-  __builtin_prefetch(&r.location[i]);
-  __builtin_prefetch(&r.status[i]);
-  __builtin_prefetch(&r.tier[i]);
-  __builtin_prefetch(&r.employer[i]);
-  __builtin_prefetch(&r.comp[i]);
-  __builtin_prefetch(&r.renewals[i]);
-  __builtin_prefetch(&r.grace[i]);
-  __builtin_prefetch(&r.pending_firm[i]);
-  __builtin_prefetch(&r.pending_region[i]);
-  __builtin_prefetch(&r.pending_kind[i]);
-  __builtin_prefetch(&r.pending_comp[i]);
-  __builtin_prefetch(&r.tenure[i]);
-  __builtin_prefetch(&r.ref_offer[i]);
+  prefetch_slot(i, r.uid, r.origin, r.location, r.status, r.tier, r.employer, r.comp, r.renewals, r.grace,
+                r.pending_firm, r.pending_region, r.pending_kind, r.pending_comp, r.tenure, r.ref_offer);
 }
 
 }  // namespace
