@@ -60,7 +60,7 @@ inline constexpr std::array<PhaseFn, Simulation::kPhases> kPhaseFns = {
 /// What Simulation::step() does before the first phase.
 inline void begin_step(Simulation& sim) { sim.stats().reset(sim.regions(), int(sim.world().f.size())); }
 /// What Simulation::step() does after the last phase.
-inline void end_step(Simulation& sim) { ++sim.world().step; }
+inline void end_step(Simulation& sim) { sim.finish_step(); }
 inline void run_phases(Simulation& sim, int from, int to) {
   for (int k = from; k < to; ++k) (sim.*kPhaseFns[std::size_t(k)])();
 }

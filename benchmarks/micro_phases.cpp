@@ -57,11 +57,11 @@ void bm_phase(benchmark::State& st, int64_t n, int threads, int phase, const Var
 // offers.random: no scouting while timed (raids stay; they only exist on raid steps).
 std::vector<double> g_saved_scouting;
 const Variant kRandomOnly{[](Simulation& sim) {
-                            auto& rate = sim.world().f.scouting_rate;
+                            auto& rate = sim.edit_world().f.scouting_rate;
                             g_saved_scouting = rate;
                             std::fill(rate.begin(), rate.end(), 0.0);
                           },
-                          [](Simulation& sim) { sim.world().f.scouting_rate = g_saved_scouting; }};
+                          [](Simulation& sim) { sim.edit_world().f.scouting_rate = g_saved_scouting; }};
 
 // offers.targeted: no random offer arrival while timed.
 double g_saved_lambda0 = 0, g_saved_lambda1 = 0;

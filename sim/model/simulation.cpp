@@ -693,6 +693,7 @@ void Simulation::force_departure(std::size_t i) {
   r.in_region[i] = 0;
   r.grace[i] = -1;
   r.visa_left[i] = 0;
+  if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) --world_.f.pending_in[std::size_t(r.pending_firm[i])];
   r.pending_firm[i] = kNoFirm;
 }
 
@@ -788,6 +789,10 @@ void Simulation::step() {
   timed([&] { production(); });
   timed([&] { pay(); });
   timed([&] { record(); });
+  finish_step();
+}
+
+void Simulation::finish_step() {
   if (checking_) {
     const auto problems = check_invariants();
     if (!problems.empty()) {
@@ -810,6 +815,7 @@ void Simulation::events() {
   for (const auto& e : params_.events)
     if (e.at.step == world_.step) due.push_back(e);
   for (const auto& e : due) apply_event(e);
+  if (!due.empty()) recount_firms_ = true;
 }
 
 // 2. demography ----------------------------------------------------------------
@@ -880,7 +886,9 @@ void Simulation::demography() {
   // log entries are appended in chunk order, i.e. in slot order, as a serial pass would (the BM
   // reduction at 1e7 has ~0.4M separations a month).
   const std::size_t NF = world_.f.size(), nreg = std::size_t(regions());
-  const std::size_t o_pend = NF, o_exits = 2 * NF, o_seps = o_exits + 1, o_region = o_seps + 1;
+  // Slots: headcount and pending-hire changes by firm; the leavers' pay by firm (planning's wage
+  // bill is record()'s less this, firm_planning()); exits, separations; exits by region.
+  const std::size_t o_pend = NF, o_wage = 2 * NF, o_exits = 3 * NF, o_seps = o_exits + 1, o_region = o_seps + 1;
   engine::ChunkedBuffer<LogEntry> logs;
   logs.reset(N);
   const auto applied = count_chunks(N, o_region + nreg, [&](int64_t* a, std::size_t b, std::size_t) {
@@ -892,8 +900,12 @@ void Simulation::demography() {
       void log(const LogEntry& x) { logs.push_back(x); }
     } sink{a, logs.part(c)};
     const Part& part = parts[c];
-    for (const uint32_t i : part.exits) {
+    auto leaves = [&](uint32_t i) {
+      if (r.employer[i] != kNoFirm) a[o_wage + std::size_t(r.employer[i])] -= fixed(double(r.comp[i]), 1.0);
       lose_job_into(i, LogKind::Separation, sink);
+    };
+    for (const uint32_t i : part.exits) {
+      leaves(i);
       log_into(sink, i, LogKind::Exit, kNoFirm, kNoFirm, r.location[i], r.location[i], 0.f, 0.f);
       if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) --a[o_pend + std::size_t(r.pending_firm[i])];
       r.alive[i] = 0;
@@ -903,7 +915,7 @@ void Simulation::demography() {
       ++a[o_region + r.location[i]];
     }
     for (const uint32_t i : part.separations) {
-      lose_job_into(i, LogKind::Separation, sink);
+      leaves(i);
       r.flags[i] |= kFlagSeparated;
       ++a[o_seps];
     }
@@ -911,6 +923,7 @@ void Simulation::demography() {
   for (std::size_t f = 0; f < NF; ++f) {
     world_.f.headcount[f] += applied[f];
     world_.f.pending_in[f] += applied[o_pend + f];
+    world_.f.wage_bill[f] += double(applied[o_wage + f]);  // integers below 2^53: exact
   }
   stats_.market[kExits] += applied[o_exits];
   stats_.market[kSeparations] += applied[o_seps];
@@ -1014,28 +1027,32 @@ void Simulation::firm_planning() {
   auto& F = world_.f;
   auto& r = world_.r;
   const std::size_t NF = F.size(), N = r.size();
-  // Per-firm integer sums: headcount, elite, pending, Σθ (fixed point), wage bill (USD).
-  const auto tot = count_chunks(N, NF * 5, [&](int64_t* a, std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) {
-      if (!r.alive[i]) continue;
-      if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) ++a[std::size_t(r.pending_firm[i]) * 5 + 2];
-      const int32_t f = r.employer[i];
-      if (f == kNoFirm) continue;
-      int64_t* x = &a[std::size_t(f) * 5];
-      x[0] += 1;
-      x[1] += r.tier[i] == Elite;
-      x[3] += fixed(double(r.talent[i]), kSumScale);
-      x[4] += fixed(double(r.comp[i]), 1.0);
+  // Headcount and pending hires are kept up to date at every change, and the wage bill is
+  // record()'s end-of-step count less demography's leavers, so planning needs no pass over the
+  // researchers (at 1e7: ~40 ms a step) unless that chain was broken: the first step, a restored
+  // run, an event this step (events may change anything), a hand edit (edit_world()).
+  if (recount_firms_) {
+    // Per-firm integer sums: headcount, pending, wage bill (USD, the same rounding as record()).
+    const auto tot = count_chunks(N, NF * 3, [&](int64_t* a, std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) {
+        if (!r.alive[i]) continue;
+        if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) ++a[std::size_t(r.pending_firm[i]) * 3 + 1];
+        const int32_t f = r.employer[i];
+        if (f == kNoFirm) continue;
+        int64_t* x = &a[std::size_t(f) * 3];
+        x[0] += 1;
+        x[2] += fixed(double(r.comp[i]), 1.0);
+      }
+    });
+    for (std::size_t f = 0; f < NF; ++f) {
+      F.headcount[f] = tot[f * 3];
+      F.pending_in[f] = tot[f * 3 + 1];
+      F.wage_bill[f] = double(tot[f * 3 + 2]);
     }
-  });
+    recount_firms_ = false;
+  }
   const double month_growth = 1.0 / 12.0;
   for (std::size_t f = 0; f < NF; ++f) {
-    const int64_t* x = &tot[f * 5];
-    F.headcount[f] = x[0];
-    F.elite[f] = x[1];
-    F.pending_in[f] = x[2];
-    F.sum_theta[f] = double(x[3]) / kSumScale;
-    F.wage_bill[f] = double(x[4]);
     if (F.growth[f] != 0 && world_.step > 0) F.target[f] *= std::pow(1.0 + F.growth[f], month_growth);
     F.compute[f] = F.budget[f] * F.compute_share[f] / params_.production.gpu_cost * F.compute_factor[f];
     const bool broke = F.wage_bill[f] >= F.budget[f] * (1.0 - F.compute_share[f]) && F.budget[f] > 0 && !F.unlimited[f];
@@ -2018,6 +2035,9 @@ std::vector<std::string> Simulation::check_invariants() const {
   for (std::size_t f = 0; f < NF; ++f) {
     if (head[f] != F.headcount[f])
       bad.push_back(F.name[f] + ": headcount " + std::to_string(F.headcount[f]) + " but " + std::to_string(head[f]) + " employees");
+    if (pend[f] != F.pending_in[f])
+      bad.push_back(F.name[f] + ": " + std::to_string(F.pending_in[f]) + " pending hires on record but " +
+                    std::to_string(pend[f]) + " researchers waiting to join");
     if (!F.unlimited[f] && f < plan_capacity_.size() && head[f] + pend[f] > plan_capacity_[f] + F.extra_capacity[f])
       bad.push_back(F.name[f] + ": " + std::to_string(head[f] + pend[f]) + " staff and pending hires exceed its capacity " +
                     std::to_string(plan_capacity_[f] + F.extra_capacity[f]));

@@ -141,6 +141,9 @@ class Simulation {
   void production();
   void pay();
   void record();
+  /// What step() does after the last phase: the invariant check (if on), remembering the
+  /// stocks, advancing the step counter. For callers that run the phases one by one.
+  void finish_step();
 
   /// Seconds spent in each phase since construction (events … record), for benchmarks.
   static constexpr int kPhases = 10;
@@ -149,8 +152,14 @@ class Simulation {
                                                        "pay",        "record"};
   const std::array<double, kPhases>& phase_seconds() const { return phase_seconds_; }
 
-  World& world() { return world_; }
   const World& world() const { return world_; }
+  /// The state, to change by hand (tests, tools): the next step's planning then recounts the
+  /// firms' bookkeeping (headcount, pending hires, wage bill) from the researchers instead of
+  /// carrying it forward (see firm_planning()).
+  World& edit_world() {
+    recount_firms_ = true;
+    return world_;
+  }
   Params& params() { return params_; }
   const Params& params() const { return params_; }
   const StepStats& stats() const { return stats_; }
@@ -251,6 +260,11 @@ class Simulation {
 #endif
   std::vector<int64_t> prev_stock_;   ///< stock by region after the previous step (invariants)
   std::vector<int64_t> plan_capacity_;  ///< max(headcount+pending, target) + raid capacity at planning
+  /// firm_planning() must count headcount, pending hires and wage bill from the researchers:
+  /// on the first step, after a restore, after events, after edit_world(). Otherwise they are
+  /// carried forward exactly (headcount and pending hires are kept up to date at every change;
+  /// the wage bill is record()'s count less the pay of those who lost their job in demography).
+  bool recount_firms_ = true;
   std::vector<Offer> offers_;
   std::vector<Offer> raid_offers_;
   std::vector<Mover> movers_;

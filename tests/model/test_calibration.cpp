@@ -44,7 +44,7 @@ std::string world(const std::string& firms, const std::string& extra = "", int s
 }
 
 void put(Simulation& sim, std::size_t i, int origin, int location, float talent, int32_t employer, float comp) {
-  auto& r = sim.world().r;
+  auto& r = sim.edit_world().r;
   r.alive[i] = 1;
   r.origin[i] = uint8_t(origin);
   r.location[i] = uint8_t(location);
@@ -169,7 +169,7 @@ TEST_CASE("calibration: CN shares of all researchers and of the top tier on a ha
   CHECK(calib::origin_share(sim.stats(), CN, true) == doctest::Approx(2.0 / 3.0));
   CHECK(calib::origin_share(sim.stats(), US, true) == doctest::Approx(1.0 / 3.0));
   // A dead researcher is not counted: CN θ 3 leaves ⇒ 4 of 9.
-  sim.world().r.alive[2] = 0;
+  sim.edit_world().r.alive[2] = 0;
   sim.record();
   CHECK(calib::origin_share(sim.stats(), CN, false) == doctest::Approx(4.0 / 9.0));
 }
@@ -198,7 +198,7 @@ TEST_CASE("calibration: the recorder measures shares at the step asked and sums 
     st.stocks[(std::size_t(US) * R + US) * model::kTiers + 0] = 4 - t;  // US origin
     st.hc_region[std::size_t(US)] = us_hc[t];
     st.hc_region[std::size_t(CN)] = cn_hc[t];
-    ++sim.world().step;
+    ++sim.edit_world().step;
     rec.observe(sim);
   }
   const auto v = rec.values();

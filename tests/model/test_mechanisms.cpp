@@ -68,7 +68,7 @@ struct Person {
 
 /// Overwrites every column of slot i (alive, no pending move, no grace clock, neutral tastes).
 void put(Simulation& sim, std::size_t i, const Person& p) {
-  auto& r = sim.world().r;
+  auto& r = sim.edit_world().r;
   r.alive[i] = 1;
   r.origin[i] = uint8_t(p.origin);
   r.location[i] = uint8_t(p.location);
@@ -115,7 +115,7 @@ void finish_step(Simulation& sim) {
   sim.production();
   sim.pay();
   sim.record();
-  ++sim.world().step;
+  ++sim.edit_world().step;
 }
 
 int64_t market(const Simulation& sim, model::MarketStat k) { return sim.stats().market[std::size_t(k)]; }
@@ -711,8 +711,8 @@ TEST_CASE("model: clearing accepts at most the vacancies, most talented first, t
                   {"population.researchers=4", "market.lambda0=1"});
   const float th[] = {1, 3, 2, 2};
   for (std::size_t i = 0; i < 4; ++i) put(sim, i, {.talent = th[i]});
-  sim.world().r.uid[2] = 10;
-  sim.world().r.uid[3] = 5;
+  sim.edit_world().r.uid[2] = 10;
+  sim.edit_world().r.uid[3] = 5;
   sim.step();
   const auto& r = sim.world().r;
   CHECK(r.employer[0] == kNoFirm);
@@ -810,7 +810,7 @@ TEST_CASE("model: production Y = scale·A·(sum theta)^alpha·C^beta, split over
 
   SUBCASE("a service restriction on the controlling region lowers A") {
     // penalty 0.25 on US-controlled firms ⇒ A = 2·0.75 ⇒ Y = 0.45.
-    sim.world().reg.service_penalty[US] = 0.25;
+    sim.edit_world().reg.service_penalty[US] = 0.25;
     begin(sim);
     sim.production();
     CHECK(sim.world().f.output[0] == doctest::Approx(0.45));
@@ -818,7 +818,7 @@ TEST_CASE("model: production Y = scale·A·(sum theta)^alpha·C^beta, split over
     CHECK(r.output[1] == doctest::Approx(0.2 + 0.15));  // accumulated over the two calls
   }
   SUBCASE("a service restriction on another region does not") {
-    sim.world().reg.service_penalty[CN] = 0.25;
+    sim.edit_world().reg.service_penalty[CN] = 0.25;
     begin(sim);
     sim.production();
     CHECK(sim.world().f.output[0] == doctest::Approx(0.6));
@@ -840,8 +840,8 @@ TEST_CASE("model: export controls reduce the compute that enters production") {
     const int US = sim.params().region_index("US"), CN = sim.params().region_index("CN");
     put(sim, 0, {.origin = CN, .location = CN, .talent = 2, .employer = 0, .comp = 1e5});
     put(sim, 1, {.origin = CN, .location = US, .status = Status::Permanent, .talent = 2, .employer = 0, .comp = 1e5});
-    sim.world().reg.compute_multiplier[CN] = 0.25;
-    sim.world().reg.exempt_abroad[CN] = exempt;
+    sim.edit_world().reg.compute_multiplier[CN] = 0.25;
+    sim.edit_world().reg.exempt_abroad[CN] = exempt;
     begin(sim);
     sim.firm_planning();
     sim.production();
@@ -897,7 +897,7 @@ TEST_CASE("model: entrants are floor(expected) plus a Bernoulli for the fraction
   put(sim, 1, {.origin = US, .location = US});
   for (int t = 0; t < 3; ++t) {
     const std::size_t before = sim.world().r.size();
-    sim.world().step = t;
+    sim.edit_world().step = t;
     begin(sim);
     sim.demography();
     const auto& r = sim.world().r;
@@ -931,7 +931,7 @@ TEST_CASE("model: a fractional expected number of entrants adds one entrant with
   const auto& r = sim.world().r;
   int fives = 0;
   for (int t = 0; t < 8; ++t) {
-    sim.world().step = t;
+    sim.edit_world().step = t;
     const std::size_t before = r.size();
     begin(sim);
     sim.demography();
@@ -987,8 +987,8 @@ TEST_CASE("model: utility is a ln pay + c ln(1 + compute) + g prestige + h home 
   const int US = sim.params().region_index("US"), CN = sim.params().region_index("CN");
   for (std::size_t i = 1; i < 5; ++i) put(sim, i, {.origin = US, .location = US, .employer = 0, .comp = 1e5});
   put(sim, 0, {.origin = CN, .location = CN});
-  sim.world().r.compute_taste[0] = 0.4f;
-  sim.world().r.home_bias[0] = 0.7f;
+  sim.edit_world().r.compute_taste[0] = 0.4f;
+  sim.edit_world().r.home_bias[0] = 0.7f;
   begin(sim);
   sim.firm_planning();
   REQUIRE(sim.compute_per_researcher(0, US) == doctest::Approx(50));
