@@ -406,15 +406,21 @@ void Simulation::init_researchers() {
   world_.next_uid = N;
 
   // Sort talent into firms: within each region, candidates by ln θ + noise (desc), offices by prestige.
+  // Keys and order in parallel (init at 1e7 spent ~2 s drawing them and sorting serially): each
+  // key's draws are keyed by the slot, and (key desc, slot) is a total order, so neither the
+  // keys nor the sorted order depend on the thread count.
   auto& F = world_.f;
+  std::vector<float> key(N);
+  engine::for_each(N, [&](std::size_t i) {
+    if (!r.flags[i]) return;
+    rng::Stream s(params_.run.seed, 0, i, Purpose::Talent);
+    key[i] = float(std::log(r.talent[i]) + P.sorting_noise * rng::normal(s));
+  });
   for (int reg = 0; reg < R; ++reg) {
-    std::vector<std::pair<float, uint32_t>> cand;
-    for (std::size_t i = 0; i < N; ++i)
-      if (r.location[i] == reg && r.flags[i]) {
-        rng::Stream s(params_.run.seed, 0, i, Purpose::Talent);
-        cand.push_back({float(std::log(r.talent[i]) + P.sorting_noise * rng::normal(s)), uint32_t(i)});
-      }
-    std::sort(cand.begin(), cand.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    const auto who = engine::indices_where(N, [&](std::size_t i) { return r.location[i] == reg && r.flags[i]; });
+    std::vector<std::pair<float, uint32_t>> cand(who.size());
+    engine::for_each(who.size(), [&](std::size_t k) { cand[k] = {key[who[k]], who[k]}; });
+    tbb::parallel_sort(cand.begin(), cand.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
     struct Slot { double key; int firm; int64_t cap; };
     std::vector<Slot> slots;
     for (std::size_t f = 0; f < F.size(); ++f) {
