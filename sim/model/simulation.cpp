@@ -8,6 +8,7 @@
 #include <chrono>
 #include <boost/math/special_functions/erf.hpp>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <stdexcept>
 
@@ -33,6 +34,12 @@ double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0
 /// leading labs) and 0 (the textbook reductions: pay independent of talent) skip pow: pow(θ, 0)
 /// is 1 by definition and pow(θ, 1) is θ exactly (glibc's pow errs by < 1 ULP, so a result that
 /// is representable comes back exact), so the values are the same as before.
+/// A change of one entry of Simulation::theta_sums_, collected per chunk in parallel passes.
+struct ThetaDelta {
+  uint32_t k;
+  int64_t d;
+};
+
 inline double talent_power(double theta, double e) { return e == 1.0 ? theta : e == 0.0 ? 1.0 : std::pow(theta, e); }
 
 // Column loops that should vectorise are free functions with __restrict parameters: GCC ignores
@@ -53,14 +60,30 @@ void tick_clocks(std::size_t b, std::size_t e, int16_t age_step, uint8_t* __rest
 }
 
 /// Tiers of slots [b, e) from the talent cuts: Elite if θ ≥ elite_cut, else Top if θ ≥ top_cut,
-/// else Regular; the dead are Regular. Written without branches (Regular = 0, Top = 1, Elite = 2).
+/// else Regular; the dead are Regular. Written without branches (Regular = 0, Top = 1, Elite = 2),
+/// in blocks of 64 with the old tiers kept aside: `moved(i, old_tier)` is called for each slot
+/// that joins or leaves the top tiers (a few hundred a step: the cuts move little), found by
+/// rescanning only the blocks where one did.
+template <class Moved>
 void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, const float* __restrict talent,
-                  const uint8_t* __restrict alive, uint8_t* __restrict tier) {
+                  const uint8_t* __restrict alive, uint8_t* __restrict tier, Moved&& moved) {
   static_assert(Regular == 0 && Top == 1 && Elite == 2);
-  for (std::size_t i = b; i < e; ++i) {
-    const float t = talent[i];
-    const uint8_t elite = uint8_t(t >= elite_cut), top = uint8_t(t >= top_cut);
-    tier[i] = uint8_t(uint8_t(alive[i] != 0) * uint8_t(2 * elite + (top & (elite ^ 1))));
+  constexpr std::size_t kBlock = 64;
+  for (std::size_t s = b; s < e; s += kBlock) {
+    const std::size_t n = std::min(kBlock, e - s);
+    uint8_t old[kBlock];
+    std::memcpy(old, tier + s, n);
+    uint8_t changed = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      const float t = talent[s + k];
+      const uint8_t elite = uint8_t(t >= elite_cut), top = uint8_t(t >= top_cut);
+      const uint8_t now = uint8_t(uint8_t(alive[s + k] != 0) * uint8_t(2 * elite + (top & (elite ^ 1))));
+      tier[s + k] = now;
+      changed |= uint8_t(uint8_t(now != 0) ^ uint8_t(old[k] != 0));
+    }
+    if (changed)
+      for (std::size_t k = 0; k < n; ++k)
+        if ((tier[s + k] != 0) != (old[k] != 0)) moved(s + k, old[k]);
   }
 }
 
@@ -551,7 +574,20 @@ struct Simulation::Immediate {
   void pair(uint64_t key) { sim.poaching_.add(key); }
   void market(MarketStat k) { ++sim.stats_.market[k]; }
   void log(const LogEntry& e) { sim.stats_.log.push_back(e); }
+  void theta(std::size_t k, int64_t d) { sim.theta_sums_[k] += d; }
 };
+
+/// A staff member's θ joins (sign +1) or leaves (−1) a firm's Σθ at an office region (and its
+/// top tiers' Σθ): handed to `to` as (index into theta_sums_, fixed-point change). Nothing while
+/// a recount is due (theta_sums_ may not even be sized then).
+template <class Sink>
+void Simulation::staff_theta_into(int32_t f, int region, uint8_t tier, float talent, int sign, Sink& to) const {
+  if (recount_firms_) return;
+  const std::size_t W = std::size_t(regions()) + 1;
+  const int64_t th = sign * fixed(double(talent), kSumScale);
+  to.theta(std::size_t(f) * W + std::size_t(region), th);
+  if (tier != Regular) to.theta(std::size_t(f) * W + W - 1, th);
+}
 
 void Simulation::log(std::size_t i, LogKind kind, int32_t from_firm, int32_t to_firm, int from_region, int to_region,
                      float pay_before, float pay_after) {
@@ -613,8 +649,14 @@ template <class Sink>
 void Simulation::book_into(const MoveRecord& m, Sink& to) const {
   const auto kind = LogKind(m.kind);
   if (m.to_region != m.from_region) to.flow(m.from_region, m.to_region);
-  if (m.from != kNoFirm) to.headcount(m.from, -1);
-  if (m.to != kNoFirm) to.headcount(m.to, +1);
+  if (m.from != kNoFirm) {
+    to.headcount(m.from, -1);
+    staff_theta_into(m.from, m.from_region, m.tier, m.talent, -1, to);
+  }
+  if (m.to != kNoFirm) {
+    to.headcount(m.to, +1);
+    staff_theta_into(m.to, m.to_region, m.tier, m.talent, +1, to);
+  }
   if (kind == LogKind::Move && m.from != kNoFirm && m.to != kNoFirm) to.pair(poaching_key(m.from, m.to));
   if (kind == LogKind::Move) to.market(kJobToJob);
   if (kind == LogKind::Hire) to.market(kHires);
@@ -631,7 +673,8 @@ void Simulation::book_move(const MoveRecord& m) {
 
 MoveRecord Simulation::record_move(std::size_t i, int32_t firm, int region, float comp, LogKind kind) const {
   const auto& r = world_.r;
-  return {r.uid[i], r.employer[i], firm, r.comp[i], comp, r.location[i], uint8_t(region), uint8_t(kind), r.origin[i], r.tier[i]};
+  return {r.uid[i],      r.employer[i],    firm,          r.comp[i],   comp, r.talent[i],
+          r.location[i], uint8_t(region), uint8_t(kind), r.origin[i], r.tier[i]};
 }
 
 LogEntry Simulation::log_entry_of(const MoveRecord& m) const {
@@ -668,6 +711,7 @@ void Simulation::lose_job_into(std::size_t i, LogKind why, Sink& to) {
   // A change-of-status petition or a relocation belongs to this job: it ends with it.
   if (r.pending_firm[i] == r.employer[i] && r.pending_kind[i] != 0) r.pending_firm[i] = kNoFirm;
   to.headcount(r.employer[i], -1);
+  staff_theta_into(r.employer[i], r.location[i], r.tier[i], r.talent[i], -1, to);
   r.employer[i] = kNoFirm;
   r.comp[i] = 0.f;
   r.tenure[i] = 0;
@@ -767,9 +811,21 @@ void Simulation::refresh_tiers() {
   elite_cut_ = cut(be, above_e, k_elite, lo.data());
   top_cut_ = cut(bt, above_t, k_top, lo.data() + 65536);
   const float ec = elite_cut_, tc = top_cut_;
-  for_chunks(N, [&](std::size_t, std::size_t b, std::size_t e) {
-    assign_tiers(b, e, ec, tc, r.talent.data(), r.alive.data(), r.tier.data());
+  // Staff who join or leave the top tiers change their firm's top-tier Σθ (theta_sums_).
+  const bool track = !recount_firms_;
+  const std::size_t W = std::size_t(regions()) + 1;
+  engine::ChunkedBuffer<ThetaDelta> thetas;
+  thetas.reset(N);
+  for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
+    auto& out = thetas.part(c);
+    assign_tiers(b, e, ec, tc, r.talent.data(), r.alive.data(), r.tier.data(), [&](std::size_t i, uint8_t old) {
+      const int32_t f = r.employer[i];
+      if (!track || f == kNoFirm) return;
+      const int64_t th = fixed(double(r.talent[i]), kSumScale);
+      out.push_back({uint32_t(std::size_t(f) * W + W - 1), old == Regular ? th : -th});
+    });
   });
+  thetas.for_each_in_order([&](const ThetaDelta& x) { theta_sums_[x.k] += x.d; });
   top_sorted_valid_ = false;
 }
 
@@ -896,15 +952,19 @@ void Simulation::demography() {
   // bill is record()'s less this, firm_planning()); exits, separations; exits by region.
   const std::size_t o_pend = NF, o_wage = 2 * NF, o_exits = 3 * NF, o_seps = o_exits + 1, o_region = o_seps + 1;
   engine::ChunkedBuffer<LogEntry> logs;
+  engine::ChunkedBuffer<ThetaDelta> thetas;
   logs.reset(N);
+  thetas.reset(N);
   const auto applied = count_chunks(N, o_region + nreg, [&](int64_t* a, std::size_t b, std::size_t) {
     const std::size_t c = b / engine::kChunk;
     struct Chunk {
       int64_t* a;
       std::vector<LogEntry>& logs;
+      std::vector<ThetaDelta>& thetas;
       void headcount(int32_t f, int d) { a[std::size_t(f)] += d; }
       void log(const LogEntry& x) { logs.push_back(x); }
-    } sink{a, logs.part(c)};
+      void theta(std::size_t k, int64_t d) { thetas.push_back({uint32_t(k), d}); }
+    } sink{a, logs.part(c), thetas.part(c)};
     const Part& part = parts[c];
     auto leaves = [&](uint32_t i) {
       if (r.employer[i] != kNoFirm) a[o_wage + std::size_t(r.employer[i])] -= fixed(double(r.comp[i]), 1.0);
@@ -935,6 +995,7 @@ void Simulation::demography() {
   stats_.market[kSeparations] += applied[o_seps];
   for (std::size_t x = 0; x < nreg; ++x) stats_.exits_region[x] += applied[o_region + x];
   logs.append_to(stats_.log);
+  thetas.for_each_in_order([&](const ThetaDelta& x) { theta_sums_[x.k] += x.d; });
   std::vector<uint32_t> freed;  // slot order
   for (const auto& part : parts) freed.insert(freed.end(), part.exits.begin(), part.exits.end());
   // Free slots stay sorted so entrants fill the lowest first.
@@ -1055,6 +1116,7 @@ void Simulation::firm_planning() {
       F.pending_in[f] = tot[f * 3 + 1];
       F.wage_bill[f] = double(tot[f * 3 + 2]);
     }
+    count_staff_theta();
     recount_firms_ = false;
   }
   const double month_growth = 1.0 / 12.0;
@@ -1414,20 +1476,31 @@ void Simulation::clearing() {
   const std::size_t o_market = o_pend + NF;  // kMarketStats counters
   engine::ChunkedBuffer<LogEntry> logs;
   engine::ChunkedBuffer<uint64_t> pairs;
+  engine::ChunkedBuffer<ThetaDelta> thetas;
   logs.reset(accepted.size());
   pairs.reset(accepted.size());
+  thetas.reset(accepted.size());
   const auto tot = count_chunks(accepted.size(), o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
     struct Chunk {
       int64_t* a;
       std::size_t R, o_flow, o_head, o_market;
       std::vector<LogEntry>& logs;
       std::vector<uint64_t>& pairs;
+      std::vector<ThetaDelta>& thetas;
       void flow(int from, int to) { ++a[o_flow + std::size_t(from) * R + std::size_t(to)]; }
       void headcount(int32_t f, int d) { a[o_head + std::size_t(f)] += d; }
       void pair(uint64_t key) { pairs.push_back(key); }
       void market(MarketStat k) { ++a[o_market + k]; }
       void log(const LogEntry& x) { logs.push_back(x); }
-    } sink{a, R, o_flow, o_head, o_market, logs.part(b / engine::kChunk), pairs.part(b / engine::kChunk)};
+      void theta(std::size_t k, int64_t d) { thetas.push_back({uint32_t(k), d}); }
+    } sink{a,
+           R,
+           o_flow,
+           o_head,
+           o_market,
+           logs.part(b / engine::kChunk),
+           pairs.part(b / engine::kChunk),
+           thetas.part(b / engine::kChunk)};
     for (std::size_t k = b; k < e; ++k) {
       if (accepted[k].targeted == 2) sink.market(kRaidHires);
       if (petition[k]) {
@@ -1448,6 +1521,7 @@ void Simulation::clearing() {
   }
   pairs.for_each_in_order([&](uint64_t key) { poaching_.add(key); });
   logs.append_to(stats_.log);
+  thetas.for_each_in_order([&](const ThetaDelta& x) { theta_sums_[x.k] += x.d; });
   movers_.swap(accepted);
 }
 
@@ -1645,17 +1719,11 @@ void Simulation::production() {
   const int R = regions();
   const std::size_t NF = F.size(), N = r.size();
   if (Pp.scale <= 0) return;
-  // Pass 1: Σθ by firm × office region and the top tier's Σθ by firm (fixed point, exact).
+  // Σθ by firm × office region and the top tiers' Σθ by firm (fixed point, exact): carried
+  // forward (theta_sums_), counted here only after a hand edit since planning.
   const std::size_t W = std::size_t(R) + 1;
-  const auto sums = count_chunks(N, NF * W, [&](int64_t* a, std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) {
-      const int32_t f = r.employer[i];
-      if (!r.alive[i] || f == kNoFirm) continue;
-      const int64_t th = fixed(double(r.talent[i]), kSumScale);
-      a[std::size_t(f) * W + r.location[i]] += th;
-      if (r.tier[i] != Regular) a[std::size_t(f) * W + R] += th;
-    }
-  });
+  if (recount_firms_) count_staff_theta();
+  const auto& sums = theta_sums_;
   // Firm output Y = scale·A·(Σθ)^α·C^β; export controls act per office (headcount-weighted).
   std::vector<double> per_theta(NF, 0.0);
   for (std::size_t f = 0; f < NF; ++f) {
@@ -1704,6 +1772,20 @@ void Simulation::production() {
     stats_.hc_region[x] = double(tot[2 * R + x]) / kOut;
     stats_.hc_origin[x] = double(tot[3 * R + x]) / kOut;
   }
+}
+
+void Simulation::count_staff_theta() {
+  auto& r = world_.r;
+  const std::size_t NF = world_.f.size(), W = std::size_t(regions()) + 1;
+  theta_sums_ = count_chunks(r.size(), NF * W, [&](int64_t* a, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      const int32_t f = r.employer[i];
+      if (!r.alive[i] || f == kNoFirm) continue;
+      const int64_t th = fixed(double(r.talent[i]), kSumScale);
+      a[std::size_t(f) * W + r.location[i]] += th;
+      if (r.tier[i] != Regular) a[std::size_t(f) * W + W - 1] += th;
+    }
+  });
 }
 
 // 9. pay ---------------------------------------------------------------------------

@@ -94,6 +94,7 @@ struct MoveRecord {
   uint64_t uid;
   int32_t from, to;
   float before, after;
+  float talent;
   uint8_t from_region, to_region, kind, origin, tier;
 };
 
@@ -265,6 +266,13 @@ class Simulation {
   /// carried forward exactly (headcount and pending hires are kept up to date at every change;
   /// the wage bill is record()'s count less the pay of those who lost their job in demography).
   bool recount_firms_ = true;
+  /// Σθ (fixed point, kSumScale) of each firm's staff by office region, and in a last column
+  /// its top tiers' (regions + 1 columns per firm): production()'s inputs, kept up to date like
+  /// headcount (moves, job losses, tier changes) and recounted with it (count_staff_theta()).
+  std::vector<int64_t> theta_sums_;
+  void count_staff_theta();
+  template <class Sink>
+  void staff_theta_into(int32_t firm, int region, uint8_t tier, float talent, int sign, Sink& to) const;
   std::vector<Offer> offers_;
   std::vector<Offer> raid_offers_;
   std::vector<Mover> movers_;

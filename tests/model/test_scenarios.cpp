@@ -165,12 +165,15 @@ TEST_CASE("scenarios: every library file runs past its last event with invariant
   }
 }
 
-TEST_CASE("scenarios: planning's carried-forward firm bookkeeping equals a recount from the researchers") {
+TEST_CASE("scenarios: carried-forward firm bookkeeping (planning, production) equals a recount from the researchers") {
   // firm_planning() counts headcount, pending hires and wage bill from the researchers only
   // when the chain is broken (first step, events, restore, edit_world()); otherwise it uses the
   // values kept up to date at every change (the wage bill: record()'s less demography's
   // leavers). Each step, a copy taken just before planning is made to recount (edit_world());
-  // both must plan from exactly the same numbers. Exact equality: all are integer sums.
+  // both must plan from exactly the same numbers. Likewise production()'s Σθ by firm, office
+  // region and tier (kept up to date through moves, job losses and tier changes): a copy taken
+  // before production and made to recount must produce exactly the same output. Exact
+  // equality: all are integer sums.
   for (const std::string file : {"baseline.yaml", "h1b_fee_100k.yaml", "visa_tightening_cn.yaml"}) {
     CAPTURE(file);
     Simulation sim(load(file, 48).params);
@@ -196,7 +199,15 @@ TEST_CASE("scenarios: planning's carried-forward firm bookkeeping equals a recou
       sim.retention();
       sim.clearing();
       sim.visa();
+      Simulation recount_theta = sim;
+      recount_theta.edit_world();
       sim.production();
+      recount_theta.production();
+      CHECK(sim.world().f.sum_theta == recount_theta.world().f.sum_theta);
+      CHECK(sim.world().f.output == recount_theta.world().f.output);
+      CHECK(sim.world().f.hc_output == recount_theta.world().f.hc_output);
+      CHECK(sim.stats().output_origin == recount_theta.stats().output_origin);
+      CHECK(sim.stats().hc_region == recount_theta.stats().hc_region);
       sim.pay();
       sim.record();
       sim.finish_step();
