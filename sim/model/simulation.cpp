@@ -30,16 +30,16 @@ inline int64_t fixed(double x, double scale) { return static_cast<int64_t>(x * s
 
 double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0 * u); }
 
-/// θ^e of the pay schedule, called for every offer and counteroffer. Elasticities of 1 (the
-/// leading labs) and 0 (the textbook reductions: pay independent of talent) skip pow: pow(θ, 0)
-/// is 1 by definition and pow(θ, 1) is θ exactly (glibc's pow errs by < 1 ULP, so a result that
-/// is representable comes back exact), so the values are the same as before.
 /// A change of one entry of Simulation::theta_sums_, collected per chunk in parallel passes.
 struct ThetaDelta {
   uint32_t k;
   int64_t d;
 };
 
+/// θ^e of the pay schedule, called for every offer and counteroffer. Elasticities of 1 (the
+/// leading labs) and 0 (the textbook reductions: pay independent of talent) skip pow: pow(θ, 0)
+/// is 1 by definition and pow(θ, 1) is θ exactly (glibc's pow errs by < 1 ULP, so a result that
+/// is representable comes back exact), so the values are the same as before.
 inline double talent_power(double theta, double e) { return e == 1.0 ? theta : e == 0.0 ? 1.0 : std::pow(theta, e); }
 
 // Column loops that should vectorise are free functions with __restrict parameters: GCC ignores
@@ -579,10 +579,10 @@ struct Simulation::Immediate {
 
 /// A staff member's θ joins (sign +1) or leaves (−1) a firm's Σθ at an office region (and its
 /// top tiers' Σθ): handed to `to` as (index into theta_sums_, fixed-point change). Nothing while
-/// a recount is due (theta_sums_ may not even be sized then).
+/// a recount is due, nor while production is off (theta_sums_ is then empty, see firm_planning()).
 template <class Sink>
 void Simulation::staff_theta_into(int32_t f, int region, uint8_t tier, float talent, int sign, Sink& to) const {
-  if (recount_firms_) return;
+  if (recount_firms_ || theta_sums_.empty()) return;
   const std::size_t W = std::size_t(regions()) + 1;
   const int64_t th = sign * fixed(double(talent), kSumScale);
   to.theta(std::size_t(f) * W + std::size_t(region), th);
@@ -812,7 +812,7 @@ void Simulation::refresh_tiers() {
   top_cut_ = cut(bt, above_t, k_top, lo.data() + 65536);
   const float ec = elite_cut_, tc = top_cut_;
   // Staff who join or leave the top tiers change their firm's top-tier Σθ (theta_sums_).
-  const bool track = !recount_firms_;
+  const bool track = !recount_firms_ && !theta_sums_.empty();
   const std::size_t W = std::size_t(regions()) + 1;
   engine::ChunkedBuffer<ThetaDelta> thetas;
   thetas.reset(N);
@@ -1116,7 +1116,12 @@ void Simulation::firm_planning() {
       F.pending_in[f] = tot[f * 3 + 1];
       F.wage_bill[f] = double(tot[f * 3 + 2]);
     }
-    count_staff_theta();
+    // Σθ for production; with production off (the textbook reductions) nothing tracks it, and
+    // production() counts it should it be switched on by hand.
+    if (params_.production.scale > 0)
+      count_staff_theta();
+    else
+      theta_sums_.clear();
     recount_firms_ = false;
   }
   const double month_growth = 1.0 / 12.0;
@@ -1722,7 +1727,7 @@ void Simulation::production() {
   // Σθ by firm × office region and the top tiers' Σθ by firm (fixed point, exact): carried
   // forward (theta_sums_), counted here only after a hand edit since planning.
   const std::size_t W = std::size_t(R) + 1;
-  if (recount_firms_) count_staff_theta();
+  if (recount_firms_ || theta_sums_.empty()) count_staff_theta();
   const auto& sums = theta_sums_;
   // Firm output Y = scale·A·(Σθ)^α·C^β; export controls act per office (headcount-weighted).
   std::vector<double> per_theta(NF, 0.0);

@@ -268,7 +268,8 @@ class Simulation {
   bool recount_firms_ = true;
   /// Σθ (fixed point, kSumScale) of each firm's staff by office region, and in a last column
   /// its top tiers' (regions + 1 columns per firm): production()'s inputs, kept up to date like
-  /// headcount (moves, job losses, tier changes) and recounted with it (count_staff_theta()).
+  /// headcount (moves, job losses, tier changes) and recounted with it (count_staff_theta());
+  /// empty (not kept) while production is off.
   std::vector<int64_t> theta_sums_;
   void count_staff_theta();
   template <class Sink>

@@ -77,12 +77,14 @@ struct Firms {
   std::vector<int64_t> scouting_list;
   std::vector<uint32_t> rivals_begin;  ///< rivals of firm f: rivals[rivals_begin[f] .. rivals_begin[f+1])
   std::vector<int32_t> rivals;
-  // planning (recomputed each step)
+  // planning and bookkeeping
   std::vector<double> target;          ///< target headcount
+  /// headcount and pending_in (incoming hires waiting for a visa) are current at all times;
+  /// elite is the end-of-step count (record()); vacancies are set by planning, used by clearing.
   std::vector<int64_t> headcount, elite, pending_in, vacancies, extra_capacity;
   std::vector<double> compute;         ///< GPU-equivalents after export-control multipliers (HQ office)
-  std::vector<double> wage_bill;       ///< annual USD
-  std::vector<double> sum_theta;
+  std::vector<double> wage_bill;       ///< annual USD: end of step (record()); at planning, less this month's leavers
+  std::vector<double> sum_theta;       ///< Σθ of the staff at production (not updated while production is off)
   std::vector<double> output;          ///< papers this step
   std::vector<double> hc_output;
 

@@ -216,6 +216,30 @@ TEST_CASE("scenarios: carried-forward firm bookkeeping (planning, production) eq
   }
 }
 
+TEST_CASE("scenarios: production switched on by hand after running without it counts its Σθ afresh") {
+  // With production off nothing keeps the firms' Σθ (the textbook reductions skip that work);
+  // switching it on by hand (params()) must not leave production() with stale sums.
+  auto sc = load("baseline.yaml", 12);
+  const double scale = sc.params.production.scale;
+  REQUIRE(scale > 0);
+  sc.params.production.scale = 0;
+  Simulation sim(sc.params);
+  for (int t = 0; t < 4; ++t) sim.step();
+  CHECK(std::all_of(sim.world().f.output.begin(), sim.world().f.output.end(), [](double y) { return y == 0; }));
+  sim.params().production.scale = scale;
+  sim.stats().reset(sim.regions(), int(sim.world().f.size()));
+  for (auto phase : {&Simulation::events, &Simulation::demography, &Simulation::firm_planning, &Simulation::offers,
+                     &Simulation::retention, &Simulation::clearing, &Simulation::visa})
+    (sim.*phase)();
+  Simulation recount = sim;
+  recount.edit_world();
+  sim.production();
+  recount.production();
+  CHECK(sim.world().f.sum_theta == recount.world().f.sum_theta);
+  CHECK(sim.world().f.output == recount.world().f.output);
+  CHECK(std::any_of(sim.world().f.output.begin(), sim.world().f.output.end(), [](double y) { return y > 0; }));
+}
+
 // ============================================================ each scenario's main event
 
 TEST_CASE("scenarios: meta_raid: OpenAI loses its 8 most talented researchers to Meta at step 0") {
