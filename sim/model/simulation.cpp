@@ -30,8 +30,9 @@ inline int64_t fixed(double x, double scale) { return static_cast<int64_t>(x * s
 
 double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0 * u); }
 
-/// A change of one entry of Simulation::theta_sums_, collected per chunk in parallel passes.
-struct ThetaDelta {
+/// A change of one entry of a per-firm table (Simulation::theta_sums_, Firms::elite), collected
+/// per chunk in parallel passes and applied in chunk order.
+struct Delta {
   uint32_t k;
   int64_t d;
 };
@@ -62,8 +63,8 @@ void tick_clocks(std::size_t b, std::size_t e, int16_t age_step, uint8_t* __rest
 /// Tiers of slots [b, e) from the talent cuts: Elite if θ ≥ elite_cut, else Top if θ ≥ top_cut,
 /// else Regular; the dead are Regular. Written without branches (Regular = 0, Top = 1, Elite = 2),
 /// in blocks of 64 with the old tiers kept aside: `moved(i, old_tier)` is called for each slot
-/// that joins or leaves the top tiers (a few hundred a step: the cuts move little), found by
-/// rescanning only the blocks where one did.
+/// whose tier changed (a few hundred a step: the cuts move little), found by rescanning only
+/// the blocks where one did.
 template <class Moved>
 void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, const float* __restrict talent,
                   const uint8_t* __restrict alive, uint8_t* __restrict tier, Moved&& moved) {
@@ -79,11 +80,11 @@ void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, 
       const uint8_t elite = uint8_t(t >= elite_cut), top = uint8_t(t >= top_cut);
       const uint8_t now = uint8_t(uint8_t(alive[s + k] != 0) * uint8_t(2 * elite + (top & (elite ^ 1))));
       tier[s + k] = now;
-      changed |= uint8_t(uint8_t(now != 0) ^ uint8_t(old[k] != 0));
+      changed |= uint8_t(now ^ old[k]);
     }
     if (changed)
       for (std::size_t k = 0; k < n; ++k)
-        if ((tier[s + k] != 0) != (old[k] != 0)) moved(s + k, old[k]);
+        if (tier[s + k] != old[k]) moved(s + k, old[k]);
   }
 }
 
@@ -574,14 +575,20 @@ struct Simulation::Immediate {
   void pair(uint64_t key) { sim.poaching_.add(key); }
   void market(MarketStat k) { ++sim.stats_.market[k]; }
   void log(const LogEntry& e) { sim.stats_.log.push_back(e); }
+  void wage(int32_t f, int64_t d) { sim.world_.f.wage_bill[std::size_t(f)] += double(d); }  // integers < 2^53: exact
+  void elite(int32_t f, int d) { sim.world_.f.elite[std::size_t(f)] += d; }
   void theta(std::size_t k, int64_t d) { sim.theta_sums_[k] += d; }
 };
 
-/// A staff member's θ joins (sign +1) or leaves (−1) a firm's Σθ at an office region (and its
-/// top tiers' Σθ): handed to `to` as (index into theta_sums_, fixed-point change). Nothing while
-/// a recount is due, nor while production is off (theta_sums_ is then empty, see firm_planning()).
+/// A staff member joins (sign +1) or leaves (−1) firm f at an office region with pay `comp`: the
+/// firm's headcount, wage bill (USD, rounded per head as a recount would), elite count and Σθ
+/// by region and top tiers (theta_sums_) change, handed to `to`. Σθ not while a recount is due,
+/// nor while production is off (theta_sums_ is then empty, see count_firm_books()).
 template <class Sink>
-void Simulation::staff_theta_into(int32_t f, int region, uint8_t tier, float talent, int sign, Sink& to) const {
+void Simulation::staff_into(int32_t f, int region, uint8_t tier, float talent, float comp, int sign, Sink& to) const {
+  to.headcount(f, sign);
+  to.wage(f, sign * fixed(double(comp), 1.0));
+  if (tier == Elite) to.elite(f, sign);
   if (recount_firms_ || theta_sums_.empty()) return;
   const std::size_t W = std::size_t(regions()) + 1;
   const int64_t th = sign * fixed(double(talent), kSumScale);
@@ -649,14 +656,8 @@ template <class Sink>
 void Simulation::book_into(const MoveRecord& m, Sink& to) const {
   const auto kind = LogKind(m.kind);
   if (m.to_region != m.from_region) to.flow(m.from_region, m.to_region);
-  if (m.from != kNoFirm) {
-    to.headcount(m.from, -1);
-    staff_theta_into(m.from, m.from_region, m.tier, m.talent, -1, to);
-  }
-  if (m.to != kNoFirm) {
-    to.headcount(m.to, +1);
-    staff_theta_into(m.to, m.to_region, m.tier, m.talent, +1, to);
-  }
+  if (m.from != kNoFirm) staff_into(m.from, m.from_region, m.tier, m.talent, m.before, -1, to);
+  if (m.to != kNoFirm) staff_into(m.to, m.to_region, m.tier, m.talent, m.after, +1, to);
   if (kind == LogKind::Move && m.from != kNoFirm && m.to != kNoFirm) to.pair(poaching_key(m.from, m.to));
   if (kind == LogKind::Move) to.market(kJobToJob);
   if (kind == LogKind::Hire) to.market(kHires);
@@ -710,8 +711,7 @@ void Simulation::lose_job_into(std::size_t i, LogKind why, Sink& to) {
   log_into(to, i, why, r.employer[i], kNoFirm, r.location[i], r.location[i], r.comp[i], 0.f);
   // A change-of-status petition or a relocation belongs to this job: it ends with it.
   if (r.pending_firm[i] == r.employer[i] && r.pending_kind[i] != 0) r.pending_firm[i] = kNoFirm;
-  to.headcount(r.employer[i], -1);
-  staff_theta_into(r.employer[i], r.location[i], r.tier[i], r.talent[i], -1, to);
+  staff_into(r.employer[i], r.location[i], r.tier[i], r.talent[i], r.comp[i], -1, to);
   r.employer[i] = kNoFirm;
   r.comp[i] = 0.f;
   r.tenure[i] = 0;
@@ -811,21 +811,27 @@ void Simulation::refresh_tiers() {
   elite_cut_ = cut(be, above_e, k_elite, lo.data());
   top_cut_ = cut(bt, above_t, k_top, lo.data() + 65536);
   const float ec = elite_cut_, tc = top_cut_;
-  // Staff who join or leave the top tiers change their firm's top-tier Σθ (theta_sums_).
+  // Staff whose tier changes change their firm's elite count and, joining or leaving the top
+  // tiers, its top-tier Σθ (theta_sums_, if kept).
   const bool track = !recount_firms_ && !theta_sums_.empty();
   const std::size_t W = std::size_t(regions()) + 1;
-  engine::ChunkedBuffer<ThetaDelta> thetas;
+  engine::ChunkedBuffer<Delta> thetas, elites;
   thetas.reset(N);
+  elites.reset(N);
   for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
-    auto& out = thetas.part(c);
     assign_tiers(b, e, ec, tc, r.talent.data(), r.alive.data(), r.tier.data(), [&](std::size_t i, uint8_t old) {
       const int32_t f = r.employer[i];
-      if (!track || f == kNoFirm) return;
-      const int64_t th = fixed(double(r.talent[i]), kSumScale);
-      out.push_back({uint32_t(std::size_t(f) * W + W - 1), old == Regular ? th : -th});
+      if (f == kNoFirm) return;
+      const uint8_t now = r.tier[i];
+      if ((now == Elite) != (old == Elite)) elites.part(c).push_back({uint32_t(f), now == Elite ? 1 : -1});
+      if (track && (now != Regular) != (old != Regular)) {
+        const int64_t th = fixed(double(r.talent[i]), kSumScale);
+        thetas.part(c).push_back({uint32_t(std::size_t(f) * W + W - 1), old == Regular ? th : -th});
+      }
     });
   });
-  thetas.for_each_in_order([&](const ThetaDelta& x) { theta_sums_[x.k] += x.d; });
+  thetas.for_each_in_order([&](const Delta& x) { theta_sums_[x.k] += x.d; });
+  elites.for_each_in_order([&](const Delta& x) { world_.f.elite[x.k] += x.d; });
   top_sorted_valid_ = false;
 }
 
@@ -948,11 +954,12 @@ void Simulation::demography() {
   // log entries are appended in chunk order, i.e. in slot order, as a serial pass would (the BM
   // reduction at 1e7 has ~0.4M separations a month).
   const std::size_t NF = world_.f.size(), nreg = std::size_t(regions());
-  // Slots: headcount and pending-hire changes by firm; the leavers' pay by firm (planning's wage
-  // bill is record()'s less this, firm_planning()); exits, separations; exits by region.
-  const std::size_t o_pend = NF, o_wage = 2 * NF, o_exits = 3 * NF, o_seps = o_exits + 1, o_region = o_seps + 1;
+  // Slots: changes of headcount, pending hires, wage bill and elite count by firm; exits,
+  // separations; exits by region.
+  const std::size_t o_pend = NF, o_wage = 2 * NF, o_elite = 3 * NF, o_exits = 4 * NF, o_seps = o_exits + 1,
+                    o_region = o_seps + 1;
   engine::ChunkedBuffer<LogEntry> logs;
-  engine::ChunkedBuffer<ThetaDelta> thetas;
+  engine::ChunkedBuffer<Delta> thetas;
   logs.reset(N);
   thetas.reset(N);
   const auto applied = count_chunks(N, o_region + nreg, [&](int64_t* a, std::size_t b, std::size_t) {
@@ -960,18 +967,17 @@ void Simulation::demography() {
     struct Chunk {
       int64_t* a;
       std::vector<LogEntry>& logs;
-      std::vector<ThetaDelta>& thetas;
+      std::vector<Delta>& thetas;
+      std::size_t o_wage, o_elite;
       void headcount(int32_t f, int d) { a[std::size_t(f)] += d; }
+      void wage(int32_t f, int64_t d) { a[o_wage + std::size_t(f)] += d; }
+      void elite(int32_t f, int d) { a[o_elite + std::size_t(f)] += d; }
       void log(const LogEntry& x) { logs.push_back(x); }
       void theta(std::size_t k, int64_t d) { thetas.push_back({uint32_t(k), d}); }
-    } sink{a, logs.part(c), thetas.part(c)};
+    } sink{a, logs.part(c), thetas.part(c), o_wage, o_elite};
     const Part& part = parts[c];
-    auto leaves = [&](uint32_t i) {
-      if (r.employer[i] != kNoFirm) a[o_wage + std::size_t(r.employer[i])] -= fixed(double(r.comp[i]), 1.0);
-      lose_job_into(i, LogKind::Separation, sink);
-    };
     for (const uint32_t i : part.exits) {
-      leaves(i);
+      lose_job_into(i, LogKind::Separation, sink);
       log_into(sink, i, LogKind::Exit, kNoFirm, kNoFirm, r.location[i], r.location[i], 0.f, 0.f);
       if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) --a[o_pend + std::size_t(r.pending_firm[i])];
       r.alive[i] = 0;
@@ -981,7 +987,7 @@ void Simulation::demography() {
       ++a[o_region + r.location[i]];
     }
     for (const uint32_t i : part.separations) {
-      leaves(i);
+      lose_job_into(i, LogKind::Separation, sink);
       r.flags[i] |= kFlagSeparated;
       ++a[o_seps];
     }
@@ -990,12 +996,13 @@ void Simulation::demography() {
     world_.f.headcount[f] += applied[f];
     world_.f.pending_in[f] += applied[o_pend + f];
     world_.f.wage_bill[f] += double(applied[o_wage + f]);  // integers below 2^53: exact
+    world_.f.elite[f] += applied[o_elite + f];
   }
   stats_.market[kExits] += applied[o_exits];
   stats_.market[kSeparations] += applied[o_seps];
   for (std::size_t x = 0; x < nreg; ++x) stats_.exits_region[x] += applied[o_region + x];
   logs.append_to(stats_.log);
-  thetas.for_each_in_order([&](const ThetaDelta& x) { theta_sums_[x.k] += x.d; });
+  thetas.for_each_in_order([&](const Delta& x) { theta_sums_[x.k] += x.d; });
   std::vector<uint32_t> freed;  // slot order
   for (const auto& part : parts) freed.insert(freed.end(), part.exits.begin(), part.exits.end());
   // Free slots stay sorted so entrants fill the lowest first.
@@ -1094,34 +1101,11 @@ void Simulation::firm_planning() {
   auto& F = world_.f;
   auto& r = world_.r;
   const std::size_t NF = F.size(), N = r.size();
-  // Headcount and pending hires are kept up to date at every change, and the wage bill is
-  // record()'s end-of-step count less demography's leavers, so planning needs no pass over the
-  // researchers (at 1e7: ~40 ms a step) unless that chain was broken: the first step, a restored
-  // run, an event this step (events may change anything), a hand edit (edit_world()).
+  // The firms' books are kept up to date at every change, so planning needs no pass over the
+  // researchers (at 1e7: ~40 ms a step) unless that chain was broken (recount_firms_): the first
+  // step, a restored run, an event this step (events may change anything), a hand edit.
   if (recount_firms_) {
-    // Per-firm integer sums: headcount, pending, wage bill (USD, the same rounding as record()).
-    const auto tot = count_chunks(N, NF * 3, [&](int64_t* a, std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        if (!r.alive[i]) continue;
-        if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) ++a[std::size_t(r.pending_firm[i]) * 3 + 1];
-        const int32_t f = r.employer[i];
-        if (f == kNoFirm) continue;
-        int64_t* x = &a[std::size_t(f) * 3];
-        x[0] += 1;
-        x[2] += fixed(double(r.comp[i]), 1.0);
-      }
-    });
-    for (std::size_t f = 0; f < NF; ++f) {
-      F.headcount[f] = tot[f * 3];
-      F.pending_in[f] = tot[f * 3 + 1];
-      F.wage_bill[f] = double(tot[f * 3 + 2]);
-    }
-    // Σθ for production; with production off (the textbook reductions) nothing tracks it, and
-    // production() counts it should it be switched on by hand.
-    if (params_.production.scale > 0)
-      count_staff_theta();
-    else
-      theta_sums_.clear();
+    count_firm_books();
     recount_firms_ = false;
   }
   const double month_growth = 1.0 / 12.0;
@@ -1137,6 +1121,37 @@ void Simulation::firm_planning() {
   for (std::size_t f = 0; f < NF; ++f)
     plan_capacity_[f] = std::max<int64_t>(F.headcount[f] + F.pending_in[f], std::llround(F.target[f]));
   build_firm_sampler();
+}
+
+void Simulation::count_firm_books() {
+  auto& F = world_.f;
+  auto& r = world_.r;
+  const std::size_t NF = F.size();
+  // Per-firm integer sums: headcount, pending, wage bill (USD, rounded per head), elite.
+  const auto tot = count_chunks(r.size(), NF * 4, [&](int64_t* a, std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      if (!r.alive[i]) continue;
+      if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) ++a[std::size_t(r.pending_firm[i]) * 4 + 1];
+      const int32_t f = r.employer[i];
+      if (f == kNoFirm) continue;
+      int64_t* x = &a[std::size_t(f) * 4];
+      x[0] += 1;
+      x[2] += fixed(double(r.comp[i]), 1.0);
+      x[3] += r.tier[i] == Elite;
+    }
+  });
+  for (std::size_t f = 0; f < NF; ++f) {
+    F.headcount[f] = tot[f * 4];
+    F.pending_in[f] = tot[f * 4 + 1];
+    F.wage_bill[f] = double(tot[f * 4 + 2]);
+    F.elite[f] = tot[f * 4 + 3];
+  }
+  // Σθ for production; with production off (the textbook reductions) nothing tracks it, and
+  // production() counts it should it be switched on by hand.
+  if (params_.production.scale > 0)
+    count_staff_theta();
+  else
+    theta_sums_.clear();
 }
 
 void Simulation::build_firm_sampler() {
@@ -1338,7 +1353,7 @@ void Simulation::scouting(std::vector<Offer>& targeted) {
 // 5. retention -------------------------------------------------------------------
 void Simulation::retention() {
   auto& r = world_.r;
-  const auto& F = world_.f;
+  auto& F = world_.f;
   const double a = params_.market.utility.pay;
   movers_.clear();
   struct Raise {
@@ -1395,6 +1410,7 @@ void Simulation::retention() {
     const float before = r.comp[x.slot];
     r.comp[x.slot] = x.comp;
     r.ref_offer[x.slot] = x.ref;
+    F.wage_bill[std::size_t(r.employer[x.slot])] += double(fixed(double(x.comp), 1.0) - fixed(double(before), 1.0));
     ++stats_.market[kCounterRaises];
     log(x.slot, LogKind::CounterRaise, r.employer[x.slot], r.employer[x.slot], r.location[x.slot], r.location[x.slot], before, x.comp);
   });
@@ -1478,22 +1494,25 @@ void Simulation::clearing() {
   // pass would (before: ~0.8M moves a step booked one by one in the BM reduction at 1e7).
   const std::size_t R = std::size_t(regions());
   const std::size_t o_visa = 0, o_flow = o_visa + R, o_head = o_flow + R * R, o_pend = o_head + NF;
-  const std::size_t o_market = o_pend + NF;  // kMarketStats counters
+  const std::size_t o_wage = o_pend + NF, o_elite = o_wage + NF;
+  const std::size_t o_market = o_elite + NF;  // kMarketStats counters
   engine::ChunkedBuffer<LogEntry> logs;
   engine::ChunkedBuffer<uint64_t> pairs;
-  engine::ChunkedBuffer<ThetaDelta> thetas;
+  engine::ChunkedBuffer<Delta> thetas;
   logs.reset(accepted.size());
   pairs.reset(accepted.size());
   thetas.reset(accepted.size());
   const auto tot = count_chunks(accepted.size(), o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
     struct Chunk {
       int64_t* a;
-      std::size_t R, o_flow, o_head, o_market;
+      std::size_t R, o_flow, o_head, o_wage, o_elite, o_market;
       std::vector<LogEntry>& logs;
       std::vector<uint64_t>& pairs;
-      std::vector<ThetaDelta>& thetas;
+      std::vector<Delta>& thetas;
       void flow(int from, int to) { ++a[o_flow + std::size_t(from) * R + std::size_t(to)]; }
       void headcount(int32_t f, int d) { a[o_head + std::size_t(f)] += d; }
+      void wage(int32_t f, int64_t d) { a[o_wage + std::size_t(f)] += d; }
+      void elite(int32_t f, int d) { a[o_elite + std::size_t(f)] += d; }
       void pair(uint64_t key) { pairs.push_back(key); }
       void market(MarketStat k) { ++a[o_market + k]; }
       void log(const LogEntry& x) { logs.push_back(x); }
@@ -1502,6 +1521,8 @@ void Simulation::clearing() {
            R,
            o_flow,
            o_head,
+           o_wage,
+           o_elite,
            o_market,
            logs.part(b / engine::kChunk),
            pairs.part(b / engine::kChunk),
@@ -1523,10 +1544,12 @@ void Simulation::clearing() {
   for (std::size_t f = 0; f < NF; ++f) {
     F.headcount[f] += tot[o_head + f];
     F.pending_in[f] += tot[o_pend + f];
+    F.wage_bill[f] += double(tot[o_wage + f]);  // integers below 2^53: exact
+    F.elite[f] += tot[o_elite + f];
   }
   pairs.for_each_in_order([&](uint64_t key) { poaching_.add(key); });
   logs.append_to(stats_.log);
-  thetas.for_each_in_order([&](const ThetaDelta& x) { theta_sums_[x.k] += x.d; });
+  thetas.for_each_in_order([&](const Delta& x) { theta_sums_[x.k] += x.d; });
   movers_.swap(accepted);
 }
 
@@ -1796,7 +1819,7 @@ void Simulation::count_staff_theta() {
 // 9. pay ---------------------------------------------------------------------------
 void Simulation::pay() {
   auto& r = world_.r;
-  const auto& F = world_.f;
+  auto& F = world_.f;
   if (std::all_of(F.annual_raise.begin(), F.annual_raise.end(), [](double x) { return x == 0.0; })) return;
   // Log entries are built inside the parallel pass (each chunk its own list) and appended in
   // chunk order, i.e. slot order: the same log for any thread count, without a serial pass
@@ -1807,17 +1830,21 @@ void Simulation::pay() {
   // hardware prefetcher to follow the id column (perf: a fifth of the pass waited on it), so the
   // column is prefetched a line (8 ids) at a time, 256 researchers ahead.
   const bool logging = params_.output.event_log != EventLogLevel::None;
-  for_chunks(r.size(), [&](std::size_t c, std::size_t b, std::size_t e) {
+  // The wage bills change by the raises (per-thread integer sums, as a recount would round).
+  const auto raises = count_chunks(r.size(), F.size(), [&](int64_t* a, std::size_t b, std::size_t e) {
+    const std::size_t c = b / engine::kChunk;
     for (std::size_t i = b; i < e; ++i) {
       if (logging && (i & 7) == 0) __builtin_prefetch(r.uid.data() + i + 256);  // past the end: harmless
       const int32_t f = r.employer[i];
       if (!r.alive[i] || f == kNoFirm || r.tenure[i] == 0 || r.tenure[i] % 12 != 0) continue;
       const float before = r.comp[i];
       r.comp[i] = float(std::min(double(r.comp[i]) * (1.0 + F.annual_raise[f]), std::max(F.max_package[f], double(r.comp[i]))));
+      a[std::size_t(f)] += fixed(double(r.comp[i]), 1.0) - fixed(double(before), 1.0);
       if (r.comp[i] != before && log_enabled(i))
         raised.part(c).push_back(log_entry(i, LogKind::AnnualRaise, f, f, r.location[i], r.location[i], before, r.comp[i]));
     }
   });
+  for (std::size_t f = 0; f < F.size(); ++f) F.wage_bill[f] += double(raises[f]);
   raised.append_to(stats_.log);
 }
 
@@ -1832,18 +1859,16 @@ void Simulation::record() {
   const uint32_t lo_bits = std::bit_cast<uint32_t>(1000.0f) >> 16, hi_bits = std::bit_cast<uint32_t>(1.0e9f) >> 16;
   const int kBins = int(hi_bits - lo_bits) + 1;
   const std::size_t nstock = std::size_t(R) * R * kTiers, nhist = std::size_t(kTiers) * R * kBins;
-  // ... plus end-of-step elite count and wage bill per firm (planning's values predate this step's moves)
-  auto& F = world_.f;
-  const std::size_t NF = F.size(), nfirm = nstock + 2 + nhist;
-  const auto tot = count_chunks(N, nfirm + 2 * NF, [&](int64_t* a, std::size_t b, std::size_t e) {
+  // The firms' elite counts and wage bills are kept up to date (recount_firms_); counted here
+  // only after a hand edit since planning.
+  if (recount_firms_) count_firm_books();
+  const auto tot = count_chunks(N, nstock + 2 + nhist, [&](int64_t* a, std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       if (!r.alive[i]) continue;
       a[(std::size_t(r.location[i]) * R + r.origin[i]) * kTiers + r.tier[i]] += 1;
       const bool emp = r.employer[i] != kNoFirm;
       a[nstock + (emp ? 0 : 1)] += 1;
       if (emp) {
-        a[nfirm + 2 * std::size_t(r.employer[i])] += r.tier[i] == Elite;
-        a[nfirm + 2 * std::size_t(r.employer[i]) + 1] += fixed(double(r.comp[i]), 1.0);
         const uint32_t hb = std::bit_cast<uint32_t>(std::max(r.comp[i], 0.0f)) >> 16;
         const int bin = int(std::clamp(hb, lo_bits, hi_bits) - lo_bits);
         a[nstock + 2 + (std::size_t(r.tier[i]) * R + r.location[i]) * kBins + bin] += 1;
@@ -1851,10 +1876,6 @@ void Simulation::record() {
     }
   });
   std::copy(tot.begin(), tot.begin() + std::ptrdiff_t(nstock), stats_.stocks.begin());
-  for (std::size_t f = 0; f < NF; ++f) {
-    F.elite[f] = tot[nfirm + 2 * f];
-    F.wage_bill[f] = double(tot[nfirm + 2 * f + 1]);
-  }
   stats_.market[kEmployed] = tot[nstock];
   stats_.market[kUnemployed] = tot[nstock + 1];
   auto edge = [&](double bin) {  // pay at a fractional bin position (log-linear inside a bin)
@@ -2096,7 +2117,7 @@ std::vector<std::string> Simulation::check_invariants() const {
   const auto& F = world_.f;
   const int R = regions();
   const std::size_t NF = F.size();
-  std::vector<int64_t> head(NF, 0), pend(NF, 0), stock(R, 0);
+  std::vector<int64_t> head(NF, 0), pend(NF, 0), elite(NF, 0), wage(NF, 0), stock(R, 0);
   auto who = [&](std::size_t i) { return "researcher " + std::to_string(r.uid[i]) + " (slot " + std::to_string(i) + ")"; };
   for (std::size_t i = 0; i < r.size(); ++i) {
     if (!r.alive[i]) {
@@ -2111,6 +2132,8 @@ std::vector<std::string> Simulation::check_invariants() const {
         continue;
       }
       ++head[f];
+      elite[f] += r.tier[i] == Elite;
+      wage[f] += fixed(double(r.comp[i]), 1.0);
       const auto st = Status(r.status[i]);
       const bool cap_gap = st == Status::StudentVisa && r.pending_firm[i] == f && r.pending_kind[i] == 1;
       const bool ok = st == Status::Citizen || st == Status::Permanent ||
@@ -2128,6 +2151,11 @@ std::vector<std::string> Simulation::check_invariants() const {
   for (std::size_t f = 0; f < NF; ++f) {
     if (head[f] != F.headcount[f])
       bad.push_back(F.name[f] + ": headcount " + std::to_string(F.headcount[f]) + " but " + std::to_string(head[f]) + " employees");
+    if (elite[f] != F.elite[f])
+      bad.push_back(F.name[f] + ": elite count " + std::to_string(F.elite[f]) + " but " + std::to_string(elite[f]) + " elite employees");
+    if (double(wage[f]) != F.wage_bill[f])
+      bad.push_back(F.name[f] + ": wage bill " + std::to_string(F.wage_bill[f]) + " but its staff's pay sums to " +
+                    std::to_string(wage[f]));
     if (pend[f] != F.pending_in[f])
       bad.push_back(F.name[f] + ": " + std::to_string(F.pending_in[f]) + " pending hires on record but " +
                     std::to_string(pend[f]) + " researchers waiting to join");

@@ -154,9 +154,9 @@ class Simulation {
   const std::array<double, kPhases>& phase_seconds() const { return phase_seconds_; }
 
   const World& world() const { return world_; }
-  /// The state, to change by hand (tests, tools): the next step's planning then recounts the
-  /// firms' bookkeeping (headcount, pending hires, wage bill) from the researchers instead of
-  /// carrying it forward (see firm_planning()).
+  /// The state, to change by hand (tests, tools): the firms' books (headcount, pending hires,
+  /// wage bill, elite count, Σθ) are then counted afresh from the researchers by the next phase
+  /// that needs them instead of being carried forward (see recount_firms_).
   World& edit_world() {
     recount_firms_ = true;
     return world_;
@@ -261,10 +261,10 @@ class Simulation {
 #endif
   std::vector<int64_t> prev_stock_;   ///< stock by region after the previous step (invariants)
   std::vector<int64_t> plan_capacity_;  ///< max(headcount+pending, target) + raid capacity at planning
-  /// firm_planning() must count headcount, pending hires and wage bill from the researchers:
-  /// on the first step, after a restore, after events, after edit_world(). Otherwise they are
-  /// carried forward exactly (headcount and pending hires are kept up to date at every change;
-  /// the wage bill is record()'s count less the pay of those who lost their job in demography).
+  /// The firms' books (headcount, pending hires, wage bill, elite count, Σθ) must be counted from
+  /// the researchers (count_firm_books(), at planning): on the first step, after a restore,
+  /// after events, after edit_world(). Otherwise they are kept up to date exactly at every
+  /// change (moves, job losses, raises, tier changes) and no phase recounts them.
   bool recount_firms_ = true;
   /// Σθ (fixed point, kSumScale) of each firm's staff by office region, and in a last column
   /// its top tiers' (regions + 1 columns per firm): production()'s inputs, kept up to date like
@@ -273,7 +273,8 @@ class Simulation {
   std::vector<int64_t> theta_sums_;
   void count_staff_theta();
   template <class Sink>
-  void staff_theta_into(int32_t firm, int region, uint8_t tier, float talent, int sign, Sink& to) const;
+  void staff_into(int32_t firm, int region, uint8_t tier, float talent, float comp, int sign, Sink& to) const;
+  void count_firm_books();  ///< headcount, pending hires, wage bill, elite (and Σθ) from the researchers
   std::vector<Offer> offers_;
   std::vector<Offer> raid_offers_;
   std::vector<Mover> movers_;

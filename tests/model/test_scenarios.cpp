@@ -166,11 +166,12 @@ TEST_CASE("scenarios: every library file runs past its last event with invariant
 }
 
 TEST_CASE("scenarios: carried-forward firm bookkeeping (planning, production) equals a recount from the researchers") {
-  // firm_planning() counts headcount, pending hires and wage bill from the researchers only
-  // when the chain is broken (first step, events, restore, edit_world()); otherwise it uses the
-  // values kept up to date at every change (the wage bill: record()'s less demography's
-  // leavers). Each step, a copy taken just before planning is made to recount (edit_world());
-  // both must plan from exactly the same numbers. Likewise production()'s Σθ by firm, office
+  // firm_planning() counts headcount, pending hires, wage bill and elite count from the
+  // researchers only when the chain is broken (first step, events, restore, edit_world());
+  // otherwise it uses the values kept up to date at every change (moves, job losses, raises,
+  // counteroffers, tier changes). Each step, a copy taken just before planning is made to
+  // recount (edit_world()); both must plan from exactly the same numbers (this checks every
+  // change since the previous step's planning). Likewise production()'s Σθ by firm, office
   // region and tier (kept up to date through moves, job losses and tier changes): a copy taken
   // before production and made to recount must produce exactly the same output. Exact
   // equality: all are integer sums.
@@ -192,6 +193,7 @@ TEST_CASE("scenarios: carried-forward firm bookkeeping (planning, production) eq
       CHECK(a.headcount == b.headcount);
       CHECK(a.pending_in == b.pending_in);
       CHECK(a.wage_bill == b.wage_bill);
+      CHECK(a.elite == b.elite);
       CHECK(a.vacancies == b.vacancies);
       const auto& ev = sim.params().events;
       carried += t > 0 && std::none_of(ev.begin(), ev.end(), [&](const auto& e) { return e.at.step == t; });
