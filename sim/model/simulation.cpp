@@ -648,10 +648,10 @@ MoveRecord Simulation::move_researcher(std::size_t i, int32_t firm, int region, 
   return rec;
 }
 
-/// What booking one executed move changes — flows, headcounts, the poaching pair, market
-/// counters, the log entry — handed to `to` (flow, headcount, pair, market, log). book_move()
-/// applies each at once; clearing() collects them per chunk of moves in parallel. One list of
-/// effects for both.
+/// What booking one executed move changes — flows, both firms' books (staff_into: headcount,
+/// wage bill, elite count, Σθ), the poaching pair, market counters, the log entry — handed to
+/// `to` (flow, headcount, wage, elite, theta, pair, market, log). book_move() applies each at
+/// once; clearing() collects them per chunk of moves in parallel. One list of effects for both.
 template <class Sink>
 void Simulation::book_into(const MoveRecord& m, Sink& to) const {
   const auto kind = LogKind(m.kind);
@@ -702,7 +702,7 @@ void Simulation::lose_job(std::size_t i, LogKind why) {
   lose_job_into(i, why, now);
 }
 
-/// lose_job() with its shared effects (the log entry, the employer's headcount) handed to `to`;
+/// lose_job() with its shared effects (the log entry, the employer's books: staff_into) handed to `to`;
 /// only researcher i's own columns change here, so different researchers may run in parallel.
 template <class Sink>
 void Simulation::lose_job_into(std::size_t i, LogKind why, Sink& to) {
@@ -1099,8 +1099,7 @@ void Simulation::demography() {
 // 3. firm planning -------------------------------------------------------------
 void Simulation::firm_planning() {
   auto& F = world_.f;
-  auto& r = world_.r;
-  const std::size_t NF = F.size(), N = r.size();
+  const std::size_t NF = F.size();
   // The firms' books are kept up to date at every change, so planning needs no pass over the
   // researchers (at 1e7: ~40 ms a step) unless that chain was broken (recount_firms_): the first
   // step, a restored run, an event this step (events may change anything), a hand edit.
