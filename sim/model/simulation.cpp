@@ -118,6 +118,20 @@ std::size_t list_visa_work(std::size_t b, std::size_t e, const uint8_t* __restri
   return n;
 }
 
+/// Writes to `out` the slots in [b, e) of the living who drew a random offer this step and wait
+/// for no visa decision; returns how many. Branch-free like list_visa_work (a few percent
+/// qualify, scattered over the slots).
+std::size_t list_offer_takers(std::size_t b, std::size_t e, const uint8_t* __restrict flags,
+                              const uint8_t* __restrict alive, const int32_t* __restrict pending_firm,
+                              uint32_t* __restrict out) {
+  std::size_t n = 0;
+  for (std::size_t i = b; i < e; ++i) {
+    out[n] = uint32_t(i);
+    n += std::size_t(((flags[i] & kFlagOffer) != 0) & (alive[i] != 0) & (pending_firm[i] == kNoFirm));
+  }
+  return n;
+}
+
 /// Serial bookkeeping passes over lists of scattered researchers (the visa phase's decisions,
 /// approvals and expiries) read a dozen columns of each:
 /// prefetching the researcher kBookAhead places ahead hides most of the cache misses (visa phase's
@@ -1260,14 +1274,13 @@ void Simulation::offers() {
       // The few researchers with an offer this step (a few percent) are scattered over the chunk,
       // so each touches a cache line per column it reads: list them first, then fetch the columns
       // of the researcher kAhead places ahead while evaluating the current one.
-      std::vector<uint32_t> who;
-      for (std::size_t i = b; i < e; ++i)
-        if ((r.flags[i] & kFlagOffer) && r.alive[i] && r.pending_firm[i] == kNoFirm) who.push_back(uint32_t(i));
+      std::array<uint32_t, engine::kChunk> who;
+      const std::size_t nwho = list_offer_takers(b, e, r.flags.data(), r.alive.data(), r.pending_firm.data(), who.data());
       constexpr std::size_t kAhead = 8;
       auto fetch = [&](std::size_t i) { prefetch_offer_columns(r, i); };
-      for (std::size_t k = 0; k < std::min(kAhead, who.size()); ++k) fetch(who[k]);
-      for (std::size_t k = 0; k < who.size(); ++k) {
-        if (k + kAhead < who.size()) fetch(who[k + kAhead]);
+      for (std::size_t k = 0; k < std::min(kAhead, nwho); ++k) fetch(who[k]);
+      for (std::size_t k = 0; k < nwho; ++k) {
+        if (k + kAhead < nwho) fetch(who[k + kAhead]);
         const std::size_t i = who[k];
         const bool employed = r.employer[i] != kNoFirm;
         auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::OfferArrival);
