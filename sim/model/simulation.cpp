@@ -37,6 +37,41 @@ struct Delta {
   int64_t d;
 };
 
+/// The sink of the firms' books for a parallel pass over researchers or moves (demography's
+/// exits and separations, clearing's moves), one per chunk: changes of headcount, pending hires,
+/// wage bill and elite count go to the thread's integer counters, four blocks of `nf` from
+/// offset `o` (in that order: add_book_changes() applies them); log entries and Σθ changes to
+/// the chunk's lists, appended in chunk order afterwards.
+struct BooksChunk {
+  int64_t* a;
+  std::size_t o, nf;
+  std::vector<LogEntry>& logs;
+  std::vector<Delta>& thetas;
+  void headcount(int32_t f, int d) { a[o + std::size_t(f)] += d; }
+  void pending(int32_t f, int d) { a[o + nf + std::size_t(f)] += d; }
+  void wage(int32_t f, int64_t d) { a[o + 2 * nf + std::size_t(f)] += d; }
+  void elite(int32_t f, int d) { a[o + 3 * nf + std::size_t(f)] += d; }
+  void log(const LogEntry& x) { logs.push_back(x); }
+  void theta(std::size_t k, int64_t d) { thetas.push_back({uint32_t(k), d}); }
+};
+
+/// Adds a BooksChunk counter block (four blocks of F.size(): headcount, pending hires, wage
+/// bill, elite count) to the firms' books.
+void add_book_changes(Firms& F, const int64_t* d) {
+  const std::size_t NF = F.size();
+  for (std::size_t f = 0; f < NF; ++f) {
+    F.headcount[f] += d[f];
+    F.pending_in[f] += d[NF + f];
+    F.wage_bill[f] += double(d[2 * NF + f]);  // integers below 2^53: exact
+    F.elite[f] += d[3 * NF + f];
+  }
+}
+
+/// Applies Σθ changes collected per chunk (staff_into, refresh_tiers) to Simulation::theta_sums_.
+void add_theta_changes(std::vector<int64_t>& sums, const engine::ChunkedBuffer<Delta>& changes) {
+  changes.for_each_in_order([&](const Delta& x) { sums[x.k] += x.d; });
+}
+
 /// θ^e of the pay schedule, called for every offer and counteroffer. Elasticities of 1 (the
 /// leading labs) and 0 (the textbook reductions: pay independent of talent) skip pow: pow(θ, 0)
 /// is 1 by definition and pow(θ, 1) is θ exactly (glibc's pow errs by < 1 ULP, so a result that
@@ -625,7 +660,6 @@ void Simulation::log_into(Sink& to, std::size_t i, LogKind kind, int32_t from_fi
 
 void Simulation::count_flow(int from, int to) { stats_.flows[std::size_t(from) * regions() + to] += 1; }
 
-
 void Simulation::execute_move(std::size_t i, int32_t firm, int region, float comp, LogKind kind) {
   book_move(move_researcher(i, firm, region, comp, kind));
 }
@@ -844,7 +878,7 @@ void Simulation::refresh_tiers() {
       }
     });
   });
-  thetas.for_each_in_order([&](const Delta& x) { theta_sums_[x.k] += x.d; });
+  add_theta_changes(theta_sums_, thetas);
   elites.for_each_in_order([&](const Delta& x) { world_.f.elite[x.k] += x.d; });
   top_sorted_valid_ = false;
 }
@@ -968,32 +1002,20 @@ void Simulation::demography() {
   // log entries are appended in chunk order, i.e. in slot order, as a serial pass would (the BM
   // reduction at 1e7 has ~0.4M separations a month).
   const std::size_t NF = world_.f.size(), nreg = std::size_t(regions());
-  // Slots: changes of headcount, pending hires, wage bill and elite count by firm; exits,
-  // separations; exits by region.
-  const std::size_t o_pend = NF, o_wage = 2 * NF, o_elite = 3 * NF, o_exits = 4 * NF, o_seps = o_exits + 1,
-                    o_region = o_seps + 1;
+  // Slots: the firms' books (BooksChunk, from 0); exits, separations; exits by region.
+  const std::size_t o_exits = 4 * NF, o_seps = o_exits + 1, o_region = o_seps + 1;
   engine::ChunkedBuffer<LogEntry> logs;
   engine::ChunkedBuffer<Delta> thetas;
   logs.reset(N);
   thetas.reset(N);
   const auto applied = count_chunks(N, o_region + nreg, [&](int64_t* a, std::size_t b, std::size_t) {
     const std::size_t c = b / engine::kChunk;
-    struct Chunk {
-      int64_t* a;
-      std::vector<LogEntry>& logs;
-      std::vector<Delta>& thetas;
-      std::size_t o_wage, o_elite;
-      void headcount(int32_t f, int d) { a[std::size_t(f)] += d; }
-      void wage(int32_t f, int64_t d) { a[o_wage + std::size_t(f)] += d; }
-      void elite(int32_t f, int d) { a[o_elite + std::size_t(f)] += d; }
-      void log(const LogEntry& x) { logs.push_back(x); }
-      void theta(std::size_t k, int64_t d) { thetas.push_back({uint32_t(k), d}); }
-    } sink{a, logs.part(c), thetas.part(c), o_wage, o_elite};
+    BooksChunk sink{a, 0, NF, logs.part(c), thetas.part(c)};
     const Part& part = parts[c];
     for (const uint32_t i : part.exits) {
       lose_job_into(i, LogKind::Separation, sink);
       log_into(sink, i, LogKind::Exit, kNoFirm, kNoFirm, r.location[i], r.location[i], 0.f, 0.f);
-      if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) --a[o_pend + std::size_t(r.pending_firm[i])];
+      if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) sink.pending(r.pending_firm[i], -1);
       r.alive[i] = 0;
       r.pending_firm[i] = kNoFirm;
       r.employer[i] = kNoFirm;
@@ -1006,17 +1028,12 @@ void Simulation::demography() {
       ++a[o_seps];
     }
   });
-  for (std::size_t f = 0; f < NF; ++f) {
-    world_.f.headcount[f] += applied[f];
-    world_.f.pending_in[f] += applied[o_pend + f];
-    world_.f.wage_bill[f] += double(applied[o_wage + f]);  // integers below 2^53: exact
-    world_.f.elite[f] += applied[o_elite + f];
-  }
+  add_book_changes(world_.f, applied.data());
   stats_.market[kExits] += applied[o_exits];
   stats_.market[kSeparations] += applied[o_seps];
   for (std::size_t x = 0; x < nreg; ++x) stats_.exits_region[x] += applied[o_region + x];
   logs.append_to(stats_.log);
-  thetas.for_each_in_order([&](const Delta& x) { theta_sums_[x.k] += x.d; });
+  add_theta_changes(theta_sums_, thetas);
   std::vector<uint32_t> freed;  // slot order
   for (const auto& part : parts) freed.insert(freed.end(), part.exits.begin(), part.exits.end());
   // Free slots stay sorted so entrants fill the lowest first.
@@ -1505,9 +1522,8 @@ void Simulation::clearing() {
   // pairs, which are then appended in chunk order, i.e. in the order of the moves, as a serial
   // pass would (before: ~0.8M moves a step booked one by one in the BM reduction at 1e7).
   const std::size_t R = std::size_t(regions());
-  const std::size_t o_visa = 0, o_flow = o_visa + R, o_head = o_flow + R * R, o_pend = o_head + NF;
-  const std::size_t o_wage = o_pend + NF, o_elite = o_wage + NF;
-  const std::size_t o_market = o_elite + NF;  // kMarketStats counters
+  const std::size_t o_visa = 0, o_flow = o_visa + R, o_books = o_flow + R * R;  // books: BooksChunk
+  const std::size_t o_market = o_books + 4 * NF;                                    // kMarketStats counters
   engine::ChunkedBuffer<LogEntry> logs;
   engine::ChunkedBuffer<uint64_t> pairs;
   engine::ChunkedBuffer<Delta> thetas;
@@ -1515,34 +1531,18 @@ void Simulation::clearing() {
   pairs.reset(accepted.size());
   thetas.reset(accepted.size());
   const auto tot = count_chunks(accepted.size(), o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
-    struct Chunk {
-      int64_t* a;
-      std::size_t R, o_flow, o_head, o_wage, o_elite, o_market;
-      std::vector<LogEntry>& logs;
+    const std::size_t c = b / engine::kChunk;
+    struct Chunk : BooksChunk {
+      std::size_t R, o_flow, o_market;
       std::vector<uint64_t>& pairs;
-      std::vector<Delta>& thetas;
       void flow(int from, int to) { ++a[o_flow + std::size_t(from) * R + std::size_t(to)]; }
-      void headcount(int32_t f, int d) { a[o_head + std::size_t(f)] += d; }
-      void wage(int32_t f, int64_t d) { a[o_wage + std::size_t(f)] += d; }
-      void elite(int32_t f, int d) { a[o_elite + std::size_t(f)] += d; }
       void pair(uint64_t key) { pairs.push_back(key); }
       void market(MarketStat k) { ++a[o_market + k]; }
-      void log(const LogEntry& x) { logs.push_back(x); }
-      void theta(std::size_t k, int64_t d) { thetas.push_back({uint32_t(k), d}); }
-    } sink{a,
-           R,
-           o_flow,
-           o_head,
-           o_wage,
-           o_elite,
-           o_market,
-           logs.part(b / engine::kChunk),
-           pairs.part(b / engine::kChunk),
-           thetas.part(b / engine::kChunk)};
+    } sink{{a, o_books, NF, logs.part(c), thetas.part(c)}, R, o_flow, o_market, pairs.part(c)};
     for (std::size_t k = b; k < e; ++k) {
       if (accepted[k].targeted == 2) sink.market(kRaidHires);
       if (petition[k]) {
-        ++a[o_pend + std::size_t(done[k].to)];
+        sink.pending(done[k].to, +1);
         ++a[o_visa + done[k].origin];
         log_move_into(done[k], sink);
       } else {
@@ -1553,15 +1553,10 @@ void Simulation::clearing() {
   for (int k = 0; k < kMarketStats; ++k) stats_.market[std::size_t(k)] += tot[o_market + std::size_t(k)];
   for (std::size_t o = 0; o < R; ++o) stats_.visa[o * kVisaStats + kVisaApplications] += tot[o_visa + o];
   for (std::size_t x = 0; x < R * R; ++x) stats_.flows[x] += tot[o_flow + x];
-  for (std::size_t f = 0; f < NF; ++f) {
-    F.headcount[f] += tot[o_head + f];
-    F.pending_in[f] += tot[o_pend + f];
-    F.wage_bill[f] += double(tot[o_wage + f]);  // integers below 2^53: exact
-    F.elite[f] += tot[o_elite + f];
-  }
+  add_book_changes(F, tot.data() + o_books);
   pairs.for_each_in_order([&](uint64_t key) { poaching_.add(key); });
   logs.append_to(stats_.log);
-  thetas.for_each_in_order([&](const Delta& x) { theta_sums_[x.k] += x.d; });
+  add_theta_changes(theta_sums_, thetas);
   movers_.swap(accepted);
 }
 
