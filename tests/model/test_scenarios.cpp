@@ -165,6 +165,20 @@ TEST_CASE("scenarios: every library file runs past its last event with invariant
   }
 }
 
+/// Runs production() on `sim` and on a copy made to recount the firms' Σθ from the researchers
+/// (edit_world()); both must produce exactly the same output (integer sums: exact equality).
+static void check_production_equals_recount(Simulation& sim) {
+  Simulation recount = sim;
+  recount.edit_world();
+  sim.production();
+  recount.production();
+  CHECK(sim.world().f.sum_theta == recount.world().f.sum_theta);
+  CHECK(sim.world().f.output == recount.world().f.output);
+  CHECK(sim.world().f.hc_output == recount.world().f.hc_output);
+  CHECK(sim.stats().output_origin == recount.stats().output_origin);
+  CHECK(sim.stats().hc_region == recount.stats().hc_region);
+}
+
 TEST_CASE("scenarios: carried-forward firm bookkeeping (planning, production) equals a recount from the researchers") {
   // firm_planning() counts headcount, pending hires, wage bill and elite count from the
   // researchers only when the chain is broken (first step, events, restore, edit_world());
@@ -201,15 +215,7 @@ TEST_CASE("scenarios: carried-forward firm bookkeeping (planning, production) eq
       sim.retention();
       sim.clearing();
       sim.visa();
-      Simulation recount_theta = sim;
-      recount_theta.edit_world();
-      sim.production();
-      recount_theta.production();
-      CHECK(sim.world().f.sum_theta == recount_theta.world().f.sum_theta);
-      CHECK(sim.world().f.output == recount_theta.world().f.output);
-      CHECK(sim.world().f.hc_output == recount_theta.world().f.hc_output);
-      CHECK(sim.stats().output_origin == recount_theta.stats().output_origin);
-      CHECK(sim.stats().hc_region == recount_theta.stats().hc_region);
+      check_production_equals_recount(sim);
       sim.pay();
       sim.record();
       sim.finish_step();
@@ -233,12 +239,7 @@ TEST_CASE("scenarios: production switched on by hand after running without it co
   for (auto phase : {&Simulation::events, &Simulation::demography, &Simulation::firm_planning, &Simulation::offers,
                      &Simulation::retention, &Simulation::clearing, &Simulation::visa})
     (sim.*phase)();
-  Simulation recount = sim;
-  recount.edit_world();
-  sim.production();
-  recount.production();
-  CHECK(sim.world().f.sum_theta == recount.world().f.sum_theta);
-  CHECK(sim.world().f.output == recount.world().f.output);
+  check_production_equals_recount(sim);
   CHECK(std::any_of(sim.world().f.output.begin(), sim.world().f.output.end(), [](double y) { return y > 0; }));
 }
 
