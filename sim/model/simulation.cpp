@@ -1869,22 +1869,37 @@ void Simulation::record() {
   // The firms' elite counts and wage bills are kept up to date (recount_firms_); counted here
   // only after a hand edit since planning.
   if (recount_firms_) count_firm_books();
-  const auto tot = count_chunks(N, nstock + 2 + nhist, [&](int64_t* a, std::size_t b, std::size_t e) {
+  // One branch-free pass: a dead researcher counts into a spare stock slot and everyone without
+  // a job into a spare pay bin, and consecutive researchers count into two copies of the stocks,
+  // so the increments of a run of equal keys do not wait on each other (perf: the pass had
+  // stalled on the branches and on those store-to-load chains). The employed are the pay
+  // histograms' total, the unemployed the rest of the living.
+  const std::size_t o_stock2 = nstock + 1, o_hist = 2 * (nstock + 1), trash_hist = o_hist + nhist;
+  const auto tot = count_chunks(N, trash_hist + 1, [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
+    const uint8_t* __restrict alive = r.alive.data();
+    const uint8_t* __restrict loc = r.location.data();
+    const uint8_t* __restrict org = r.origin.data();
+    const uint8_t* __restrict tier = r.tier.data();
+    const int32_t* __restrict emp = r.employer.data();
+    const float* __restrict comp = r.comp.data();
     for (std::size_t i = b; i < e; ++i) {
-      if (!r.alive[i]) continue;
-      a[(std::size_t(r.location[i]) * R + r.origin[i]) * kTiers + r.tier[i]] += 1;
-      const bool emp = r.employer[i] != kNoFirm;
-      a[nstock + (emp ? 0 : 1)] += 1;
-      if (emp) {
-        const uint32_t hb = std::bit_cast<uint32_t>(std::max(r.comp[i], 0.0f)) >> 16;
-        const int bin = int(std::clamp(hb, lo_bits, hi_bits) - lo_bits);
-        a[nstock + 2 + (std::size_t(r.tier[i]) * R + r.location[i]) * kBins + bin] += 1;
-      }
+      const std::size_t lv = alive[i] ? 1 : 0, ev = (lv & std::size_t(emp[i] != kNoFirm));
+      const std::size_t s = (std::size_t(loc[i]) * R + org[i]) * kTiers + tier[i];
+      a[(i & 1) * o_stock2 + (lv ? s : nstock)] += 1;
+      const uint32_t hb = std::bit_cast<uint32_t>(std::max(comp[i], 0.0f)) >> 16;
+      const std::size_t bin = std::clamp(hb, lo_bits, hi_bits) - lo_bits;
+      const std::size_t h = o_hist + (std::size_t(tier[i]) * R + loc[i]) * kBins + bin;
+      a[ev ? h : trash_hist] += 1;
     }
   });
-  std::copy(tot.begin(), tot.begin() + std::ptrdiff_t(nstock), stats_.stocks.begin());
-  stats_.market[kEmployed] = tot[nstock];
-  stats_.market[kUnemployed] = tot[nstock + 1];
+  int64_t living = 0, employed = 0;
+  for (std::size_t k = 0; k < nstock; ++k) {
+    stats_.stocks[k] = tot[k] + tot[o_stock2 + k];
+    living += stats_.stocks[k];
+  }
+  for (std::size_t k = o_hist; k < trash_hist; ++k) employed += tot[k];
+  stats_.market[kEmployed] = employed;
+  stats_.market[kUnemployed] = living - employed;
   auto edge = [&](double bin) {  // pay at a fractional bin position (log-linear inside a bin)
     const int b = int(bin);
     const double lo = double(std::bit_cast<float>((lo_bits + uint32_t(b)) << 16));
@@ -1893,7 +1908,7 @@ void Simulation::record() {
   };
   for (int t = 0; t < kTiers; ++t)
     for (int reg = 0; reg < R; ++reg) {
-      const int64_t* h = &tot[nstock + 2 + (std::size_t(t) * R + reg) * kBins];
+      const int64_t* h = &tot[o_hist + (std::size_t(t) * R + reg) * kBins];
       int64_t n = 0;
       for (int b = 0; b < kBins; ++b) n += h[b];
       for (int p = 0; p < kPercentiles; ++p) {
