@@ -55,6 +55,20 @@ void for_each(std::size_t n, Fn&& fn) {
   });
 }
 
+/// Calls fn(begin, end) over [0, n) in ranges of at most `grain`, in parallel: for short lists
+/// of independent items that each write only their own data (entrants), where kChunk would
+/// leave threads idle. The split depends on scheduling, so fn must not emit anything whose
+/// order matters.
+template <class Fn>
+void for_ranges(std::size_t n, std::size_t grain, Fn&& fn) {
+  if (force_serial() || n <= grain) {
+    if (n > 0) fn(std::size_t{0}, n);
+    return;
+  }
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, grain),
+                    [&](const tbb::blocked_range<std::size_t>& r) { fn(r.begin(), r.end()); });
+}
+
 /// Deterministic reduction: each chunk fills its own accumulator (fn(acc, begin, end)),
 /// then accumulators are merged in chunk order with merge(into, from).
 template <class Acc, class Fn, class Merge>
