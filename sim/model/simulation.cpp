@@ -1483,9 +1483,12 @@ void Simulation::clearing() {
   const auto by_slot = [](const Mover& a, const Mover& b) { return a.slot < b.slot; };
   if (!std::is_sorted(movers_.begin(), movers_.end(), by_slot)) tbb::parallel_sort(movers_.begin(), movers_.end(), by_slot);
   const std::size_t NF = F.size();
-  std::vector<int64_t> wanted(NF, 0), room(NF, 0);
-  for (const Mover& m : movers_) ++wanted[std::size_t(m.firm)];
-  std::vector<uint32_t> contested;  // positions in movers_ of movers to firms over capacity
+  // Movers per firm: integer counts per thread (~1M movers a step in the BM reduction at 1e7).
+  const std::vector<int64_t> wanted = count_chunks(movers_.size(), NF, [&](int64_t* a, std::size_t b, std::size_t e) {
+    for (std::size_t k = b; k < e; ++k) ++a[std::size_t(movers_[k].firm)];
+  });
+  std::vector<int64_t> room(NF, 0);
+  bool over = false;  // some firm has more movers than room
   for (std::size_t f = 0; f < NF; ++f) {
     if (wanted[f] == 0) continue;
     const int64_t cap = F.vacancies[f] + F.extra_capacity[f];
@@ -1493,12 +1496,15 @@ void Simulation::clearing() {
     const int64_t taken = std::min(wanted[f], room[f]);
     stats_.market[kRejectedByCapacity] += wanted[f] - taken;
     F.vacancies[f] = std::max<int64_t>(0, cap - taken - F.extra_capacity[f]);
+    over |= wanted[f] > room[f];
   }
-  for (std::size_t k = 0; k < movers_.size(); ++k)
-    if (wanted[std::size_t(movers_[k].firm)] > room[std::size_t(movers_[k].firm)]) contested.push_back(uint32_t(k));
+  std::vector<uint32_t> contested;  // positions in movers_ of movers to firms over capacity
+  if (over)
+    for (std::size_t k = 0; k < movers_.size(); ++k)
+      if (wanted[std::size_t(movers_[k].firm)] > room[std::size_t(movers_[k].firm)]) contested.push_back(uint32_t(k));
   std::vector<uint8_t>& rejected = scratch_.rejected;
-  rejected.assign(movers_.size(), 0);
   if (!contested.empty()) {
+    rejected.assign(movers_.size(), 0);
     tbb::parallel_sort(contested.begin(), contested.end(), [&](uint32_t x, uint32_t y) {
       const Mover& a = movers_[x];
       const Mover& b = movers_[y];
@@ -1516,11 +1522,16 @@ void Simulation::clearing() {
           rejected[contested[k]] = 1;
     }
   }
+  // Without a rejection every mover is accepted as is (no copy of the list).
   std::vector<Mover>& accepted = scratch_.accepted;
-  accepted.clear();
-  accepted.reserve(movers_.size());
-  for (std::size_t k = 0; k < movers_.size(); ++k)
-    if (!rejected[k]) accepted.push_back(movers_[k]);
+  if (contested.empty()) {
+    accepted.swap(movers_);
+  } else {
+    accepted.clear();
+    accepted.reserve(movers_.size());
+    for (std::size_t k = 0; k < movers_.size(); ++k)
+      if (!rejected[k]) accepted.push_back(movers_[k]);
+  }
   // Execute in researcher order; moves that need a visa wait for the visa phase. Each
   // researcher's own columns change in parallel (no two movers are the same researcher).
   std::vector<MoveRecord>& done = scratch_.done;
