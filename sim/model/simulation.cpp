@@ -56,14 +56,17 @@ struct BooksChunk {
 };
 
 /// The sink of book_into() for a parallel pass over executed moves (clearing's, the visa
-/// phase's approvals): the firms' books as BooksChunk, plus flows [from][to] (R × R counters
-/// from o_flow), market counters (from o_market) and poaching pairs (the chunk's list).
+/// phase's approvals, expiries and departures): the firms' books as BooksChunk, plus flows
+/// [from][to] (R × R counters from o_flow), market counters (from o_market), visa counters
+/// (from o_visa) and poaching pairs (the chunk's list).
 struct MovesChunk : BooksChunk {
   std::size_t R, o_flow, o_market;
   std::vector<uint64_t>& pairs;
+  std::size_t o_visa = 0;  ///< visa counters [origin][VisaStat], if the pass keeps them
   void flow(int from, int to) { ++a[o_flow + std::size_t(from) * R + std::size_t(to)]; }
   void pair(uint64_t key) { pairs.push_back(key); }
   void market(MarketStat k) { ++a[o_market + k]; }
+  void visa_stat(int origin, VisaStat k) { ++a[o_visa + std::size_t(origin) * kVisaStats + k]; }
 };
 
 /// Adds a BooksChunk counter block (four blocks of F.size(): headcount, pending hires, wage
@@ -647,6 +650,8 @@ struct Simulation::Immediate {
   void wage(int32_t f, int64_t d) { sim.world_.f.wage_bill[std::size_t(f)] += double(d); }  // integers < 2^53: exact
   void elite(int32_t f, int d) { sim.world_.f.elite[std::size_t(f)] += d; }
   void theta(std::size_t k, int64_t d) { sim.theta_sums_[k] += d; }
+  void pending(int32_t f, int d) { sim.world_.f.pending_in[std::size_t(f)] += d; }
+  void visa_stat(int origin, VisaStat k) { sim.stats_.visa[std::size_t(origin) * kVisaStats + k] += 1; }
 };
 
 /// A staff member joins (sign +1) or leaves (−1) firm f at an office region with pay `comp`: the
@@ -789,29 +794,43 @@ void Simulation::lose_job_into(std::size_t i, LogKind why, Sink& to) {
 }
 
 void Simulation::force_departure(std::size_t i) {
+  Immediate now{*this};
+  force_departure_into(i, now);
+}
+
+/// force_departure() with its shared effects (the job's books, the log, the flow, the visa
+/// counter, a pending hire's count) handed to `to`; only researcher i's own columns change.
+template <class Sink>
+void Simulation::force_departure_into(std::size_t i, Sink& sink) {
   auto& r = world_.r;
-  lose_job(i, LogKind::Separation);
+  lose_job_into(i, LogKind::Separation, sink);
   const int from = r.location[i];
   int to = r.origin[i];
   // Home, or with the departure region's third_region_share a region with open residence
   // other than home and here (chosen uniformly among them).
-  std::vector<int> open;
-  for (int g = 0; g < regions(); ++g)
-    if (params_.regions[g].open_residence && g != from && g != r.origin[i]) open.push_back(g);
-  if (!open.empty() && params_.regions[from].third_region_share > 0) {
+  auto open = [&](int g) { return params_.regions[g].open_residence && g != from && g != r.origin[i]; };
+  int nopen = 0;
+  for (int g = 0; g < regions(); ++g) nopen += open(g);
+  if (nopen > 0 && params_.regions[from].third_region_share > 0) {
     auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::Departure);
-    if (double(blk[0]) * 0x1.0p-32 < params_.regions[from].third_region_share)
-      to = open[std::size_t((uint64_t(blk[1]) * open.size()) >> 32)];
+    if (double(blk[0]) * 0x1.0p-32 < params_.regions[from].third_region_share) {
+      int k = int((uint64_t(blk[1]) * uint64_t(nopen)) >> 32);  // the k-th open region
+      for (int g = 0; g < regions(); ++g)
+        if (open(g) && k-- == 0) {
+          to = g;
+          break;
+        }
+    }
   }
-  log(i, LogKind::ForcedDeparture, kNoFirm, kNoFirm, from, to, 0.f, 0.f);
-  stats_.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaForcedDepartures] += 1;
-  count_flow(from, to);
+  log_into(sink, i, LogKind::ForcedDeparture, kNoFirm, kNoFirm, from, to, 0.f, 0.f);
+  sink.visa_stat(r.origin[i], kVisaForcedDepartures);
+  sink.flow(from, to);
   r.location[i] = uint8_t(to);
   r.status[i] = uint8_t(to == r.origin[i] ? Status::Citizen : Status::Permanent);
   r.in_region[i] = 0;
   r.grace[i] = -1;
   r.visa_left[i] = 0;
-  if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) --world_.f.pending_in[std::size_t(r.pending_firm[i])];
+  if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) sink.pending(r.pending_firm[i], -1);
   r.pending_firm[i] = kNoFirm;
 }
 
@@ -1728,56 +1747,67 @@ void Simulation::visa() {
     }
   }
   std::sort(approved.begin(), approved.end());
-  // The approved moves, in parallel as clearing's: each changes its researcher's own columns;
-  // the books, flows, counters, poaching pairs and log entries go to per-chunk sinks, added in
-  // chunk order, i.e. in slot order, as the serial loop did (~40–60k approvals a month at 1e7:
-  // ~28 ms of serial bookkeeping a step).
-  {
+  // The bookkeeping of approvals, expiries and departures runs in parallel as clearing's moves
+  // do: each item changes its researcher's own columns; the books, flows, visa and market
+  // counters, poaching pairs and log entries go to per-chunk sinks (MovesChunk), added in
+  // chunk order, i.e. in slot order, as the serial loops did. Over 120 steps at 1e7 these loops
+  // averaged ~55 ms a step on one thread (40–60k approvals, 33–60k expiries, 15–28k departures a
+  // month). A list within one chunk runs serially with the Immediate sink (same effects, no
+  // per-thread counters to clear and add).
+  auto for_each_booked = [&](const std::vector<uint32_t>& list, auto&& body) {
+    if (list.size() <= engine::kChunk) {
+      Immediate now{*this};
+      for (std::size_t k = 0; k < list.size(); ++k) {
+        if (k + kBookAhead < list.size()) prefetch_person_columns(r, list[k + kBookAhead]);
+        body(list[k], now);
+      }
+      return;
+    }
     const std::size_t NF = F.size(), nreg = std::size_t(R);
-    const std::size_t o_vstat = 0, o_flow = nreg, o_books = o_flow + nreg * nreg, o_market = o_books + 4 * NF;
+    const std::size_t o_visa = 0, o_flow = nreg * kVisaStats, o_books = o_flow + nreg * nreg, o_market = o_books + 4 * NF;
     engine::ChunkedBuffer<LogEntry> logs;
     engine::ChunkedBuffer<uint64_t> pairs;
     engine::ChunkedBuffer<Delta> thetas;
-    logs.reset(approved.size());
-    pairs.reset(approved.size());
-    thetas.reset(approved.size());
-    const auto tot = count_chunks(approved.size(), o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
+    logs.reset(list.size());
+    pairs.reset(list.size());
+    thetas.reset(list.size());
+    const auto tot = count_chunks(list.size(), o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
       const std::size_t c = b / engine::kChunk;
-      MovesChunk sink{{a, o_books, NF, logs.part(c), thetas.part(c)}, nreg, o_flow, o_market, pairs.part(c)};
+      MovesChunk sink{{a, o_books, NF, logs.part(c), thetas.part(c)}, nreg, o_flow, o_market, pairs.part(c), o_visa};
       for (std::size_t k = b; k < e; ++k) {
-        if (k + kBookAhead < e) prefetch_person_columns(r, approved[k + kBookAhead]);
-        const uint32_t i = approved[k];
-        ++a[o_vstat + r.origin[i]];
-        const int32_t f = r.pending_firm[i];
-        if (r.pending_kind[i] == 0) sink.pending(f, -1);
-        r.pending_firm[i] = kNoFirm;
-        log_into(sink, i, LogKind::VisaApproved, r.employer[i], f, r.location[i], r.pending_region[i], r.comp[i],
-                 r.pending_comp[i]);
-        if (r.pending_kind[i] == 1 && r.employer[i] == f) {  // change of status at the same employer
-          r.status[i] = uint8_t(Status::WorkVisa);
-          r.visa_left[i] = int16_t(params_.regions[r.location[i]].visa_months);
-          r.renewals[i] = 0;
-          continue;
-        }
-        const LogKind kind =
-            r.pending_kind[i] == 2 ? LogKind::Relocation : r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move;
-        book_into(move_researcher(i, f, r.pending_region[i], r.pending_comp[i], kind), sink);
+        if (k + kBookAhead < e) prefetch_person_columns(r, list[k + kBookAhead]);
+        body(list[k], sink);
       }
     });
-    for (std::size_t o = 0; o < nreg; ++o) stats_.visa[o * kVisaStats + kVisaApprovals] += tot[o_vstat + o];
+    for (std::size_t x = 0; x < nreg * kVisaStats; ++x) stats_.visa[x] += tot[o_visa + x];
     for (std::size_t x = 0; x < nreg * nreg; ++x) stats_.flows[x] += tot[o_flow + x];
     for (int k = 0; k < kMarketStats; ++k) stats_.market[std::size_t(k)] += tot[o_market + std::size_t(k)];
     add_book_changes(F, tot.data() + o_books);
     pairs.for_each_in_order([&](uint64_t key) { poaching_.add(key); });
     logs.append_to(stats_.log);
     add_theta_changes(theta_sums_, thetas);
-  }
+  };
+  for_each_booked(approved, [&](uint32_t i, auto& sink) {
+    sink.visa_stat(r.origin[i], kVisaApprovals);
+    const int32_t f = r.pending_firm[i];
+    if (r.pending_kind[i] == 0) sink.pending(f, -1);
+    r.pending_firm[i] = kNoFirm;
+    log_into(sink, i, LogKind::VisaApproved, r.employer[i], f, r.location[i], r.pending_region[i], r.comp[i],
+             r.pending_comp[i]);
+    if (r.pending_kind[i] == 1 && r.employer[i] == f) {  // change of status at the same employer
+      r.status[i] = uint8_t(Status::WorkVisa);
+      r.visa_left[i] = int16_t(params_.regions[r.location[i]].visa_months);
+      r.renewals[i] = 0;
+      return;
+    }
+    const LogKind kind =
+        r.pending_kind[i] == 2 ? LogKind::Relocation : r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move;
+    book_into(move_researcher(i, f, r.pending_region[i], r.pending_comp[i], kind), sink);
+  });
   // Expiring visas: renewal, change of status for employed students, or loss of status.
   std::vector<uint32_t> list;
   expiring.gather(list);
-  for (std::size_t k = 0; k < list.size(); ++k) {
-    if (k + kBookAhead < list.size()) prefetch_person_columns(r, list[k + kBookAhead]);
-    const uint32_t i = list[k];
+  for_each_booked(list, [&](uint32_t i, auto& sink) {
     const int loc = r.location[i];
     const auto& rule = visa_rule(loc, r.origin[i]);
     const int32_t f = r.employer[i];
@@ -1787,38 +1817,40 @@ void Simulation::visa() {
           params_.regions[loc].petition_fee <= F.max_fee[f]) {
         // The employer files a petition; the graduate keeps working while it is processed.
         set_petition(i, f, loc, r.comp[i], rule.processing_months, 1);  // already on staff: not an incoming hire
-        vstat(i, kVisaApplications);
-        log(i, LogKind::VisaPetition, f, f, loc, loc, r.comp[i], r.comp[i]);
-        continue;
+        sink.visa_stat(r.origin[i], kVisaApplications);
+        log_into(sink, i, LogKind::VisaPetition, f, f, loc, loc, r.comp[i], r.comp[i]);
+        return;
       }
-      if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 1) continue;  // decision pending
+      if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 1) return;  // decision pending
     } else if (f != kNoFirm && F.sponsors[f] && r.renewals[i] < params_.regions[loc].max_renewals) {
       if (double(blk[0]) * 0x1.0p-32 < rule.renewal) {
         ++r.renewals[i];
         r.visa_left[i] = int16_t(params_.regions[loc].visa_months);
-        vstat(i, kVisaRenewals);
-        log(i, LogKind::VisaRenewed, f, f, loc, loc, r.comp[i], r.comp[i]);
-        continue;
+        sink.visa_stat(r.origin[i], kVisaRenewals);
+        log_into(sink, i, LogKind::VisaRenewed, f, f, loc, loc, r.comp[i], r.comp[i]);
+        return;
       }
     }
-    vstat(i, kVisaExpiries);
-    log(i, LogKind::VisaExpired, f, f, loc, loc, r.comp[i], r.comp[i]);
+    sink.visa_stat(r.origin[i], kVisaExpiries);
+    log_into(sink, i, LogKind::VisaExpired, f, f, loc, loc, r.comp[i], r.comp[i]);
     r.status[i] = uint8_t(Status::None);
-    lose_job(i, LogKind::Separation);
+    lose_job_into(i, LogKind::Separation, sink);
     if (r.grace[i] < 0) r.grace[i] = int8_t(std::min(127, params_.regions[loc].grace_months));
-    if (r.grace[i] == 0) force_departure(i);
-  }
+    if (r.grace[i] == 0) force_departure_into(i, sink);
+  });
   permanent.gather(list);
-  for (uint32_t i : list) {
-    if (Status(r.status[i]) != Status::WorkVisa) continue;
+  for_each_booked(list, [&](uint32_t i, auto& sink) {
+    if (Status(r.status[i]) != Status::WorkVisa) return;
     r.status[i] = uint8_t(Status::Permanent);
     r.grace[i] = -1;
-    vstat(i, kVisaPermanent);
-    log(i, LogKind::PermanentResidency, r.employer[i], r.employer[i], r.location[i], r.location[i], r.comp[i], r.comp[i]);
-  }
+    sink.visa_stat(r.origin[i], kVisaPermanent);
+    log_into(sink, i, LogKind::PermanentResidency, r.employer[i], r.employer[i], r.location[i], r.location[i], r.comp[i],
+             r.comp[i]);
+  });
   departing.gather(list);
-  for (uint32_t i : list)
-    if (r.grace[i] == 0 && r.location[i] != r.origin[i]) force_departure(i);
+  for_each_booked(list, [&](uint32_t i, auto& sink) {
+    if (r.grace[i] == 0 && r.location[i] != r.origin[i]) force_departure_into(i, sink);
+  });
 }
 
 // 8. production --------------------------------------------------------------------

@@ -208,6 +208,8 @@ class Simulation {
   void set_petition(std::size_t slot, int32_t firm, int region, float comp, int months, uint8_t kind);
   void lose_job(std::size_t slot, LogKind why);
   void force_departure(std::size_t slot);
+  template <class Sink>
+  void force_departure_into(std::size_t slot, Sink& to);  ///< force_departure, shared effects to a sink
   void refresh_tiers();
   void build_firm_sampler();
   /// Checks the model's invariants after a step; returns one line per violation (empty = fine).
