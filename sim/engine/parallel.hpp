@@ -28,6 +28,14 @@ inline bool& force_serial() {
   return serial;
 }
 
+/// Whether a list of scattered items that fits in one chunk is booked serially with an
+/// immediate sink instead of through per-chunk sinks (the visa phase's bookkeeping). Both give
+/// the same result; tests switch this off to run the per-chunk path at small populations.
+inline bool& small_lists_serial() {
+  static bool serial = true;
+  return serial;
+}
+
 /// Calls fn(chunk, begin, end) for every chunk of [0, n), in parallel.
 template <class Fn>
 void for_chunks(std::size_t n, Fn&& fn) {

@@ -1755,7 +1755,7 @@ void Simulation::visa() {
   // month). A list within one chunk runs serially with the Immediate sink (same effects, no
   // per-thread counters to clear and add).
   auto for_each_booked = [&](const std::vector<uint32_t>& list, auto&& body) {
-    if (list.size() <= engine::kChunk) {
+    if (list.size() <= engine::kChunk && engine::small_lists_serial()) {
       Immediate now{*this};
       for (std::size_t k = 0; k < list.size(); ++k) {
         if (k + kBookAhead < list.size()) prefetch_person_columns(r, list[k + kBookAhead]);
