@@ -491,6 +491,9 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
   };
 
   if (p.regions.empty()) d.error(root.loc, "regions", "at least one region is required");
+  // Region indices are stored in one byte per researcher (origin, location, office region).
+  if (p.regions.size() > 256)
+    d.error(where("regions"), "regions", "at most 256 regions, got " + std::to_string(p.regions.size()));
   if (p.start_month_index() < 0) d.error(where("run.start"), "run.start", "expected a month YYYY-MM, got '" + p.run.start + "'");
 
   // Regions
