@@ -1583,36 +1583,47 @@ void Simulation::clearing() {
       done[k] = move_researcher(i, m.firm, m.region, m.comp, r.employer[i] == kNoFirm ? LogKind::Hire : LogKind::Move);
     }
   });
-  // Their shared bookkeeping, also in parallel: each chunk of moves counts into its thread's
-  // totals (integer sums: the same for any thread count) and lists its log entries and poaching
-  // pairs, which are then appended in chunk order, i.e. in the order of the moves, as a serial
-  // pass would (before: ~0.8M moves a step booked one by one in the BM reduction at 1e7).
-  const std::size_t R = std::size_t(regions());
-  const std::size_t o_visa = 0, o_flow = o_visa + R, o_books = o_flow + R * R;  // books: BooksChunk
-  const std::size_t o_market = o_books + 4 * NF;                                    // kMarketStats counters
-  engine::ChunkedBuffer<LogEntry> logs;
-  engine::ChunkedBuffer<uint64_t> pairs;
-  engine::ChunkedBuffer<Delta> thetas;
-  logs.reset(accepted.size());
-  pairs.reset(accepted.size());
-  thetas.reset(accepted.size());
-  const auto tot = count_chunks(accepted.size(), o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
-    const std::size_t c = b / engine::kChunk;
-    MovesChunk sink{{a, o_books, NF, logs.part(c), thetas.part(c)}, R, o_flow, o_market, pairs.part(c)};
+  // Their shared bookkeeping, also in parallel (book_in_chunks; before: ~0.8M moves a step
+  // booked one by one in the BM reduction at 1e7).
+  book_in_chunks(accepted.size(), [&](auto& sink, std::size_t b, std::size_t e) {
     for (std::size_t k = b; k < e; ++k) {
       if (accepted[k].targeted == 2) sink.market(kRaidHires);
       if (petition[k]) {
         sink.pending(done[k].to, +1);
-        ++a[o_visa + done[k].origin];
+        sink.visa_stat(done[k].origin, kVisaApplications);
         log_move_into(done[k], sink);
       } else {
         book_into(done[k], sink);
       }
     }
   });
-  for (int k = 0; k < kMarketStats; ++k) stats_.market[std::size_t(k)] += tot[o_market + std::size_t(k)];
-  for (std::size_t o = 0; o < R; ++o) stats_.visa[o * kVisaStats + kVisaApplications] += tot[o_visa + o];
+  movers_.swap(accepted);
+}
+
+/// The shared effects of many researchers' changes in parallel: each chunk of [0, n) books into
+/// its own MovesChunk (the firms' books, flows, market and visa counters: integer sums per
+/// thread, the same for any thread count; log entries, poaching pairs and Σθ changes: lists
+/// per chunk), and all are then applied in chunk order, i.e. in the order of the items, as a
+/// serial pass would. Used by clearing's moves and the visa phase's bookkeeping.
+template <class Body>
+void Simulation::book_in_chunks(std::size_t n, Body&& body) {
+  auto& F = world_.f;
+  const std::size_t NF = F.size(), R = std::size_t(regions());
+  const std::size_t o_visa = 0, o_flow = R * kVisaStats, o_books = o_flow + R * R, o_market = o_books + 4 * NF;
+  engine::ChunkedBuffer<LogEntry> logs;
+  engine::ChunkedBuffer<uint64_t> pairs;
+  engine::ChunkedBuffer<Delta> thetas;
+  logs.reset(n);
+  pairs.reset(n);
+  thetas.reset(n);
+  const auto tot = count_chunks(n, o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
+    const std::size_t c = b / engine::kChunk;
+    MovesChunk sink{{a, o_books, NF, logs.part(c), thetas.part(c)}, R, o_flow, o_market, pairs.part(c), o_visa};
+    body(sink, b, e);
+  });
+  for (std::size_t x = 0; x < R * kVisaStats; ++x) stats_.visa[x] += tot[o_visa + x];
   for (std::size_t x = 0; x < R * R; ++x) stats_.flows[x] += tot[o_flow + x];
+  for (int k = 0; k < kMarketStats; ++k) stats_.market[std::size_t(k)] += tot[o_market + std::size_t(k)];
   add_book_changes(F, tot.data() + o_books);
   // The pairs are added in order; each add's slot is fetched 16 pairs ahead (the BM reduction at
   // 1e7 adds ~0.8M a step, serially, into a table of several MB).
@@ -1624,7 +1635,6 @@ void Simulation::clearing() {
   }
   logs.append_to(stats_.log);
   add_theta_changes(theta_sums_, thetas);
-  movers_.swap(accepted);
 }
 
 // 7. visa --------------------------------------------------------------------------
@@ -1748,8 +1758,8 @@ void Simulation::visa() {
   }
   std::sort(approved.begin(), approved.end());
   // The bookkeeping of approvals, expiries and departures runs in parallel as clearing's moves
-  // do: each item changes its researcher's own columns; the books, flows, visa and market
-  // counters, poaching pairs and log entries go to per-chunk sinks (MovesChunk), added in
+  // do (book_in_chunks): each item changes its researcher's own columns; the books, flows,
+  // visa and market counters, poaching pairs and log entries go to per-chunk sinks, added in
   // chunk order, i.e. in slot order, as the serial loops did. Over 120 steps at 1e7 these loops
   // averaged ~55 ms a step on one thread (40–60k approvals, 33–60k expiries, 15–28k departures a
   // month). A list within one chunk runs serially with the Immediate sink (same effects, no
@@ -1763,29 +1773,12 @@ void Simulation::visa() {
       }
       return;
     }
-    const std::size_t NF = F.size(), nreg = std::size_t(R);
-    const std::size_t o_visa = 0, o_flow = nreg * kVisaStats, o_books = o_flow + nreg * nreg, o_market = o_books + 4 * NF;
-    engine::ChunkedBuffer<LogEntry> logs;
-    engine::ChunkedBuffer<uint64_t> pairs;
-    engine::ChunkedBuffer<Delta> thetas;
-    logs.reset(list.size());
-    pairs.reset(list.size());
-    thetas.reset(list.size());
-    const auto tot = count_chunks(list.size(), o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
-      const std::size_t c = b / engine::kChunk;
-      MovesChunk sink{{a, o_books, NF, logs.part(c), thetas.part(c)}, nreg, o_flow, o_market, pairs.part(c), o_visa};
+    book_in_chunks(list.size(), [&](auto& sink, std::size_t b, std::size_t e) {
       for (std::size_t k = b; k < e; ++k) {
         if (k + kBookAhead < e) prefetch_person_columns(r, list[k + kBookAhead]);
         body(list[k], sink);
       }
     });
-    for (std::size_t x = 0; x < nreg * kVisaStats; ++x) stats_.visa[x] += tot[o_visa + x];
-    for (std::size_t x = 0; x < nreg * nreg; ++x) stats_.flows[x] += tot[o_flow + x];
-    for (int k = 0; k < kMarketStats; ++k) stats_.market[std::size_t(k)] += tot[o_market + std::size_t(k)];
-    add_book_changes(F, tot.data() + o_books);
-    pairs.for_each_in_order([&](uint64_t key) { poaching_.add(key); });
-    logs.append_to(stats_.log);
-    add_theta_changes(theta_sums_, thetas);
   };
   for_each_booked(approved, [&](uint32_t i, auto& sink) {
     sink.visa_stat(r.origin[i], kVisaApprovals);

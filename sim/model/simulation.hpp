@@ -247,6 +247,10 @@ class Simulation {
   void book_into(const MoveRecord& m, Sink& to) const;  ///< book_move's effects, handed to a sink
   template <class Sink>
   void lose_job_into(std::size_t slot, LogKind why, Sink& to);  ///< lose_job, shared effects to a sink
+  /// Runs body(sink, begin, end) over the chunks of [0, n) in parallel, each with its own sink of
+  /// moves' shared effects, then applies them all in chunk order.
+  template <class Body>
+  void book_in_chunks(std::size_t n, Body&& body);
   struct Immediate;  ///< the sink that applies shared effects at once (serial callers)
   void remember_stocks();
 
