@@ -81,9 +81,10 @@ void add_book_changes(Firms& F, const int64_t* d) {
   }
 }
 
-/// Applies Σθ changes collected per chunk (staff_into, refresh_tiers) to Simulation::theta_sums_.
-void add_theta_changes(std::vector<int64_t>& sums, const engine::ChunkedBuffer<Delta>& changes) {
-  changes.for_each_in_order([&](const Delta& x) { sums[x.k] += x.d; });
+/// Applies per-chunk changes of a per-firm table (Σθ: Simulation::theta_sums_; Firms::elite), in
+/// chunk order.
+void add_deltas(std::vector<int64_t>& table, const engine::ChunkedBuffer<Delta>& changes) {
+  changes.for_each_in_order([&](const Delta& x) { table[x.k] += x.d; });
 }
 
 /// θ^e of the pay schedule, called for every offer and counteroffer. Elasticities of 1 (the
@@ -918,8 +919,8 @@ void Simulation::refresh_tiers() {
       }
     });
   });
-  add_theta_changes(theta_sums_, thetas);
-  elites.for_each_in_order([&](const Delta& x) { world_.f.elite[x.k] += x.d; });
+  add_deltas(theta_sums_, thetas);
+  add_deltas(world_.f.elite, elites);
   top_sorted_valid_ = false;
 }
 
@@ -1073,7 +1074,7 @@ void Simulation::demography() {
   stats_.market[kSeparations] += applied[o_seps];
   for (std::size_t x = 0; x < nreg; ++x) stats_.exits_region[x] += applied[o_region + x];
   logs.append_to(stats_.log);
-  add_theta_changes(theta_sums_, thetas);
+  add_deltas(theta_sums_, thetas);
   std::vector<uint32_t> freed;  // slot order
   for (const auto& part : parts) freed.insert(freed.end(), part.exits.begin(), part.exits.end());
   // Free slots stay sorted so entrants fill the lowest first.
@@ -1634,7 +1635,7 @@ void Simulation::book_in_chunks(std::size_t n, Body&& body) {
     poaching_.add(pair_list[k]);
   }
   logs.append_to(stats_.log);
-  add_theta_changes(theta_sums_, thetas);
+  add_deltas(theta_sums_, thetas);
 }
 
 // 7. visa --------------------------------------------------------------------------
@@ -1765,20 +1766,18 @@ void Simulation::visa() {
   // month). A list within one chunk runs serially with the Immediate sink (same effects, no
   // per-thread counters to clear and add).
   auto for_each_booked = [&](const std::vector<uint32_t>& list, auto&& body) {
-    if (list.size() <= engine::kChunk && engine::small_lists_serial()) {
-      Immediate now{*this};
-      for (std::size_t k = 0; k < list.size(); ++k) {
-        if (k + kBookAhead < list.size()) prefetch_person_columns(r, list[k + kBookAhead]);
-        body(list[k], now);
-      }
-      return;
-    }
-    book_in_chunks(list.size(), [&](auto& sink, std::size_t b, std::size_t e) {
+    auto run = [&](auto& sink, std::size_t b, std::size_t e) {
       for (std::size_t k = b; k < e; ++k) {
         if (k + kBookAhead < e) prefetch_person_columns(r, list[k + kBookAhead]);
         body(list[k], sink);
       }
-    });
+    };
+    if (list.size() <= engine::kChunk && engine::small_lists_serial()) {
+      Immediate now{*this};
+      run(now, 0, list.size());
+    } else {
+      book_in_chunks(list.size(), run);
+    }
   };
   for_each_booked(approved, [&](uint32_t i, auto& sink) {
     sink.visa_stat(r.origin[i], kVisaApprovals);

@@ -79,11 +79,12 @@ struct Firms {
   std::vector<int32_t> rivals;
   // planning and bookkeeping
   std::vector<double> target;          ///< target headcount
-  /// headcount and pending_in (incoming hires waiting for a visa) are current at all times;
-  /// elite is the end-of-step count (record()); vacancies are set by planning, used by clearing.
+  /// headcount, elite (staff in the elite tier) and pending_in (incoming hires waiting for a
+  /// visa) are current at all times (Simulation::staff_into); vacancies are set by planning,
+  /// used by clearing.
   std::vector<int64_t> headcount, elite, pending_in, vacancies, extra_capacity;
   std::vector<double> compute;         ///< GPU-equivalents after export-control multipliers (HQ office)
-  std::vector<double> wage_bill;       ///< annual USD: end of step (record()); at planning, less this month's leavers
+  std::vector<double> wage_bill;       ///< annual USD of the current staff (kept current like headcount)
   std::vector<double> sum_theta;       ///< Σθ of the staff at production (not updated while production is off)
   std::vector<double> output;          ///< papers this step
   std::vector<double> hc_output;
