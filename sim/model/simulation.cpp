@@ -918,34 +918,41 @@ void Simulation::refresh_tiers() {
   };
   int64_t above_e = 0, above_t = 0;
   const int be = bucket_of(k_elite, above_e), bt = bucket_of(k_top, above_t);
-  auto count_lo = [&](int64_t* a, uint32_t i) {
+  // The cut inside a bucket is the (k − above)-th largest low half among the living in it: the
+  // bucket's members' low halves are listed (from the short lists when the cuts stayed in last
+  // time's buckets, as almost always, else from a pass over all) and selected (nth_element),
+  // instead of histogramming 2 × 65536 low halves (1 MiB to clear and scan every step: most of
+  // the step's fixed cost at small populations).
+  std::vector<uint16_t> lo_e, lo_t;
+  auto collect = [&](uint32_t i, std::vector<uint16_t>& e_out, std::vector<uint16_t>& t_out) {
     const uint32_t x = std::bit_cast<uint32_t>(r.talent[i]);
     const int bkt = int(x >> 16);
-    if (bkt == be) ++a[x & 0xFFFFu];
-    if (bkt == bt) ++a[65536 + (x & 0xFFFFu)];
+    if (bkt == be) e_out.push_back(uint16_t(x & 0xFFFFu));
+    if (bkt == bt) t_out.push_back(uint16_t(x & 0xFFFFu));
   };
-  std::vector<int64_t> lo;
   if ((be < 0 || be == prev_be || be == prev_bt) && (bt < 0 || bt == prev_be || bt == prev_bt)) {
-    lo.assign(2 * 65536, 0);
-    near.for_each_in_order([&](uint32_t i) { count_lo(lo.data(), i); });
+    near.for_each_in_order([&](uint32_t i) { collect(i, lo_e, lo_t); });
   } else {
-    lo = count_chunks(N, 2 * 65536, [&](int64_t* a, std::size_t b, std::size_t e) {
+    engine::ChunkedBuffer<uint16_t> in_e, in_t;
+    in_e.reset(N);
+    in_t.reset(N);
+    for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e; ++i)
-        if (r.alive[i]) count_lo(a, uint32_t(i));
+        if (r.alive[i]) collect(uint32_t(i), in_e.part(c), in_t.part(c));
     });
+    in_e.gather(lo_e);
+    in_t.gather(lo_t);
   }
   elite_bucket_ = be;
   top_bucket_ = bt;
-  auto cut = [&](int bkt, int64_t above, int64_t k, const int64_t* h) {
-    if (bkt < 0) return std::numeric_limits<float>::infinity();
-    for (int x = 65535; x >= 0; --x) {
-      above += h[x];
-      if (above >= k) return std::bit_cast<float>((uint32_t(bkt) << 16) | uint32_t(x));
-    }
-    return std::numeric_limits<float>::infinity();
+  auto cut = [&](int bkt, int64_t above, int64_t k, std::vector<uint16_t>& low) {
+    if (bkt < 0 || k - above < 1 || k - above > int64_t(low.size())) return std::numeric_limits<float>::infinity();
+    const auto nth = low.begin() + (k - above - 1);
+    std::nth_element(low.begin(), nth, low.end(), std::greater<>());
+    return std::bit_cast<float>((uint32_t(bkt) << 16) | uint32_t(*nth));
   };
-  elite_cut_ = cut(be, above_e, k_elite, lo.data());
-  top_cut_ = cut(bt, above_t, k_top, lo.data() + 65536);
+  elite_cut_ = cut(be, above_e, k_elite, lo_e);
+  top_cut_ = cut(bt, above_t, k_top, lo_t);
   const float ec = elite_cut_, tc = top_cut_;
   // Staff whose tier changes change their firm's elite count and, joining or leaving the top
   // tiers, its top-tier Σθ (theta_sums_, if kept).
