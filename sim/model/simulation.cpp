@@ -161,8 +161,8 @@ using SlotList = std::array<uint32_t, engine::kChunk + 8>;
 /// Writes to `out` the slots in [b, e) of the living who hold a work or student visa, wait for a
 /// petition or count down a grace period; returns how many. Without branches: the conditions
 /// are column arithmetic into a byte per slot (vectorised), then engine::compress_indices lists
-/// the selected (perf: the loop that stored every slot and advanced by the condition took ~2.3 ns
-/// a researcher, ~25 ms of thread time a step at 1e7, in each of these listings).
+/// the selected (the loop that stored every slot and advanced by the condition did not vectorise:
+/// ~2.3 ns a researcher, ~25 ms of thread time a step at 1e7 for this listing).
 std::size_t list_visa_work(std::size_t b, std::size_t e, const uint8_t* __restrict alive,
                            const uint8_t* __restrict status, const int32_t* __restrict pending_firm,
                            const int8_t* __restrict grace, uint32_t* __restrict out) {
