@@ -19,7 +19,6 @@
 
 namespace ts::model {
 
-using engine::count_chunks;
 using engine::for_chunks;
 using rng::Purpose;
 
@@ -901,7 +900,7 @@ void Simulation::refresh_tiers() {
   near.reset(N);
   // The dead count into a spare bucket (65536) rather than behind a branch; the living are the
   // other buckets' total (a count of its own made every increment wait on the previous one).
-  const auto hi = count_chunks(N, 65537, [&](int64_t* a, std::size_t b, std::size_t e) {
+  const auto& hi = count_chunks(N, 65537, [&](int64_t* a, std::size_t b, std::size_t e) {
     auto& out = near.part(b / engine::kChunk);
     for (std::size_t i = b; i < e; ++i) {
       const int bkt = int(std::bit_cast<uint32_t>(r.talent[i]) >> 16);
@@ -1109,7 +1108,7 @@ void Simulation::demography() {
   engine::ChunkedBuffer<Delta> thetas;
   logs.reset(N);
   thetas.reset(N);
-  const auto applied = count_chunks(N, o_region + nreg, [&](int64_t* a, std::size_t b, std::size_t) {
+  const auto& applied = count_chunks(N, o_region + nreg, [&](int64_t* a, std::size_t b, std::size_t) {
     const std::size_t c = b / engine::kChunk;
     BooksChunk sink{a, 0, NF, logs.part(c), thetas.part(c)};
     const Part& part = parts[c];
@@ -1277,7 +1276,7 @@ void Simulation::count_firm_books() {
   auto& r = world_.r;
   const std::size_t NF = F.size();
   // Per-firm integer sums: headcount, pending, wage bill (USD, rounded per head), elite.
-  const auto tot = count_chunks(r.size(), NF * 4, [&](int64_t* a, std::size_t b, std::size_t e) {
+  const auto& tot = count_chunks(r.size(), NF * 4, [&](int64_t* a, std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       if (!r.alive[i]) continue;
       if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) ++a[std::size_t(r.pending_firm[i]) * 4 + 1];
@@ -1578,7 +1577,7 @@ void Simulation::clearing() {
   if (!std::is_sorted(movers_.begin(), movers_.end(), by_slot)) tbb::parallel_sort(movers_.begin(), movers_.end(), by_slot);
   const std::size_t NF = F.size();
   // Movers per firm: integer counts per thread (~1M movers a step in the BM reduction at 1e7).
-  const std::vector<int64_t> wanted = count_chunks(movers_.size(), NF, [&](int64_t* a, std::size_t b, std::size_t e) {
+  const auto& wanted = count_chunks(movers_.size(), NF, [&](int64_t* a, std::size_t b, std::size_t e) {
     for (std::size_t k = b; k < e; ++k) ++a[std::size_t(movers_[k].firm)];
   });
   std::vector<int64_t> room(NF, 0);
@@ -1680,7 +1679,7 @@ void Simulation::book_in_chunks(std::size_t n, Body&& body) {
   logs.reset(n);
   pairs.reset(n);
   thetas.reset(n);
-  const auto tot = count_chunks(n, o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
+  const auto& tot = count_chunks(n, o_market + kMarketStats, [&](int64_t* a, std::size_t b, std::size_t e) {
     const std::size_t c = b / engine::kChunk;
     MovesChunk sink{{a, o_books, NF, logs.part(c), thetas.part(c)}, R, o_flow, o_market, pairs.part(c), o_visa};
     body(sink, b, e);
@@ -1949,7 +1948,7 @@ void Simulation::production() {
   // Pass 2: credit each researcher ∝ θ (the top tier's share is highly cited) and total by
   // region and origin with fixed-point sums (deterministic).
   constexpr double kOut = 1048576.0;  // 2^20 units per paper
-  const auto tot = count_chunks(N, 4 * std::size_t(R), [&](int64_t* a, std::size_t b, std::size_t e) {
+  const auto& tot = count_chunks(N, 4 * std::size_t(R), [&](int64_t* a, std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       const int32_t f = r.employer[i];
       if (!r.alive[i] || f == kNoFirm) continue;
@@ -2002,7 +2001,7 @@ void Simulation::pay() {
   // mispredicted test and reloaded every column pointer after each store).
   const bool logging = params_.output.event_log != EventLogLevel::None;
   // The wage bills change by the raises (per-thread integer sums, as a recount would round).
-  const auto raises = count_chunks(r.size(), F.size(), [&](int64_t* a, std::size_t b, std::size_t e) {
+  const auto& raises = count_chunks(r.size(), F.size(), [&](int64_t* a, std::size_t b, std::size_t e) {
     const std::size_t c = b / engine::kChunk;
     SlotList due;
     const std::size_t n = list_raises(b, e, r.alive.data(), r.employer.data(), r.tenure.data(), due.data());
@@ -2047,7 +2046,7 @@ void Simulation::record() {
   // reference they were re-read from memory for every researcher.
   constexpr std::size_t kCopies = 4;
   const std::size_t stride = nstock + 1, o_hist = kCopies * stride;
-  const auto tot = count_chunks(N, o_hist + nhist, [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
+  const auto& tot = count_chunks(N, o_hist + nhist, [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
     const uint8_t* __restrict alive = r.alive.data();
     const uint8_t* __restrict loc = r.location.data();
     const uint8_t* __restrict org = r.origin.data();

@@ -8,9 +8,11 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sim/engine/flat_counter.hpp"
+#include "sim/engine/parallel.hpp"
 #include "sim/engine/rng.hpp"
 #include "sim/model/params.hpp"
 #include "sim/model/world.hpp"
@@ -292,6 +294,12 @@ class Simulation {
     std::vector<MoveRecord> done;       ///< clearing(): executed moves
     std::vector<uint8_t> petition, rejected;
   } scratch_;
+  /// The phases' integer counts (engine::Counters: per-thread arrays kept between steps).
+  engine::Counters counters_;
+  template <class Fn>
+  const std::vector<int64_t>& count_chunks(std::size_t n, std::size_t size, Fn&& fn) {
+    return counters_.count(n, size, std::forward<Fn>(fn));
+  }
   engine::FlatCounter poaching_;  ///< key poaching_key(from, to): O(1) per move
   /// (from << 32) | to: with both >= 0, sorting keys sorts by from, then to.
   static uint64_t poaching_key(int32_t from, int32_t to) { return (uint64_t(uint32_t(from)) << 32) | uint32_t(to); }
