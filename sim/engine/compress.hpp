@@ -3,7 +3,6 @@
 #pragma once
 
 #include <array>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -38,7 +37,9 @@ inline std::size_t compress_indices(const uint8_t* keep, std::size_t n, uint32_t
     const unsigned m = unsigned((w * 0x0102040810204080ull) >> 56);  // bit j = byte j (0 or 1)
     const auto& at = detail::kSetBits[m];
     for (unsigned j = 0; j < 8; ++j) out[c + j] = base + uint32_t(k) + at[j];
-    c += std::size_t(std::popcount(m));
+    // How many are kept: the bytes' sum (each 0 or 1) gathered in the top byte; std::popcount
+    // would be a libgcc call without -mpopcnt (perf: __popcountdi2 at 0.7% of the BM run).
+    c += std::size_t((w * 0x0101010101010101ull) >> 56);
   }
   for (; k < n; ++k) {
     out[c] = base + uint32_t(k);
