@@ -907,13 +907,31 @@ void Simulation::refresh_tiers() {
   near.reset(N);
   // The dead count into a spare bucket (65536) rather than behind a branch; the living are the
   // other buckets' total (a count of its own made every increment wait on the previous one).
-  const auto& hi = count_chunks(N, 65537, [&](int64_t* a, std::size_t b, std::size_t e) {
+  // Per block of 512: the buckets as column arithmetic (vectorised), then the increments, then
+  // the few in last time's buckets (perf: the single loop had reloaded the column pointers and
+  // last time's buckets for every researcher and branched on life and death).
+  const auto& hi = count_chunks(N, 65537, [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
     auto& out = near.part(b / engine::kChunk);
-    for (std::size_t i = b; i < e; ++i) {
-      const int bkt = int(std::bit_cast<uint32_t>(r.talent[i]) >> 16);
-      const bool live = r.alive[i] != 0;
-      ++a[live ? bkt : 65536];
-      if (live && (bkt == prev_be || bkt == prev_bt)) out.push_back(uint32_t(i));
+    const float* __restrict talent = r.talent.data();
+    const uint8_t* __restrict alive = r.alive.data();
+    const uint32_t be = uint32_t(prev_be), bt = uint32_t(prev_bt);  // -1: no bucket (matches none)
+    constexpr std::size_t kBlock = 512;
+    alignas(64) uint32_t bkt[kBlock];
+    alignas(64) uint8_t near_here[kBlock];
+    for (std::size_t i0 = b; i0 < e; i0 += kBlock) {
+      const std::size_t m = std::min(kBlock, e - i0);
+      uint32_t any = 0;
+      for (std::size_t k = 0; k < m; ++k) {
+        const uint32_t x = std::bit_cast<uint32_t>(talent[i0 + k]) >> 16;
+        const uint32_t live = alive[i0 + k] != 0;
+        bkt[k] = live ? x : 65536u;
+        near_here[k] = uint8_t(live & uint32_t((x == be) | (x == bt)));
+        any |= near_here[k];
+      }
+      for (std::size_t k = 0; k < m; ++k) ++a[bkt[k]];
+      if (any)
+        for (std::size_t k = 0; k < m; ++k)
+          if (near_here[k]) out.push_back(uint32_t(i0 + k));
     }
   });
   const int64_t nalive = std::accumulate(hi.begin(), hi.begin() + 65536, int64_t{0});
