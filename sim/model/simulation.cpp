@@ -1979,19 +1979,33 @@ void Simulation::production() {
   // Pass 2: credit each researcher ∝ θ (the top tier's share is highly cited) and total by
   // region and origin with fixed-point sums (deterministic).
   constexpr double kOut = 1048576.0;  // 2^20 units per paper
-  const auto& tot = count_chunks(N, 4 * std::size_t(R), [&](int64_t* a, std::size_t b, std::size_t e) {
+  // The columns and constants in locals: through the captured references GCC reloaded every
+  // column pointer and R after each store (perf).
+  const auto& tot = count_chunks(N, 4 * std::size_t(R), [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
+    const int32_t* __restrict employer = r.employer.data();
+    const uint8_t* __restrict alive = r.alive.data();
+    const uint8_t* __restrict location = r.location.data();
+    const uint8_t* __restrict origin = r.origin.data();
+    const uint8_t* __restrict tier = r.tier.data();
+    const float* __restrict talent = r.talent.data();
+    float* __restrict output = r.output.data();
+    float* __restrict hc_output = r.hc_output.data();
+    const double* __restrict per = per_theta.data();
+    int64_t* __restrict by_origin = a + R;
+    int64_t* __restrict hc_loc = a + 2 * R;
+    int64_t* __restrict hc_origin = a + 3 * R;
     for (std::size_t i = b; i < e; ++i) {
-      const int32_t f = r.employer[i];
-      if (!r.alive[i] || f == kNoFirm) continue;
-      const double y = per_theta[f] * double(r.talent[i]);
+      const int32_t f = employer[i];
+      if (!alive[i] || f == kNoFirm) continue;
+      const double y = per[f] * double(talent[i]);
       const int64_t q = fixed(y, kOut);
-      r.output[i] += float(y);
-      a[r.location[i]] += q;
-      a[R + r.origin[i]] += q;
-      if (r.tier[i] != Regular) {
-        r.hc_output[i] += float(y);
-        a[2 * R + r.location[i]] += q;
-        a[3 * R + r.origin[i]] += q;
+      output[i] += float(y);
+      a[location[i]] += q;
+      by_origin[origin[i]] += q;
+      if (tier[i] != Regular) {
+        hc_output[i] += float(y);
+        hc_loc[location[i]] += q;
+        hc_origin[origin[i]] += q;
       }
     }
   });
