@@ -1758,7 +1758,14 @@ void Simulation::visa() {
     SlotList todo;
     const std::size_t n = list_visa_work(b, e, r.alive.data(), r.status.data(), r.pending_firm.data(), r.grace.data(),
                                          todo.data());
+    // The listed are scattered (perf: the pass waited on their ids): their columns are fetched
+    // kBookAhead places ahead.
+    auto fetch = [&](std::size_t i) {
+      prefetch_slot(i, r.uid, r.status, r.visa_left, r.pending_firm, r.grace, r.location, r.origin);
+    };
+    for (std::size_t k = 0; k < std::min(n, kBookAhead); ++k) fetch(todo[k]);
     for (std::size_t k = 0; k < n; ++k) {
+      if (k + kBookAhead < n) fetch(todo[k + kBookAhead]);
       const std::size_t i = todo[k];
       const auto st = Status(r.status[i]);
       const bool has_visa = st == Status::WorkVisa || st == Status::StudentVisa;
