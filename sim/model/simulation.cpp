@@ -148,6 +148,20 @@ template <class... Columns>
   (__builtin_prefetch(columns.data() + i), ...);
 }
 
+/// Calls body(k) for every k in [b, e), in order, having issued fetch(k + ahead) first (and
+/// fetch(k) for the first `ahead` before the loop): for lists of scattered researchers, so that
+/// the cache misses of those ahead overlap the work on the current one. always_inline, and
+/// `fetch` must only call always_inline prefetch wrappers: see prefetch_slot.
+template <class Fetch, class Body>
+[[gnu::always_inline]] inline void with_prefetch(std::size_t b, std::size_t e, std::size_t ahead, Fetch&& fetch,
+                                                 Body&& body) {
+  for (std::size_t k = b; k < std::min(e, b + ahead); ++k) fetch(k);
+  for (std::size_t k = b; k < e; ++k) {
+    if (k + ahead < e) fetch(k + ahead);
+    body(k);
+  }
+}
+
 /// The columns the offer path reads for researcher i.
 [[gnu::always_inline]] inline void prefetch_offer_columns(const Researchers& r, std::size_t i) {
   prefetch_slot(i, r.employer, r.uid, r.talent, r.comp, r.location, r.origin, r.status, r.visa_left, r.compute_taste,
@@ -1150,14 +1164,14 @@ void Simulation::demography() {
     // The separated are scattered (one in ~20 of the employed a month in the BM reduction) and
     // each reads and writes a dozen columns: fetched kBookAhead places ahead.
     const auto& seps = part.separations;
-    for (std::size_t k = 0; k < std::min(kBookAhead, seps.size()); ++k) prefetch_leaver_columns(r, seps[k]);
-    for (std::size_t k = 0; k < seps.size(); ++k) {
-      if (k + kBookAhead < seps.size()) prefetch_leaver_columns(r, seps[k + kBookAhead]);
-      const uint32_t i = seps[k];
-      lose_job_into(i, LogKind::Separation, sink);
-      r.flags[i] |= kFlagSeparated;
-      ++a[o_seps];
-    }
+    with_prefetch(
+        0, seps.size(), kBookAhead, [&](std::size_t k) { prefetch_leaver_columns(r, seps[k]); },
+        [&](std::size_t k) {
+          const uint32_t i = seps[k];
+          lose_job_into(i, LogKind::Separation, sink);
+          r.flags[i] |= kFlagSeparated;
+          ++a[o_seps];
+        });
   });
   add_book_changes(world_.f, applied.data());
   stats_.market[kExits] += applied[o_exits];
@@ -1219,9 +1233,7 @@ void Simulation::demography() {
   constexpr std::size_t kEntryAhead = 8;
   std::vector<uint8_t> ent_loc(ents.size()), ent_tier(ents.size());
   engine::for_ranges(ents.size(), 1024, [&](std::size_t kb, std::size_t ke) {
-    for (std::size_t k = kb; k < std::min(ke, kb + kEntryAhead); ++k) prefetch_entrant_columns(r, ents[k].slot);
-    for (std::size_t k = kb; k < ke; ++k) {
-      if (k + kEntryAhead < ke) prefetch_entrant_columns(r, ents[k + kEntryAhead].slot);
+    with_prefetch(kb, ke, kEntryAhead, [&](std::size_t k) { prefetch_entrant_columns(r, ents[k].slot); }, [&](std::size_t k) {
       const std::size_t i = ents[k].slot;
       const int o = ents[k].origin;
       const auto& reg = params_.regions[o];
@@ -1259,7 +1271,7 @@ void Simulation::demography() {
       r.flags[i] = kFlagEntered | (rng::uniform01(t) < M.lambda0 ? kFlagOffer : 0);
       ent_loc[k] = uint8_t(loc);
       ent_tier[k] = r.tier[i];
-    }
+    });
   });
   stats_.market[kEntrants] += int64_t(ents.size());
   for (const uint8_t loc : ent_loc) ++stats_.entrants_region[loc];
@@ -1443,20 +1455,17 @@ void Simulation::offers() {
       SlotList who;
       const std::size_t nwho = list_offer_takers(b, e, r.flags.data(), r.alive.data(), r.pending_firm.data(), who.data());
       constexpr std::size_t kAhead = 8;
-      auto fetch = [&](std::size_t i) { prefetch_offer_columns(r, i); };
-      for (std::size_t k = 0; k < std::min(kAhead, nwho); ++k) fetch(who[k]);
-      for (std::size_t k = 0; k < nwho; ++k) {
-        if (k + kAhead < nwho) fetch(who[k + kAhead]);
+      with_prefetch(0, nwho, kAhead, [&](std::size_t k) { prefetch_offer_columns(r, who[k]); }, [&](std::size_t k) {
         const std::size_t i = who[k];
         const bool employed = r.employer[i] != kNoFirm;
         auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::OfferArrival);
         const uint32_t col = uint32_t((uint64_t(blk[1]) * nf) >> 32);
         const int32_t f = (double(blk[2]) * 0x1.0p-32 < alias_prob_[col]) ? int32_t(col) : alias_idx_[col];
-        if (f == r.employer[i]) continue;
+        if (f == r.employer[i]) return;
         const int region = pick_office(F, f, double(blk[3]) * 0x1.0p-32);
         Offer o{uint32_t(i), f, uint8_t(region), 0, float(offer_comp(f, region, r.talent[i], employed)), 0.f, 0.f};
         consider(o, out);
-      }
+      });
     });
   }
   const std::size_t nrandom = buf.size();
@@ -1760,12 +1769,10 @@ void Simulation::visa() {
                                          todo.data());
     // The listed are scattered (perf: the pass waited on their ids): their columns are fetched
     // kBookAhead places ahead.
-    auto fetch = [&](std::size_t i) {
-      prefetch_slot(i, r.uid, r.status, r.visa_left, r.pending_firm, r.grace, r.location, r.origin);
+    auto fetch = [&](std::size_t k) {
+      prefetch_slot(todo[k], r.uid, r.status, r.visa_left, r.pending_firm, r.grace, r.location, r.origin);
     };
-    for (std::size_t k = 0; k < std::min(n, kBookAhead); ++k) fetch(todo[k]);
-    for (std::size_t k = 0; k < n; ++k) {
-      if (k + kBookAhead < n) fetch(todo[k + kBookAhead]);
+    with_prefetch(0, n, kBookAhead, fetch, [&](std::size_t k) {
       const std::size_t i = todo[k];
       const auto st = Status(r.status[i]);
       const bool has_visa = st == Status::WorkVisa || st == Status::StudentVisa;
@@ -1792,7 +1799,7 @@ void Simulation::visa() {
           if (r.grace[i] == 0) departing.part(c).push_back(uint32_t(i));
         }
       }
-    }
+    });
   });
   // Decisions: approval, then the destination's cap with a lottery among this month's approvals.
   std::vector<Due> decided;
@@ -1810,14 +1817,14 @@ void Simulation::visa() {
     }
   };
   std::vector<uint32_t> approved;
-  for (std::size_t k = 0; k < decided.size(); ++k) {
-    if (k + kBookAhead < decided.size()) prefetch_person_columns(r, decided[k + kBookAhead].slot);
+  auto fetch = [&](std::size_t k) { prefetch_person_columns(r, decided[k].slot); };
+  with_prefetch(0, decided.size(), kBookAhead, fetch, [&](std::size_t k) {
     const Due& d = decided[k];
     const std::size_t i = d.slot;
     if (!d.approved) {
       vstat(i, kVisaDenials);
       deny(i, LogKind::VisaDenied);
-      continue;
+      return;
     }
     const int dest = r.pending_region[i];
     const auto& rule = visa_rule(dest, r.origin[i]);
@@ -1830,18 +1837,18 @@ void Simulation::visa() {
       if (double(blk[2]) * 0x1.0p-32 >= params_.regions[dest].lottery_selection) {
         vstat(i, kVisaLotteryLosses);
         deny(i, LogKind::VisaLotteryLost);
-        continue;
+        return;
       }
       if (params_.regions[dest].annual_cap < 0) {
         ++rs.cap_used[dest];
         approved.push_back(uint32_t(i));
-        continue;
+        return;
       }
       capped[dest].push_back({(uint64_t(blk[0]) << 32) | blk[1], uint32_t(i)});
     } else {
       approved.push_back(uint32_t(i));
     }
-  }
+  });
   for (int d = 0; d < R; ++d) {
     auto& c = capped[d];
     if (c.empty()) continue;
@@ -1867,10 +1874,9 @@ void Simulation::visa() {
   // per-thread counters to clear and add).
   auto for_each_booked = [&](const std::vector<uint32_t>& list, auto&& body) {
     auto run = [&](auto& sink, std::size_t b, std::size_t e) {
-      for (std::size_t k = b; k < e; ++k) {
-        if (k + kBookAhead < e) prefetch_person_columns(r, list[k + kBookAhead]);
-        body(list[k], sink);
-      }
+      with_prefetch(
+          b, e, kBookAhead, [&](std::size_t k) { prefetch_person_columns(r, list[k]); },
+          [&](std::size_t k) { body(list[k], sink); });
     };
     if (list.size() <= engine::kChunk && engine::small_lists_serial()) {
       Immediate now{*this};
