@@ -1484,18 +1484,60 @@ void Simulation::offers() {
       // of the researcher kAhead places ahead while evaluating the current one.
       SlotList who;
       const std::size_t nwho = list_offer_takers(b, e, r.flags.data(), r.alive.data(), r.pending_firm.data(), who.data());
-      constexpr std::size_t kAhead = 8;
-      with_prefetch(0, nwho, kAhead, [&](std::size_t k) { prefetch_offer_columns(r, who[k]); }, [&](std::size_t k) {
+      // A software pipeline over the list (perf at 1e7: the offer path waited on the drawn
+      // firm's alias entry, its pay and office columns and its compute term, and on the current
+      // employer's, more than on the researcher's own columns): the researcher's columns are
+      // fetched kAhead places ahead; kDraw ahead, their Philox block is drawn (it is keyed by the
+      // id, now arrived) and the alias entry it picks fetched, with the employer's firm data;
+      // kFirm ahead the firm is read from the alias table and its columns fetched. Same draws,
+      // same order, so the same offers.
+      constexpr std::size_t kAhead = 16, kDraw = 8, kFirm = 4, kRing = 16;
+      static_assert(kAhead > kDraw && kDraw > kFirm && kDraw < kRing && (kRing & (kRing - 1)) == 0);
+      struct Drawn {
+        std::array<uint32_t, 4> blk;
+        int32_t firm;
+      };
+      std::array<Drawn, kRing> ring;
+      const std::size_t R = std::size_t(regions());
+      auto draw = [&](std::size_t k) {
+        const std::size_t i = who[k];
+        auto& d = ring[k & (kRing - 1)];
+        d.blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::OfferArrival);
+        const uint32_t col = uint32_t((uint64_t(d.blk[1]) * nf) >> 32);
+        __builtin_prefetch(alias_prob_.data() + col);
+        __builtin_prefetch(alias_idx_.data() + col);
+        const int32_t now = r.employer[i];
+        if (now != kNoFirm) {
+          __builtin_prefetch(compute_term_.data() + std::size_t(now) * R + r.location[i]);
+          __builtin_prefetch(F.prestige.data() + now);
+        }
+      };
+      auto pick = [&](std::size_t k) {
+        auto& d = ring[k & (kRing - 1)];
+        const uint32_t col = uint32_t((uint64_t(d.blk[1]) * nf) >> 32);
+        const int32_t f = (double(d.blk[2]) * 0x1.0p-32 < alias_prob_[col]) ? int32_t(col) : alias_idx_[col];
+        d.firm = f;
+        prefetch_slot(std::size_t(f), F.base_pay, F.elasticity, F.premium, F.max_package, F.office_begin, F.hq,
+                      F.sponsors, F.max_fee, F.prestige);
+        __builtin_prefetch(compute_term_.data() + std::size_t(f) * R);
+        __builtin_prefetch(compute_term_.data() + std::size_t(f) * R + (R - 1));
+      };
+      for (std::size_t k = 0; k < std::min(nwho, kAhead); ++k) prefetch_offer_columns(r, who[k]);
+      for (std::size_t k = 0; k < std::min(nwho, kDraw); ++k) draw(k);
+      for (std::size_t k = 0; k < std::min(nwho, kFirm); ++k) pick(k);
+      for (std::size_t k = 0; k < nwho; ++k) {
+        if (k + kAhead < nwho) prefetch_offer_columns(r, who[k + kAhead]);
+        if (k + kDraw < nwho) draw(k + kDraw);
+        if (k + kFirm < nwho) pick(k + kFirm);
         const std::size_t i = who[k];
         const bool employed = r.employer[i] != kNoFirm;
-        auto blk = rng::block(params_.run.seed, uint32_t(world_.step), r.uid[i], Purpose::OfferArrival);
-        const uint32_t col = uint32_t((uint64_t(blk[1]) * nf) >> 32);
-        const int32_t f = (double(blk[2]) * 0x1.0p-32 < alias_prob_[col]) ? int32_t(col) : alias_idx_[col];
-        if (f == r.employer[i]) return;
+        const auto& blk = ring[k & (kRing - 1)].blk;
+        const int32_t f = ring[k & (kRing - 1)].firm;
+        if (f == r.employer[i]) continue;
         const int region = pick_office(F, f, double(blk[3]) * 0x1.0p-32);
         Offer o{uint32_t(i), f, uint8_t(region), 0, float(offer_comp(f, region, r.talent[i], employed)), 0.f, 0.f};
         consider(o, out);
-      });
+      }
     });
   }
   const std::size_t nrandom = buf.size();
