@@ -669,9 +669,29 @@ double Simulation::standard_pay(int f, int region, float talent) const {
 }
 
 double Simulation::offer_comp(int f, int region, float talent, bool employed) const {
+  return offer_pay(offer_card(f), params_.regions[region].pay_level, talent, employed);
+}
+
+/// The same products, in the same order, as standard_pay() with the premium and cap of offer_comp().
+double Simulation::offer_pay(const OfferCard& c, double pay_level, float talent, bool employed) {
+  const double p = c.base_pay * pay_level * talent_power(double(talent), c.elasticity);
+  return std::min(p * (employed ? 1.0 + c.premium : 1.0), c.max_package);
+}
+
+Simulation::OfferCard Simulation::offer_card(int f) const {
   const auto& F = world_.f;
-  const double c = standard_pay(f, region, talent) * (employed ? 1.0 + F.premium[f] : 1.0);
-  return std::min(c, F.max_package[f]);
+  OfferCard c{};
+  c.base_pay = F.base_pay[f];
+  c.elasticity = F.elasticity[f];
+  c.premium = F.premium[f];
+  c.max_package = F.max_package[f];
+  c.prestige_term = params_.market.utility.prestige * F.prestige[f];
+  c.max_fee = F.max_fee[f];
+  c.office_begin = F.office_begin[f];
+  c.office_end = F.office_begin[f + 1];
+  c.hq = F.hq[f];
+  c.sponsors = F.sponsors[f];
+  return c;
 }
 
 double Simulation::max_comp(int f, int region, float talent) const {
@@ -715,7 +735,7 @@ double Simulation::utility(std::size_t i, int f, int region, double comp, bool m
                                     : std::numeric_limits<double>::quiet_NaN();
     if (std::isnan(lc)) lc = std::log1p(compute_per_researcher(f, region));  // not an office of f
     u += double(r.compute_taste[i]) * lc;
-    u += U.prestige * world_.f.prestige[f];
+    u += compute_term_ready_ ? offer_cards_[std::size_t(f)].prestige_term : U.prestige * world_.f.prestige[f];
   }
   if (region == r.origin[i]) u += r.home_bias[i] + params_.regions[region].home_pull;
   if (move) u -= U.visa_risk * visa_risk(i, region) + U.move_cost;
@@ -1413,12 +1433,13 @@ void Simulation::build_firm_sampler() {
 }
 
 // 4. offers ------------------------------------------------------------------------
-static int pick_office(const Firms& F, int f, double u) {
+/// The office [begin, end) of a firm with headquarters hq that u ∈ [0, 1) picks, by open share.
+static int pick_office(const Firms& F, uint32_t begin, uint32_t end, int hq, double u) {
   double tot = 0;
-  for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) tot += F.office_open[k] ? F.office_share[k] : 0;
+  for (uint32_t k = begin; k < end; ++k) tot += F.office_open[k] ? F.office_share[k] : 0;
   double x = u * tot;
-  int last = F.hq[f];
-  for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) {
+  int last = hq;
+  for (uint32_t k = begin; k < end; ++k) {
     if (!F.office_open[k]) continue;
     last = F.office_region[k];
     x -= F.office_share[k];
@@ -1427,14 +1448,20 @@ static int pick_office(const Firms& F, int f, double u) {
   return last;
 }
 
+static int pick_office(const Firms& F, int f, double u) {
+  return pick_office(F, F.office_begin[f], F.office_begin[f + 1], F.hq[f], u);
+}
+
 /// Evaluates one offer for researcher o.slot; keeps it in `out` if the firm can make it.
 void Simulation::consider(const Offer& o, std::vector<Offer>& out) const {
   const auto& r = world_.r;
   const auto& F = world_.f;
   const std::size_t i = o.slot;
   const int need = visa_need(i, o.region);
-  if (need >= 1 && !F.sponsors[o.firm]) return;
-  if (need == 2 && params_.regions[o.region].petition_fee > F.max_fee[o.firm]) return;
+  const bool sponsors = compute_term_ready_ ? offer_cards_[std::size_t(o.firm)].sponsors != 0 : F.sponsors[o.firm] != 0;
+  if (need >= 1 && !sponsors) return;
+  const double max_fee = compute_term_ready_ ? offer_cards_[std::size_t(o.firm)].max_fee : F.max_fee[o.firm];
+  if (need == 2 && params_.regions[o.region].petition_fee > max_fee) return;
   Offer x = o;
   const bool employed = r.employer[i] != kNoFirm;
   const double stay_comp = employed ? double(r.comp[i]) : params_.regions[r.location[i]].unemployed_income;
@@ -1458,6 +1485,8 @@ void Simulation::offers() {
         for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k)
           compute_term_[f * R + F.office_region[k]] = std::log1p(compute_per_researcher(int(f), F.office_region[k]));
     });
+    offer_cards_.resize(F.size());
+    for (std::size_t f = 0; f < F.size(); ++f) offer_cards_[f] = offer_card(int(f));
     compute_term_ready_ = true;
   }
   struct Done {
@@ -1489,10 +1518,11 @@ void Simulation::offers() {
       // employer's, more than on the researcher's own columns): the researcher's columns are
       // fetched kAhead places ahead; kDraw ahead, their Philox block is drawn (it is keyed by the
       // id, now arrived) and the alias entry it picks fetched, with the employer's firm data;
-      // kFirm ahead the firm is read from the alias table and its columns fetched. Same draws,
-      // same order, so the same offers.
-      constexpr std::size_t kAhead = 16, kDraw = 8, kFirm = 4, kRing = 16;
-      static_assert(kAhead > kDraw && kDraw > kFirm && kDraw < kRing && (kRing & (kRing - 1)) == 0);
+      // kFirm ahead the firm is read from the alias table and its card (OfferCard: one line
+      // instead of ten columns) and compute terms fetched; kOffice ahead its first office. Same
+      // draws, same order, so the same offers.
+      constexpr std::size_t kAhead = 16, kDraw = 8, kFirm = 4, kOffice = 2, kRing = 16;
+      static_assert(kAhead > kDraw && kDraw > kFirm && kFirm > kOffice && kDraw < kRing && (kRing & (kRing - 1)) == 0);
       struct Drawn {
         std::array<uint32_t, 4> blk;
         int32_t firm;
@@ -1509,7 +1539,7 @@ void Simulation::offers() {
         const int32_t now = r.employer[i];
         if (now != kNoFirm) {
           __builtin_prefetch(compute_term_.data() + std::size_t(now) * R + r.location[i]);
-          __builtin_prefetch(F.prestige.data() + now);
+          __builtin_prefetch(offer_cards_.data() + now);
         }
       };
       auto pick = [&](std::size_t k) {
@@ -1517,25 +1547,34 @@ void Simulation::offers() {
         const uint32_t col = uint32_t((uint64_t(d.blk[1]) * nf) >> 32);
         const int32_t f = (double(d.blk[2]) * 0x1.0p-32 < alias_prob_[col]) ? int32_t(col) : alias_idx_[col];
         d.firm = f;
-        prefetch_slot(std::size_t(f), F.base_pay, F.elasticity, F.premium, F.max_package, F.office_begin, F.hq,
-                      F.sponsors, F.max_fee, F.prestige);
+        __builtin_prefetch(offer_cards_.data() + f);
         __builtin_prefetch(compute_term_.data() + std::size_t(f) * R);
         __builtin_prefetch(compute_term_.data() + std::size_t(f) * R + (R - 1));
+      };
+      auto offices = [&](std::size_t k) {  // the firm's card has arrived: fetch its first office
+        const uint32_t o = offer_cards_[std::size_t(ring[k & (kRing - 1)].firm)].office_begin;
+        __builtin_prefetch(F.office_open.data() + o);
+        __builtin_prefetch(F.office_share.data() + o);
+        __builtin_prefetch(F.office_region.data() + o);
       };
       for (std::size_t k = 0; k < std::min(nwho, kAhead); ++k) prefetch_offer_columns(r, who[k]);
       for (std::size_t k = 0; k < std::min(nwho, kDraw); ++k) draw(k);
       for (std::size_t k = 0; k < std::min(nwho, kFirm); ++k) pick(k);
+      for (std::size_t k = 0; k < std::min(nwho, kOffice); ++k) offices(k);
       for (std::size_t k = 0; k < nwho; ++k) {
         if (k + kAhead < nwho) prefetch_offer_columns(r, who[k + kAhead]);
         if (k + kDraw < nwho) draw(k + kDraw);
         if (k + kFirm < nwho) pick(k + kFirm);
+        if (k + kOffice < nwho) offices(k + kOffice);
         const std::size_t i = who[k];
         const bool employed = r.employer[i] != kNoFirm;
         const auto& blk = ring[k & (kRing - 1)].blk;
         const int32_t f = ring[k & (kRing - 1)].firm;
         if (f == r.employer[i]) continue;
-        const int region = pick_office(F, f, double(blk[3]) * 0x1.0p-32);
-        Offer o{uint32_t(i), f, uint8_t(region), 0, float(offer_comp(f, region, r.talent[i], employed)), 0.f, 0.f};
+        const OfferCard& card = offer_cards_[std::size_t(f)];
+        const int region = pick_office(F, card.office_begin, card.office_end, card.hq, double(blk[3]) * 0x1.0p-32);
+        Offer o{uint32_t(i), f, uint8_t(region), 0,
+                float(offer_pay(card, params_.regions[region].pay_level, r.talent[i], employed)), 0.f, 0.f};
         consider(o, out);
       }
     });

@@ -312,7 +312,21 @@ class Simulation {
   int elite_bucket_ = -1, top_bucket_ = -1;  ///< high 16 bits of the cuts at the last refresh (a cache, not state)
   std::vector<uint32_t> top_sorted_;
   std::vector<double> compute_term_;  ///< ln(1 + compute per researcher) by firm × region, valid inside offers()
-  bool compute_term_ready_ = false;
+  /// What evaluating an offer reads of firm f, in one cache line (the firms' columns are ~10
+  /// lines a firm): copied from Firms at the start of offers() and valid inside it, like
+  /// compute_term_ (firms' data does not change while offers are made).
+  struct alignas(64) OfferCard {
+    double base_pay, elasticity, premium, max_package;
+    double prestige_term;  ///< utility.prestige × prestige, the product utility() adds
+    double max_fee;
+    uint32_t office_begin, office_end;
+    uint8_t hq, sponsors;
+  };
+  static_assert(sizeof(OfferCard) == 64);
+  OfferCard offer_card(int firm) const;  ///< from the firms' columns
+  static double offer_pay(const OfferCard& c, double pay_level, float talent, bool employed);
+  std::vector<OfferCard> offer_cards_;
+  bool compute_term_ready_ = false;  ///< compute_term_ and offer_cards_ are valid
   std::size_t top_sorted_prefix_ = 0;  ///< top_sorted_[0, prefix) is in scouting order
   bool top_sorted_valid_ = false;
   std::vector<uint32_t> free_slots_;
