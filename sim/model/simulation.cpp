@@ -1193,7 +1193,7 @@ void Simulation::demography() {
   const std::size_t NF = world_.f.size(), nreg = std::size_t(regions());
   // Slots: the firms' books (BooksChunk, from 0); exits, separations; exits by region.
   const std::size_t o_exits = 4 * NF, o_seps = o_exits + 1, o_region = o_seps + 1;
-  engine::ChunkedBuffer<LogEntry> logs;
+  auto& logs = log_parts_;
   engine::ChunkedBuffer<Delta> thetas;
   logs.reset(N);
   thetas.reset(N);
@@ -1502,7 +1502,7 @@ void Simulation::offers() {
   });
   stats_.market[kTargetedOffers] += int64_t(targeted.size());
   // Random search (Burdett–Mortensen channel).
-  engine::ChunkedBuffer<Offer> buf;
+  auto& buf = offer_parts_;
   buf.reset(N);
   const std::size_t nf = F.size();
   if (alias_total_ > 0 && nf > 0 && (M.lambda0 > 0 || M.lambda1 > 0)) {
@@ -1824,7 +1824,7 @@ void Simulation::book_in_chunks(std::size_t n, Body&& body) {
   auto& F = world_.f;
   const std::size_t NF = F.size(), R = std::size_t(regions());
   const std::size_t o_visa = 0, o_flow = R * kVisaStats, o_books = o_flow + R * R, o_market = o_books + 4 * NF;
-  engine::ChunkedBuffer<LogEntry> logs;
+  auto& logs = log_parts_;
   engine::ChunkedBuffer<uint64_t> pairs;
   engine::ChunkedBuffer<Delta> thetas;
   logs.reset(n);
@@ -2172,7 +2172,7 @@ void Simulation::pay() {
   // Log entries are built inside the parallel pass (each chunk its own list) and appended in
   // chunk order, i.e. slot order: the same log for any thread count, without a serial pass
   // over the ~1/12 of the employed who get their raise this month.
-  engine::ChunkedBuffer<LogEntry> raised;
+  auto& raised = log_parts_;
   raised.reset(r.size());
   // Those due a raise (one in ~13: the employed at a whole number of years of tenure) are listed
   // first, without branches, then raised one by one (perf: the single pass had stalled on the

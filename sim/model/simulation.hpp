@@ -327,6 +327,11 @@ class Simulation {
   static double offer_pay(const OfferCard& c, double pay_level, float talent, bool employed);
   std::vector<OfferCard> offer_cards_;
   bool compute_term_ready_ = false;  ///< compute_term_ and offer_cards_ are valid
+  // Per-chunk scratch lists, kept between steps for their capacity (as locals, the ~0.4M log
+  // entries and ~1M offers a step at 1e7 were re-grown from empty every step: reallocation
+  // copies and fresh pages). Each phase resets one before use; none is used by two phases at once.
+  engine::ChunkedBuffer<LogEntry> log_parts_;  ///< demography, pay, book_in_chunks
+  engine::ChunkedBuffer<Offer> offer_parts_;   ///< offers
   std::size_t top_sorted_prefix_ = 0;  ///< top_sorted_[0, prefix) is in scouting order
   bool top_sorted_valid_ = false;
   std::vector<uint32_t> free_slots_;
