@@ -117,6 +117,16 @@ void tick_clocks(std::size_t b, std::size_t e, int16_t age_step, uint8_t* __rest
 /// in blocks of 64 with the old tiers kept aside: `moved(i, old_tier)` is called for each slot
 /// whose tier changed (a few hundred a step: the cuts move little), found by rescanning only
 /// the blocks where one did.
+/// The tier of talent t with these cuts (Regular = 0, Top = 1, Elite = 2; the dead are Regular),
+/// without branches.
+[[gnu::always_inline]] inline uint8_t tier_of(float t, uint8_t alive, float elite_cut, float top_cut) {
+  const uint8_t elite = uint8_t(t >= elite_cut), top = uint8_t(t >= top_cut);
+  return uint8_t(uint8_t(alive != 0) * uint8_t(2 * elite + (top & (elite ^ 1))));
+}
+
+/// The bucket of a (positive) talent in refresh_tiers()' histogram: the high 16 bits of its float.
+inline uint32_t talent_bucket(float t) { return std::bit_cast<uint32_t>(t) >> 16; }
+
 template <class Moved>
 void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, const float* __restrict talent,
                   const uint8_t* __restrict alive, uint8_t* __restrict tier, Moved&& moved) {
@@ -128,9 +138,7 @@ void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, 
     std::memcpy(old, tier + s, n);
     uint8_t changed = 0;
     for (std::size_t k = 0; k < n; ++k) {
-      const float t = talent[s + k];
-      const uint8_t elite = uint8_t(t >= elite_cut), top = uint8_t(t >= top_cut);
-      const uint8_t now = uint8_t(uint8_t(alive[s + k] != 0) * uint8_t(2 * elite + (top & (elite ^ 1))));
+      const uint8_t now = tier_of(talent[s + k], alive[s + k], elite_cut, top_cut);
       tier[s + k] = now;
       changed |= uint8_t(now ^ old[k]);
     }
@@ -964,83 +972,70 @@ void Simulation::refresh_tiers() {
   auto& r = world_.r;
   const std::size_t N = r.size();
   // Exact rank thresholds by radix select on the float bits (θ > 0, so bit patterns are ordered):
-  // one pass histograms the high 16 bits; the low 16 bits are then counted inside the two
-  // buckets that hold the cuts. The cuts move little from one step to the next, so the first
-  // pass also lists the researchers in last time's two buckets: when the cuts are still in
-  // those buckets (almost always), the second count runs over these short lists, not over N.
-  const int prev_be = elite_bucket_, prev_bt = top_bucket_;
-  engine::ChunkedBuffer<uint32_t> near;
-  near.reset(N);
-  // The dead count into a spare bucket (65536) rather than behind a branch; the living are the
-  // other buckets' total (a count of its own made every increment wait on the previous one).
-  // Per block of 512: the buckets as column arithmetic (vectorised), then the increments, then
-  // the few in last time's buckets (perf: the single loop had reloaded the column pointers and
-  // last time's buckets for every researcher and branched on life and death).
-  const auto& hi = count_chunks(N, 65537, [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
-    auto& out = near.part(b / engine::kChunk);
-    const float* __restrict talent = r.talent.data();
-    const uint8_t* __restrict alive = r.alive.data();
-    const uint32_t be = uint32_t(prev_be), bt = uint32_t(prev_bt);  // -1: no bucket (matches none)
-    constexpr std::size_t kBlock = 512;
-    alignas(64) uint32_t bkt[kBlock];
-    alignas(64) uint8_t near_here[kBlock];
-    for (std::size_t i0 = b; i0 < e; i0 += kBlock) {
-      const std::size_t m = std::min(kBlock, e - i0);
-      uint32_t any = 0;
-      for (std::size_t k = 0; k < m; ++k) {
-        const uint32_t x = std::bit_cast<uint32_t>(talent[i0 + k]) >> 16;
-        const uint32_t live = alive[i0 + k] != 0;
-        bkt[k] = live ? x : 65536u;
-        near_here[k] = uint8_t(live & uint32_t((x == be) | (x == bt)));
-        any |= near_here[k];
+  // a histogram of the living's high 16 bits locates the buckets that hold the cuts; the low 16
+  // bits of those buckets' members then give the cuts (nth_element). Talent never changes, so
+  // the histogram is kept up to date by demography's exits and entrants (talent_hist_) instead
+  // of being recounted over all N every step; the members of the last cuts' buckets are kept too
+  // (near_cuts_). The cuts move little from one step to the next: when they stay in the same
+  // buckets (almost always), only those members, the dead and the entrants can change tier, and
+  // only they are re-tiered; otherwise the members are listed and everyone re-tiered in a pass
+  // over all. (Each step had spent two passes over all N here: ~25 ms of thread time at 1e7.)
+  if (talent_hist_.empty()) {
+    // The dead count into a spare bucket (65536) rather than behind a branch. Per block of 512:
+    // the buckets as column arithmetic (vectorised), then the increments.
+    const auto& hi = count_chunks(N, 65537, [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
+      const float* __restrict talent = r.talent.data();
+      const uint8_t* __restrict alive = r.alive.data();
+      constexpr std::size_t kBlock = 512;
+      alignas(64) uint32_t bkt[kBlock];
+      for (std::size_t i0 = b; i0 < e; i0 += kBlock) {
+        const std::size_t m = std::min(kBlock, e - i0);
+        for (std::size_t k = 0; k < m; ++k) bkt[k] = alive[i0 + k] != 0 ? talent_bucket(talent[i0 + k]) : 65536u;
+        for (std::size_t k = 0; k < m; ++k) ++a[bkt[k]];
       }
-      for (std::size_t k = 0; k < m; ++k) ++a[bkt[k]];
-      if (any)
-        for (std::size_t k = 0; k < m; ++k)
-          if (near_here[k]) out.push_back(uint32_t(i0 + k));
-    }
-  });
-  const int64_t nalive = std::accumulate(hi.begin(), hi.begin() + 65536, int64_t{0});
+    });
+    talent_hist_.assign(hi.begin(), hi.begin() + 65536);
+    near_cuts_valid_ = false;
+  }
+  const auto& hi = talent_hist_;
+  const int64_t nalive = std::accumulate(hi.begin(), hi.end(), int64_t{0});
   const auto& M = params_.market;
   const int64_t k_elite = std::llround(M.elite_share * double(nalive)), k_top = std::llround(M.top_share * double(nalive));
   auto bucket_of = [&](int64_t k, int64_t& above) {
     above = 0;
     if (k <= 0) return -1;
     for (int bkt = 65535; bkt >= 0; --bkt) {
-      if (above + hi[bkt] >= k) return bkt;
-      above += hi[bkt];
+      if (above + hi[std::size_t(bkt)] >= k) return bkt;
+      above += hi[std::size_t(bkt)];
     }
     return -1;
   };
   int64_t above_e = 0, above_t = 0;
   const int be = bucket_of(k_elite, above_e), bt = bucket_of(k_top, above_t);
-  // The cut inside a bucket is the (k − above)-th largest low half among the living in it: the
-  // bucket's members' low halves are listed (from the short lists when the cuts stayed in last
-  // time's buckets, as almost always, else from a pass over all) and selected (nth_element),
-  // instead of histogramming 2 × 65536 low halves (1 MiB to clear and scan every step: most of
-  // the step's fixed cost at small populations).
-  std::vector<uint16_t> lo_e, lo_t;
-  auto collect = [&](uint32_t i, std::vector<uint16_t>& e_out, std::vector<uint16_t>& t_out) {
-    const uint32_t x = std::bit_cast<uint32_t>(r.talent[i]);
-    const int bkt = int(x >> 16);
-    if (bkt == be) e_out.push_back(uint16_t(x & 0xFFFFu));
-    if (bkt == bt) t_out.push_back(uint16_t(x & 0xFFFFu));
-  };
-  if ((be < 0 || be == prev_be || be == prev_bt) && (bt < 0 || bt == prev_be || bt == prev_bt)) {
-    near.for_each_in_order([&](uint32_t i) { collect(i, lo_e, lo_t); });
-  } else {
-    engine::ChunkedBuffer<uint16_t> in_e, in_t;
-    in_e.reset(N);
-    in_t.reset(N);
+  const bool same_buckets = near_cuts_valid_ && be == elite_bucket_ && bt == top_bucket_;
+  if (!same_buckets) {  // list the living in the cuts' buckets, in slot order
+    engine::ChunkedBuffer<uint32_t> near;
+    near.reset(N);
     for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i)
-        if (r.alive[i]) collect(uint32_t(i), in_e.part(c), in_t.part(c));
+      for (std::size_t i = b; i < e; ++i) {
+        const int bkt = int(talent_bucket(r.talent[i]));
+        if (r.alive[i] && (bkt == be || bkt == bt)) near.part(c).push_back(uint32_t(i));
+      }
     });
-    in_e.gather(lo_e);
-    in_t.gather(lo_t);
+    near.gather(near_cuts_);
+    near_cuts_valid_ = true;
   }
   elite_bucket_ = be;
   top_bucket_ = bt;
+  // The bucket's members' low halves, selected (nth_element) rather than histogrammed (2 × 65536
+  // counters to clear and scan every step were most of a step's fixed cost at small populations).
+  std::vector<uint16_t> lo_e, lo_t;
+  for (const uint32_t i : near_cuts_) {
+    const uint32_t x = std::bit_cast<uint32_t>(r.talent[i]);
+    const int bkt = int(x >> 16);
+    if (bkt == be) lo_e.push_back(uint16_t(x & 0xFFFFu));
+    if (bkt == bt) lo_t.push_back(uint16_t(x & 0xFFFFu));
+  }
   auto cut = [&](int bkt, int64_t above, int64_t k, std::vector<uint16_t>& low) {
     if (bkt < 0 || k - above < 1 || k - above > int64_t(low.size())) return std::numeric_limits<float>::infinity();
     const auto nth = low.begin() + (k - above - 1);
@@ -1057,8 +1052,8 @@ void Simulation::refresh_tiers() {
   engine::ChunkedBuffer<Delta> thetas, elites;
   thetas.reset(N);
   elites.reset(N);
-  for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
-    assign_tiers(b, e, ec, tc, r.talent.data(), r.alive.data(), r.tier.data(), [&](std::size_t i, uint8_t old) {
+  auto moved_into = [&](std::size_t c) {
+    return [&, c](std::size_t i, uint8_t old) {
       const int32_t f = r.employer[i];
       if (f == kNoFirm) return;
       const uint8_t now = r.tier[i];
@@ -1067,8 +1062,26 @@ void Simulation::refresh_tiers() {
         const int64_t th = fixed(double(r.talent[i]), kSumScale);
         thetas.part(c).push_back({uint32_t(std::size_t(f) * W + W - 1), old == Regular ? th : -th});
       }
+    };
+  };
+  if (same_buckets) {
+    // Everyone else's θ lies above or below both the old and the new cut of each bucket: their
+    // tier stands. (A slot on both lists is re-tiered twice; the second time changes nothing.)
+    auto moved = moved_into(0);
+    auto retier = [&](uint32_t i) {
+      const uint8_t old = r.tier[i], now = tier_of(r.talent[i], r.alive[i], ec, tc);
+      if (now == old) return;
+      r.tier[i] = now;
+      moved(i, old);
+    };
+    for (const uint32_t i : near_cuts_) retier(i);
+    for (const uint32_t i : tier_dirty_) retier(i);
+  } else {
+    for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
+      assign_tiers(b, e, ec, tc, r.talent.data(), r.alive.data(), r.tier.data(), moved_into(c));
     });
-  });
+  }
+  tier_dirty_.clear();
   add_deltas(theta_sums_, thetas);
   add_deltas(world_.f.elite, elites);
   top_sorted_valid_ = false;
@@ -1231,6 +1244,12 @@ void Simulation::demography() {
   add_deltas(theta_sums_, thetas);
   std::vector<uint32_t> freed;  // slot order
   for (const auto& part : parts) freed.insert(freed.end(), part.exits.begin(), part.exits.end());
+  // refresh_tiers()' caches: the dead leave the talent histogram and the list near the cuts.
+  if (!talent_hist_.empty())
+    for (const uint32_t i : freed) --talent_hist_[talent_bucket(r.talent[i])];
+  if (near_cuts_valid_ && !freed.empty())
+    std::erase_if(near_cuts_, [&](uint32_t i) { return r.alive[i] == 0; });
+  tier_dirty_.insert(tier_dirty_.end(), freed.begin(), freed.end());
   // Free slots stay sorted so entrants fill the lowest first.
   std::vector<uint32_t> merged;
   merged.reserve(free_slots_.size() + freed.size());
@@ -1325,6 +1344,14 @@ void Simulation::demography() {
   });
   stats_.market[kEntrants] += int64_t(ents.size());
   for (const uint8_t loc : ent_loc) ++stats_.entrants_region[loc];
+  // refresh_tiers()' caches: the entrants join the talent histogram and, in the buckets of the
+  // last cuts, the list near them.
+  for (const auto& en : ents) {
+    const uint32_t bkt = talent_bucket(r.talent[en.slot]);
+    if (!talent_hist_.empty()) ++talent_hist_[bkt];
+    if (near_cuts_valid_ && (int64_t(bkt) == elite_bucket_ || int64_t(bkt) == top_bucket_)) near_cuts_.push_back(en.slot);
+    tier_dirty_.push_back(en.slot);
+  }
   // log_entry() without re-reading the scattered slots (the tier is the slot's: refresh_tiers
   // below has not run yet).
   for (std::size_t k = 0; k < ents.size(); ++k)

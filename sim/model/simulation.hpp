@@ -158,9 +158,12 @@ class Simulation {
   const World& world() const { return world_; }
   /// The state, to change by hand (tests, tools): the firms' books (headcount, pending hires,
   /// wage bill, elite count, Σθ) are then counted afresh from the researchers by the next phase
-  /// that needs them instead of being carried forward (see recount_firms_).
+  /// that needs them instead of being carried forward (see recount_firms_), and the talent
+  /// histogram behind the tiers is recounted.
   World& edit_world() {
     recount_firms_ = true;
+    talent_hist_.clear();
+    near_cuts_valid_ = false;
     return world_;
   }
   Params& params() { return params_; }
@@ -310,6 +313,14 @@ class Simulation {
   // Talent thresholds of the current step and the top tier sorted by talent (desc)
   float elite_cut_ = 0.f, top_cut_ = 0.f;
   int elite_bucket_ = -1, top_bucket_ = -1;  ///< high 16 bits of the cuts at the last refresh (a cache, not state)
+  // refresh_tiers()' caches (not state; a restored simulation starts without them): the living's
+  // talent histogram by the high 16 bits of θ, kept current by demography's exits and entrants
+  // (empty: count it); the living in the buckets of the last cuts (near_cuts_valid_: complete);
+  // the slots whose occupant died or entered since the last refresh.
+  std::vector<int64_t> talent_hist_;
+  std::vector<uint32_t> near_cuts_;
+  bool near_cuts_valid_ = false;
+  std::vector<uint32_t> tier_dirty_;
   std::vector<uint32_t> top_sorted_;
   std::vector<double> compute_term_;  ///< ln(1 + compute per researcher) by firm × region, valid inside offers()
   /// What evaluating an offer reads of firm f, in one cache line (the firms' columns are ~10

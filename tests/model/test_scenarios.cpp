@@ -180,6 +180,25 @@ static void check_production_equals_recount(Simulation& sim) {
   CHECK(sim.stats().hc_region == recount.stats().hc_region);
 }
 
+TEST_CASE("scenarios: tiers kept up to date through exits and entrants equal a recount over everyone") {
+  // refresh_tiers() keeps the talent histogram and the members of the cuts' buckets up to date
+  // through demography's exits and entrants, and while the cuts stay in their buckets re-tiers
+  // only those members, the dead and the entrants. After every step a copy made to recount
+  // (edit_world(): histogram and members counted afresh, everyone re-tiered) must find exactly
+  // the same tiers. Ageing is on in the baseline, so researchers retire and enter every month.
+  Simulation sim(load("baseline.yaml", 36).params);
+  REQUIRE(sim.params().population.ageing);
+  for (int t = 0; t < 36; ++t) {
+    CAPTURE(t);
+    sim.step();
+    Simulation recount = sim;
+    recount.edit_world();
+    recount.refresh_tiers();
+    CHECK(sim.world().r.tier == recount.world().r.tier);
+    CHECK(sim.world().f.elite == recount.world().f.elite);
+  }
+}
+
 TEST_CASE("scenarios: carried-forward firm bookkeeping (planning, production) equals a recount from the researchers") {
   // firm_planning() counts headcount, pending hires, wage bill and elite count from the
   // researchers only when the chain is broken (first step, events, restore, edit_world());
