@@ -739,8 +739,15 @@ double Simulation::utility(std::size_t i, int f, int region, double comp, bool m
   const auto& r = world_.r;
   double u = U.pay * std::log(std::max(comp, 1.0));
   if (f != kNoFirm) {
-    double lc = compute_term_ready_ ? compute_term_[std::size_t(f) * std::size_t(regions()) + std::size_t(region)]
-                                    : std::numeric_limits<double>::quiet_NaN();
+    double lc = std::numeric_limits<double>::quiet_NaN();
+    if (compute_term_ready_) {  // the term of f's office in `region`
+      const OfferCard& c = offer_cards_[std::size_t(f)];
+      for (uint32_t k = c.office_begin; k < c.office_end; ++k)
+        if (world_.f.office_region[k] == region) {
+          lc = office_term_[k];
+          break;
+        }
+    }
     if (std::isnan(lc)) lc = std::log1p(compute_per_researcher(f, region));  // not an office of f
     u += double(r.compute_taste[i]) * lc;
     u += compute_term_ready_ ? offer_cards_[std::size_t(f)].prestige_term : U.prestige * world_.f.prestige[f];
@@ -982,8 +989,10 @@ void Simulation::refresh_tiers() {
   // over all. (Each step had spent two passes over all N here: ~25 ms of thread time at 1e7.)
   if (talent_hist_.empty()) {
     // The dead count into a spare bucket (65536) rather than behind a branch. Per block of 512:
-    // the buckets as column arithmetic (vectorised), then the increments.
-    const auto& hi = count_chunks(N, 65537, [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
+    // the buckets as column arithmetic (vectorised), then the increments. Counted with
+    // per-thread arrays of its own (engine::count_chunks), freed after: the simulation's kept
+    // counters would otherwise keep 0.5 MiB a thread for a count made once.
+    const auto hi = engine::count_chunks(N, 65537, [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
       const float* __restrict talent = r.talent.data();
       const uint8_t* __restrict alive = r.alive.data();
       constexpr std::size_t kBlock = 512;
@@ -998,7 +1007,7 @@ void Simulation::refresh_tiers() {
     near_cuts_valid_ = false;
   }
   const auto& hi = talent_hist_;
-  const int64_t nalive = std::accumulate(hi.begin(), hi.end(), int64_t{0});
+  const int64_t nalive = std::accumulate(hi.begin(), hi.end(), int64_t{0});  // (uint32 counts summed in int64)
   const auto& M = params_.market;
   const int64_t k_elite = std::llround(M.elite_share * double(nalive)), k_top = std::llround(M.top_share * double(nalive));
   auto bucket_of = [&](int64_t k, int64_t& above) {
@@ -1502,15 +1511,15 @@ void Simulation::offers() {
   const auto& F = world_.f;
   const auto& M = params_.market;
   const std::size_t N = r.size();
-  // ln(1 + compute per researcher) of every open office, once per step: utility() needs it for
-  // both sides of every offer, and headcounts do not change while offers are made.
+  // ln(1 + compute per researcher) of every office, once per step: utility() needs it for
+  // both sides of every offer, and headcounts do not change while offers are made. By office,
+  // not by firm × region (0.8 MB at 13,901 firms and 7 regions, mostly empty).
   {
-    const std::size_t R = std::size_t(regions());
-    compute_term_.assign(F.size() * R, std::numeric_limits<double>::quiet_NaN());
+    office_term_.resize(F.office_region.size());
     engine::for_ranges(F.size(), kFirmGrain, [&](std::size_t b, std::size_t e) {
       for (std::size_t f = b; f < e; ++f)
         for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k)
-          compute_term_[f * R + F.office_region[k]] = std::log1p(compute_per_researcher(int(f), F.office_region[k]));
+          office_term_[k] = std::log1p(compute_per_researcher(int(f), F.office_region[k]));
     });
     offer_cards_.resize(F.size());
     for (std::size_t f = 0; f < F.size(); ++f) offer_cards_[f] = offer_card(int(f));
@@ -1546,8 +1555,8 @@ void Simulation::offers() {
       // fetched kAhead places ahead; kDraw ahead, their Philox block is drawn (it is keyed by the
       // id, now arrived) and the alias entry it picks fetched, with the employer's firm data;
       // kFirm ahead the firm is read from the alias table and its card (OfferCard: one line
-      // instead of ten columns) and compute terms fetched; kOffice ahead its first office. Same
-      // draws, same order, so the same offers.
+      // instead of ten columns) fetched, with the employer's offices; kOffice ahead the firm's
+      // first office. Same draws, same order, so the same offers.
       constexpr std::size_t kAhead = 16, kDraw = 8, kFirm = 4, kOffice = 2, kRing = 16;
       static_assert(kAhead > kDraw && kDraw > kFirm && kFirm > kOffice && kDraw < kRing && (kRing & (kRing - 1)) == 0);
       struct Drawn {
@@ -1555,7 +1564,6 @@ void Simulation::offers() {
         int32_t firm;
       };
       std::array<Drawn, kRing> ring;
-      const std::size_t R = std::size_t(regions());
       auto draw = [&](std::size_t k) {
         const std::size_t i = who[k];
         auto& d = ring[k & (kRing - 1)];
@@ -1564,10 +1572,7 @@ void Simulation::offers() {
         __builtin_prefetch(alias_prob_.data() + col);
         __builtin_prefetch(alias_idx_.data() + col);
         const int32_t now = r.employer[i];
-        if (now != kNoFirm) {
-          __builtin_prefetch(compute_term_.data() + std::size_t(now) * R + r.location[i]);
-          __builtin_prefetch(offer_cards_.data() + now);
-        }
+        if (now != kNoFirm) __builtin_prefetch(offer_cards_.data() + now);
       };
       auto pick = [&](std::size_t k) {
         auto& d = ring[k & (kRing - 1)];
@@ -1575,14 +1580,15 @@ void Simulation::offers() {
         const int32_t f = (double(d.blk[2]) * 0x1.0p-32 < alias_prob_[col]) ? int32_t(col) : alias_idx_[col];
         d.firm = f;
         __builtin_prefetch(offer_cards_.data() + f);
-        __builtin_prefetch(compute_term_.data() + std::size_t(f) * R);
-        __builtin_prefetch(compute_term_.data() + std::size_t(f) * R + (R - 1));
+        const int32_t now = r.employer[who[k]];  // its card has arrived: fetch its offices' terms
+        if (now != kNoFirm) {
+          const uint32_t o = offer_cards_[std::size_t(now)].office_begin;
+          prefetch_slot(o, F.office_region, office_term_);
+        }
       };
       auto offices = [&](std::size_t k) {  // the firm's card has arrived: fetch its first office
         const uint32_t o = offer_cards_[std::size_t(ring[k & (kRing - 1)].firm)].office_begin;
-        __builtin_prefetch(F.office_open.data() + o);
-        __builtin_prefetch(F.office_share.data() + o);
-        __builtin_prefetch(F.office_region.data() + o);
+        prefetch_slot(o, F.office_open, F.office_share, F.office_region, office_term_);
       };
       for (std::size_t k = 0; k < std::min(nwho, kAhead); ++k) prefetch_offer_columns(r, who[k]);
       for (std::size_t k = 0; k < std::min(nwho, kDraw); ++k) draw(k);

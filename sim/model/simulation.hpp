@@ -317,15 +317,15 @@ class Simulation {
   // talent histogram by the high 16 bits of θ, kept current by demography's exits and entrants
   // (empty: count it); the living in the buckets of the last cuts (near_cuts_valid_: complete);
   // the slots whose occupant died or entered since the last refresh.
-  std::vector<int64_t> talent_hist_;
+  std::vector<uint32_t> talent_hist_;  ///< 32 bits: a bucket holds fewer than 2^32 slots
   std::vector<uint32_t> near_cuts_;
   bool near_cuts_valid_ = false;
   std::vector<uint32_t> tier_dirty_;
   std::vector<uint32_t> top_sorted_;
-  std::vector<double> compute_term_;  ///< ln(1 + compute per researcher) by firm × region, valid inside offers()
+  std::vector<double> office_term_;  ///< ln(1 + compute per researcher) by office, valid inside offers()
   /// What evaluating an offer reads of firm f, in one cache line (the firms' columns are ~10
   /// lines a firm): copied from Firms at the start of offers() and valid inside it, like
-  /// compute_term_ (firms' data does not change while offers are made).
+  /// office_term_ (firms' data does not change while offers are made).
   struct alignas(64) OfferCard {
     double base_pay, elasticity, premium, max_package;
     double prestige_term;  ///< utility.prestige × prestige, the product utility() adds
@@ -337,7 +337,7 @@ class Simulation {
   OfferCard offer_card(int firm) const;  ///< from the firms' columns
   static double offer_pay(const OfferCard& c, double pay_level, float talent, bool employed);
   std::vector<OfferCard> offer_cards_;
-  bool compute_term_ready_ = false;  ///< compute_term_ and offer_cards_ are valid
+  bool compute_term_ready_ = false;  ///< office_term_ and offer_cards_ are valid
   // Per-chunk scratch lists, kept between steps for their capacity (as locals, the ~0.4M log
   // entries and ~1M offers a step at 1e7 were re-grown from empty every step: reallocation
   // copies and fresh pages). Each phase resets one before use; none is used by two phases at once.
