@@ -112,11 +112,6 @@ void tick_clocks(std::size_t b, std::size_t e, int16_t age_step, uint8_t* __rest
   }
 }
 
-/// Tiers of slots [b, e) from the talent cuts: Elite if θ ≥ elite_cut, else Top if θ ≥ top_cut,
-/// else Regular; the dead are Regular. Written without branches (Regular = 0, Top = 1, Elite = 2),
-/// in blocks of 64 with the old tiers kept aside: `moved(i, old_tier)` is called for each slot
-/// whose tier changed (a few hundred a step: the cuts move little), found by rescanning only
-/// the blocks where one did.
 /// The tier of talent t with these cuts (Regular = 0, Top = 1, Elite = 2; the dead are Regular),
 /// without branches.
 [[gnu::always_inline]] inline uint8_t tier_of(float t, uint8_t alive, float elite_cut, float top_cut) {
@@ -127,6 +122,11 @@ void tick_clocks(std::size_t b, std::size_t e, int16_t age_step, uint8_t* __rest
 /// The bucket of a (positive) talent in refresh_tiers()' histogram: the high 16 bits of its float.
 inline uint32_t talent_bucket(float t) { return std::bit_cast<uint32_t>(t) >> 16; }
 
+/// Tiers of slots [b, e) from the talent cuts: Elite if θ ≥ elite_cut, else Top if θ ≥ top_cut,
+/// else Regular; the dead are Regular. Written without branches (Regular = 0, Top = 1, Elite = 2),
+/// in blocks of 64 with the old tiers kept aside: `moved(i, old_tier)` is called for each slot
+/// whose tier changed (a few hundred a step: the cuts move little), found by rescanning only
+/// the blocks where one did.
 template <class Moved>
 void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, const float* __restrict talent,
                   const uint8_t* __restrict alive, uint8_t* __restrict tier, Moved&& moved) {
@@ -740,7 +740,7 @@ double Simulation::utility(std::size_t i, int f, int region, double comp, bool m
   double u = U.pay * std::log(std::max(comp, 1.0));
   if (f != kNoFirm) {
     double lc = std::numeric_limits<double>::quiet_NaN();
-    if (compute_term_ready_) {  // the term of f's office in `region`
+    if (offer_terms_ready_) {  // the term of f's office in `region`
       const OfferCard& c = offer_cards_[std::size_t(f)];
       for (uint32_t k = c.office_begin; k < c.office_end; ++k)
         if (world_.f.office_region[k] == region) {
@@ -750,7 +750,7 @@ double Simulation::utility(std::size_t i, int f, int region, double comp, bool m
     }
     if (std::isnan(lc)) lc = std::log1p(compute_per_researcher(f, region));  // not an office of f
     u += double(r.compute_taste[i]) * lc;
-    u += compute_term_ready_ ? offer_cards_[std::size_t(f)].prestige_term : U.prestige * world_.f.prestige[f];
+    u += offer_terms_ready_ ? offer_cards_[std::size_t(f)].prestige_term : U.prestige * world_.f.prestige[f];
   }
   if (region == r.origin[i]) u += r.home_bias[i] + params_.regions[region].home_pull;
   if (move) u -= U.visa_risk * visa_risk(i, region) + U.move_cost;
@@ -1494,9 +1494,9 @@ void Simulation::consider(const Offer& o, std::vector<Offer>& out) const {
   const auto& F = world_.f;
   const std::size_t i = o.slot;
   const int need = visa_need(i, o.region);
-  const bool sponsors = compute_term_ready_ ? offer_cards_[std::size_t(o.firm)].sponsors != 0 : F.sponsors[o.firm] != 0;
+  const bool sponsors = offer_terms_ready_ ? offer_cards_[std::size_t(o.firm)].sponsors != 0 : F.sponsors[o.firm] != 0;
   if (need >= 1 && !sponsors) return;
-  const double max_fee = compute_term_ready_ ? offer_cards_[std::size_t(o.firm)].max_fee : F.max_fee[o.firm];
+  const double max_fee = offer_terms_ready_ ? offer_cards_[std::size_t(o.firm)].max_fee : F.max_fee[o.firm];
   if (need == 2 && params_.regions[o.region].petition_fee > max_fee) return;
   Offer x = o;
   const bool employed = r.employer[i] != kNoFirm;
@@ -1523,12 +1523,12 @@ void Simulation::offers() {
     });
     offer_cards_.resize(F.size());
     for (std::size_t f = 0; f < F.size(); ++f) offer_cards_[f] = offer_card(int(f));
-    compute_term_ready_ = true;
+    offer_terms_ready_ = true;
   }
   struct Done {
     bool& flag;
     ~Done() { flag = false; }
-  } done{compute_term_ready_};
+  } done{offer_terms_ready_};
   // Targeted search first (scouting lists and raids), sorted by researcher.
   std::vector<Offer> targeted;
   scouting(targeted);

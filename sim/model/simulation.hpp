@@ -337,7 +337,7 @@ class Simulation {
   OfferCard offer_card(int firm) const;  ///< from the firms' columns
   static double offer_pay(const OfferCard& c, double pay_level, float talent, bool employed);
   std::vector<OfferCard> offer_cards_;
-  bool compute_term_ready_ = false;  ///< office_term_ and offer_cards_ are valid
+  bool offer_terms_ready_ = false;  ///< office_term_ and offer_cards_ are valid
   // Per-chunk scratch lists, kept between steps for their capacity (as locals, the ~0.4M log
   // entries and ~1M offers a step at 1e7 were re-grown from empty every step: reallocation
   // copies and fresh pages). Each phase resets one before use; none is used by two phases at once.
