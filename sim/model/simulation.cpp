@@ -739,18 +739,21 @@ double Simulation::utility(std::size_t i, int f, int region, double comp, bool m
   const auto& r = world_.r;
   double u = U.pay * std::log(std::max(comp, 1.0));
   if (f != kNoFirm) {
-    double lc = std::numeric_limits<double>::quiet_NaN();
-    if (offer_terms_ready_) {  // the term of f's office in `region`
+    double lc = std::numeric_limits<double>::quiet_NaN(), prestige = 0.0;
+    if (offer_terms_ready_) {  // from f's card: the prestige term and the term of its office in `region`
       const OfferCard& c = offer_cards_[std::size_t(f)];
+      prestige = c.prestige_term;
       for (uint32_t k = c.office_begin; k < c.office_end; ++k)
         if (world_.f.office_region[k] == region) {
           lc = office_term_[k];
           break;
         }
+    } else {
+      prestige = U.prestige * world_.f.prestige[f];
     }
     if (std::isnan(lc)) lc = std::log1p(compute_per_researcher(f, region));  // not an office of f
     u += double(r.compute_taste[i]) * lc;
-    u += offer_terms_ready_ ? offer_cards_[std::size_t(f)].prestige_term : U.prestige * world_.f.prestige[f];
+    u += prestige;
   }
   if (region == r.origin[i]) u += r.home_bias[i] + params_.regions[region].home_pull;
   if (move) u -= U.visa_risk * visa_risk(i, region) + U.move_cost;
@@ -1513,16 +1516,18 @@ void Simulation::offers() {
   const std::size_t N = r.size();
   // ln(1 + compute per researcher) of every office, once per step: utility() needs it for
   // both sides of every offer, and headcounts do not change while offers are made. By office,
-  // not by firm × region (0.8 MB at 13,901 firms and 7 regions, mostly empty).
+  // not by firm × region (0.8 MB at 13,901 firms and 7 regions, mostly empty). Each firm's
+  // OfferCard is copied in the same pass.
   {
     office_term_.resize(F.office_region.size());
+    offer_cards_.resize(F.size());
     engine::for_ranges(F.size(), kFirmGrain, [&](std::size_t b, std::size_t e) {
-      for (std::size_t f = b; f < e; ++f)
+      for (std::size_t f = b; f < e; ++f) {
+        offer_cards_[f] = offer_card(int(f));
         for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k)
           office_term_[k] = std::log1p(compute_per_researcher(int(f), F.office_region[k]));
+      }
     });
-    offer_cards_.resize(F.size());
-    for (std::size_t f = 0; f < F.size(); ++f) offer_cards_[f] = offer_card(int(f));
     offer_terms_ready_ = true;
   }
   struct Done {
