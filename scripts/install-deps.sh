@@ -8,6 +8,7 @@ PKGS=(
   libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools libyaml-cpp-dev doctest-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-scipy python3-pytest
+  python3-yaml python3-jinja2
 )
 missing=()
 for p in "${PKGS[@]}"; do
