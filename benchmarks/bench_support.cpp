@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "sim/engine/parallel.hpp"
-#include "sim/io/yaml_tree.hpp"
+#include "sim/config/yaml_tree.hpp"
 #include "talentsim_version.hpp"
 
 #ifndef TALENTSIM_SOURCE_DIR
@@ -32,9 +32,9 @@ namespace ts::bench {
 
 namespace {
 
-std::optional<io::Scenario> try_load(const std::string& path, const std::vector<std::string>& sets, std::string& error) {
+std::optional<cfg::Scenario> try_load(const std::string& path, const std::vector<std::string>& sets, std::string& error) {
   cfg::Diagnostics d;
-  auto sc = io::load_scenario(path, sets, d);
+  auto sc = cfg::load_scenario(path, sets, d);
   if (!sc) {
     error = d.format();
     if (error.empty()) error = "could not load scenario " + path;
@@ -95,7 +95,7 @@ std::string scaled_dist(const model::Dist& d, double x) {
 }
 }  // namespace
 
-std::optional<io::Scenario> load(const ScenarioSpec& spec, std::string& error, double* applied_firms_scale,
+std::optional<cfg::Scenario> load(const ScenarioSpec& spec, std::string& error, double* applied_firms_scale,
                                  double* applied_headcount_scale) {
   std::vector<std::string> sets = spec.sets;
   const bool scale_firms = spec.firms_scale_auto || spec.firms_scale != 1.0;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/io/scenario.hpp"
+#include "sim/config/scenario.hpp"
 #include "sim/model/simulation.hpp"
 
 namespace ts::bench {
@@ -33,7 +33,7 @@ struct ScenarioSpec {
 /// for uniform, its range) and every region's `entrants_per_month` are multiplied, so a larger
 /// population meets proportionally larger firms: the same number of firms, the same
 /// employment rate and turnover as the scenario at its own size.
-std::optional<io::Scenario> load(const ScenarioSpec& spec, std::string& error, double* applied_firms_scale = nullptr,
+std::optional<cfg::Scenario> load(const ScenarioSpec& spec, std::string& error, double* applied_firms_scale = nullptr,
                                  double* applied_headcount_scale = nullptr);
 
 /// The scenario to use when none is given: scenarios/baseline.yaml relative to the working

@@ -3,13 +3,12 @@
 #
 #   scripts/fuzz.sh [SECONDS]      run for SECONDS (default 60)
 #
-# Builds build-fuzz/fuzz_scenario with clang-14: through CMake (-DTALENTSIM_BUILD_FUZZERS=ON)
-# when the top-level CMakeLists.txt includes tests/fuzz, else by compiling the loader's
-# sources directly. New inputs go to build-fuzz/fuzz-corpus/ (tests/fuzz/corpus/ holds the
+# Builds build-fuzz/tests/fuzz/fuzz_scenario with clang-14 through CMake
+# (-DTALENTSIM_BUILD_FUZZERS=ON). New inputs go to build-fuzz/fuzz-corpus/ (tests/fuzz/corpus/ holds the
 # seeds and is only read). Exits non-zero when the fuzzer finds a crash, a leak, an
 # uncaught exception, a timeout (> 10 s for one input) or an out-of-memory (> 4 GB); the
 # input is then in build-fuzz/fuzz-artifacts/ and is replayed with
-#   build-fuzz/fuzz_scenario build-fuzz/fuzz-artifacts/crash-...   (CMake route: build-fuzz/tests/fuzz/)
+#   build-fuzz/tests/fuzz/fuzz_scenario build-fuzz/fuzz-artifacts/crash-...
 # Environment: FUZZ_BUILD_DIR (build-fuzz), FUZZ_CC (clang-14), FUZZ_CXX (clang++-14),
 # FUZZ_JOBS (1 fuzzing process), FUZZ_ARGS (extra libFuzzer flags).
 set -euo pipefail
@@ -21,41 +20,12 @@ BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 CC=${FUZZ_CC:-clang-14}
 CXX=${FUZZ_CXX:-clang++-14}
 JOBS=${FUZZ_JOBS:-1}
-SOURCES=(tests/fuzz/fuzz_scenario.cpp sim/io/scenario.cpp sim/io/yaml_tree.cpp sim/io/diagnostics.cpp sim/model/params.cpp)
-
 command -v "$CXX" >/dev/null || { echo "fuzz.sh: $CXX not found (apt-get install clang-14)" >&2; exit 2; }
 mkdir -p "$BUILD"
-
-if grep -Eq '^[^#]*add_subdirectory\(tests/fuzz\)' CMakeLists.txt; then
-  CC=$CC CXX=$CXX cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DTALENTSIM_BUILD_FUZZERS=ON -DTALENTSIM_BUILD_TESTS=OFF -DTALENTSIM_BUILD_BENCHMARKS=OFF >/dev/null
-  cmake --build "$BUILD" --target fuzz_scenario
-  FUZZER="$BUILD/tests/fuzz/fuzz_scenario"
-else
-  FUZZER="$BUILD/fuzz_scenario"
-  # Temporary work-around: clang 14 with libstdc++ 12 rejects sim/io/yaml_tree.hpp (cfg::Node is an
-  # aggregate whose std::pair<std::string, Node> members need Node complete; the fix is a declared
-  # `Node() = default;`). Until that lands in sim/, compile against a patched copy of the header.
-  INCLUDES=(-I.)
-  if ! echo '#include "sim/io/yaml_tree.hpp"' | "$CXX" -std=c++20 -fsyntax-only -I. -x c++ - 2>/dev/null; then
-    SHIM="$BUILD/clang-shim"
-    mkdir -p "$SHIM/sim/io"
-    sed 's/^\(  \)Kind kind = Kind::Null;/\1Node() = default;\n\1Kind kind = Kind::Null;/' sim/io/yaml_tree.hpp >"$SHIM/sim/io/yaml_tree.hpp"
-    INCLUDES=(-I"$SHIM" -I.)
-    echo "fuzz.sh: $CXX rejects sim/io/yaml_tree.hpp as it is; using the patched copy $SHIM/sim/io/yaml_tree.hpp"
-  fi
-  # Rebuild when a source or header of the loader is newer than the binary.
-  stale=0
-  [ -x "$FUZZER" ] || stale=1
-  for f in "${SOURCES[@]}" sim/io/*.hpp sim/model/params.hpp sim/model/schema.hpp scripts/fuzz.sh; do
-    [ "$f" -nt "$FUZZER" ] && stale=1
-  done
-  if [ "$stale" = 1 ]; then
-    echo "fuzz.sh: compiling $FUZZER with $CXX"
-    "$CXX" -std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-      -fno-sanitize-recover=undefined "${INCLUDES[@]}" "${SOURCES[@]}" -lyaml-cpp -o "$FUZZER"
-  fi
-fi
+CC=$CC CXX=$CXX cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DTALENTSIM_BUILD_FUZZERS=ON -DTALENTSIM_BUILD_TESTS=OFF -DTALENTSIM_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build "$BUILD" --target fuzz_scenario
+FUZZER="$BUILD/tests/fuzz/fuzz_scenario"
 
 CORPUS="$BUILD/fuzz-corpus"
 ARTIFACTS="$BUILD/fuzz-artifacts"

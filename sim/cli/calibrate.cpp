@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "sim/cli/cli.hpp"
-#include "sim/io/scenario.hpp"
+#include "sim/config/scenario.hpp"
 #include "sim/model/calibration.hpp"
 
 namespace ts::cli {

@@ -19,7 +19,7 @@
 #include "sim/cli/summarize.hpp"
 #include "sim/io/checkpoint.hpp"
 #include "sim/io/output.hpp"
-#include "sim/io/scenario.hpp"
+#include "sim/config/scenario.hpp"
 #include "sim/model/simulation.hpp"
 #include "sim/model/validation.hpp"
 #include "talentsim_version.hpp"
@@ -83,9 +83,9 @@ int resolve_threads(int requested) {
 }
 
 /// Loads the scenario with its overrides, or prints every problem and returns nullopt.
-std::optional<io::Scenario> load_or_report(const Common& c) {
+std::optional<cfg::Scenario> load_or_report(const Common& c) {
   cfg::Diagnostics d;
-  auto sc = io::load_scenario(c.scenario, c.sets, d);
+  auto sc = cfg::load_scenario(c.scenario, c.sets, d);
   if (!sc) {
     std::cerr << d.format();
     std::cerr << "talentsim: " << d.size() << " problem" << (d.size() == 1 ? "" : "s") << " in the scenario; nothing was run\n";

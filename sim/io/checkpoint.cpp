@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "sim/io/h5.hpp"
-#include "sim/io/yaml_tree.hpp"
+#include "sim/config/yaml_tree.hpp"
 #include "talentsim_version.hpp"
 
 namespace ts::io {

@@ -25,7 +25,7 @@ static std::string iso_now() {
   return buf;
 }
 
-RunWriter::RunWriter(const std::string& out_path, const Scenario& sc, const model::Simulation& sim, const RunInfo& info)
+RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const model::Simulation& sim, const RunInfo& info)
     : out_(out_path) {
   const fs::path out(out_path);
   if (fs::exists(out) && !info.force)

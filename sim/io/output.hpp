@@ -16,7 +16,7 @@
 
 #include "sim/io/h5.hpp"
 #include "sim/io/job_queue.hpp"
-#include "sim/io/scenario.hpp"
+#include "sim/config/scenario.hpp"
 #include "sim/model/simulation.hpp"
 
 namespace ts::io {
@@ -48,7 +48,7 @@ class RunWriter : public model::Observer {
 
   /// Creates OUT's temporary sibling and writes the metadata. Throws std::runtime_error
   /// if OUT exists (and !force) or the directory is not writable.
-  RunWriter(const std::string& out_path, const Scenario& scenario, const model::Simulation& sim, const RunInfo& info);
+  RunWriter(const std::string& out_path, const cfg::Scenario& scenario, const model::Simulation& sim, const RunInfo& info);
   ~RunWriter() override;
 
   void on_step(const model::Simulation& sim) override;

@@ -41,9 +41,9 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/io/diagnostics.hpp"
-#include "sim/io/yaml_tree.hpp"
-#include "sim/model/params.hpp"
+#include "sim/config/diagnostics.hpp"
+#include "sim/config/yaml_tree.hpp"
+#include "sim/config/params.hpp"
 
 namespace ts::model {
 class Simulation;

@@ -14,7 +14,7 @@
 #include "sim/engine/flat_counter.hpp"
 #include "sim/engine/parallel.hpp"
 #include "sim/engine/rng.hpp"
-#include "sim/model/params.hpp"
+#include "sim/config/params.hpp"
 #include "sim/model/world.hpp"
 
 namespace ts::io {

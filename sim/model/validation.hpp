@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/model/params.hpp"
+#include "sim/config/params.hpp"
 
 namespace ts::model {
 

@@ -65,7 +65,7 @@ bool same(const std::vector<double>& a, const std::vector<double>& b) {
 
 TEST_CASE("determinism: serial twin and parallel phases agree bit for bit at 1, 2 and 4 threads") {
   cfg::Diagnostics d;
-  auto sc = io::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml", {"run.steps=12"}, d);
+  auto sc = cfg::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml", {"run.steps=12"}, d);
   REQUIRE_MESSAGE(sc, d.format());
   engine::force_serial() = true;
   const Trace serial = trace(sc->params, 12);
@@ -83,8 +83,8 @@ TEST_CASE("determinism: serial twin and parallel phases agree bit for bit at 1, 
 
 TEST_CASE("determinism: a different seed gives different results") {
   cfg::Diagnostics d;
-  auto a = io::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml", {"run.steps=12"}, d);
-  auto b = io::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml", {"run.steps=12", "run.seed=8"}, d);
+  auto a = cfg::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml", {"run.steps=12"}, d);
+  auto b = cfg::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml", {"run.steps=12", "run.seed=8"}, d);
   REQUIRE(a);
   REQUIRE(b);
   const Trace ta = trace(a->params, 12), tb = trace(b->params, 12);

@@ -11,12 +11,12 @@
 #include <cstdlib>
 #include <string>
 
-#include "sim/io/scenario.hpp"
+#include "sim/config/scenario.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   ts::cfg::Diagnostics d;
-  const auto scenario = ts::io::load_scenario_text(text, "fuzz.yaml", {}, d);
+  const auto scenario = ts::cfg::load_scenario_text(text, "fuzz.yaml", {}, d);
 
   // Invariants of the interface.
   if (scenario && !d.empty()) std::abort();   // a scenario is returned only when there was no problem
@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (scenario && roundtrip) {
     const ts::cfg::Node dumped = ts::model::dump_params(scenario->params);
     ts::cfg::Diagnostics d2;
-    const auto again = ts::io::load_scenario_text(ts::cfg::to_yaml(dumped), "dumped.yaml", {}, d2);
+    const auto again = ts::cfg::load_scenario_text(ts::cfg::to_yaml(dumped), "dumped.yaml", {}, d2);
     if (!again) {  // a round-trip bug, not a crash of the loader: made visible all the same
       std::fprintf(stderr, "resolved configuration does not load again:\n%s", d2.format().c_str());
       std::abort();

@@ -11,7 +11,7 @@
 
 #include "sim/io/job_queue.hpp"
 #include "sim/io/output.hpp"
-#include "sim/io/scenario.hpp"
+#include "sim/config/scenario.hpp"
 #include "tests/support/helpers.hpp"
 
 using namespace ts;
@@ -104,7 +104,7 @@ TEST_CASE("run writer: rows written in the background give the same file as rows
   for (int background = 0; background < 2; ++background) {
     cfg::Diagnostics d;
     // Snapshots mid-run make the stepping thread wait for the queue and write in between.
-    auto sc = io::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml",
+    auto sc = cfg::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml",
                                 {"run.steps=14", "output.snapshots=[0, 5, 13]"}, d);
     REQUIRE_MESSAGE(sc, d.format());
     model::Simulation sim(sc->params);
@@ -140,7 +140,7 @@ TEST_CASE("run writer: rows written in the background give the same file as rows
 TEST_CASE("run writer: a failing step leaves no file behind, with rows still queued") {
   test::TempDir dir;
   cfg::Diagnostics d;
-  auto sc = io::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml", {}, d);
+  auto sc = cfg::load_scenario(test::source_dir() + "/tests/data/scenarios/small.yaml", {}, d);
   REQUIRE_MESSAGE(sc, d.format());
   model::Simulation sim(sc->params);
   const std::string out = dir / "x.h5";

@@ -70,7 +70,7 @@ TEST_CASE("calibration: the calibrated baseline reproduces every target within i
   const auto& S = cal->spec();
 
   // The baseline as `talentsim run scenarios/baseline.yaml` loads it extends the overlay ...
-  auto base = io::load_scenario(src + "/scenarios/baseline.yaml", {}, d);
+  auto base = cfg::load_scenario(src + "/scenarios/baseline.yaml", {}, d);
   REQUIRE_MESSAGE(base.has_value(), d.format());
   const std::string overlay = canonical(S.overlay);
   bool extends = false;

@@ -386,7 +386,7 @@ TEST_CASE("calibration: a tiny fit recovers the parameter that generated its tar
   CHECK(check.errors.empty());
   CHECK(check.notes.empty());
   cfg::Diagnostics od;
-  auto sc = io::load_scenario(dir / "tiny.yaml", {}, od);
+  auto sc = cfg::load_scenario(dir / "tiny.yaml", {}, od);
   REQUIRE_MESSAGE(sc.has_value(), od.format());
   CHECK(sc->params.regions[std::size_t(sc->params.region_index("CN"))].talent_mu ==
         doctest::Approx(std::strtod(cal->format_value(0, mu).c_str(), nullptr)));

@@ -52,12 +52,12 @@ std::vector<std::string> library() {
 }
 
 /// Loads scenarios/FILE with the test overrides (and `steps` as the horizon if > 0).
-io::Scenario load(const std::string& file, int steps = 0) {
+cfg::Scenario load(const std::string& file, int steps = 0) {
   std::vector<std::string> sets = {"population.researchers=" + std::to_string(kResearchers),
                                    "run.seed=" + std::to_string(kSeed), "output.event_log=all"};
   if (steps > 0) sets.push_back("run.steps=" + std::to_string(steps));
   cfg::Diagnostics d;
-  auto sc = io::load_scenario(scenarios_dir() + "/" + file, sets, d);
+  auto sc = cfg::load_scenario(scenarios_dir() + "/" + file, sets, d);
   REQUIRE_MESSAGE(sc.has_value(), file << " does not load:\n" << d.format());
   return std::move(*sc);
 }

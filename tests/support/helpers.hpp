@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "sim/io/h5.hpp"
-#include "sim/io/scenario.hpp"
+#include "sim/config/scenario.hpp"
 #include "sim/model/simulation.hpp"
 
 namespace ts::test {
@@ -66,7 +66,7 @@ inline CommandResult run(const std::string& cmd) {
 /// Parameters from a YAML text; fails the test with the diagnostics if it does not load.
 inline model::Params params_from(const std::string& yaml, const std::vector<std::string>& sets = {}) {
   cfg::Diagnostics d;
-  auto sc = io::load_scenario_text(yaml, "test.yaml", sets, d);
+  auto sc = cfg::load_scenario_text(yaml, "test.yaml", sets, d);
   if (!sc) throw std::runtime_error("test scenario did not load:\n" + d.format());
   return sc->params;
 }

@@ -1,4 +1,4 @@
-#include "sim/io/diagnostics.hpp"
+#include "sim/config/diagnostics.hpp"
 
 #include <algorithm>
 #include <numeric>

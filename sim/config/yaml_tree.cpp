@@ -1,4 +1,4 @@
-#include "sim/io/yaml_tree.hpp"
+#include "sim/config/yaml_tree.hpp"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
@@ -491,7 +491,7 @@ class ScenarioLoader {
 
 }  // namespace
 
-std::optional<Loaded> load_scenario(const std::string& path, Diagnostics& d) {
+std::optional<Loaded> load_files(const std::string& path, Diagnostics& d) {
   ScenarioLoader loader(path, d);
   std::optional<Node> root = loader.load(path, nullptr, "");
   if (!root || !loader.ok) return std::nullopt;

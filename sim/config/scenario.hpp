@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "sim/io/diagnostics.hpp"
-#include "sim/io/yaml_tree.hpp"
-#include "sim/model/params.hpp"
+#include "sim/config/diagnostics.hpp"
+#include "sim/config/yaml_tree.hpp"
+#include "sim/config/params.hpp"
 
-namespace ts::io {
+namespace ts::cfg {
 
 struct Scenario {
   std::string path;
@@ -31,4 +31,4 @@ std::optional<Scenario> load_scenario_text(const std::string& text, const std::s
 /// Rough peak memory a scenario will need, bytes (checked before allocating).
 double estimate_memory_bytes(const model::Params& p);
 
-}  // namespace ts::io
+}  // namespace ts::cfg

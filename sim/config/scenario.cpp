@@ -1,11 +1,11 @@
-#include "sim/io/scenario.hpp"
+#include "sim/config/scenario.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 
-namespace ts::io {
+namespace ts::cfg {
 
 // Every `set` event must name a real key with a valid value, and may not add or remove
 // regions or firm entries (the world's are fixed at step 0): check now, not mid-run. Each
@@ -77,7 +77,7 @@ static std::optional<Scenario> finish(Scenario s, cfg::Diagnostics& d) {
 
 std::optional<Scenario> load_scenario(const std::string& path, const std::vector<std::string>& overrides,
                                       cfg::Diagnostics& d) {
-  auto loaded = cfg::load_scenario(path, d);
+  auto loaded = cfg::load_files(path, d);
   if (!loaded) return std::nullopt;
   Scenario s;
   s.path = path;
@@ -116,4 +116,4 @@ double estimate_memory_bytes(const model::Params& p) {
   return n * 120.0 + double(firms) * (8.0 * p.run.steps * 6 + 400.0);
 }
 
-}  // namespace ts::io
+}  // namespace ts::cfg

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "sim/io/yaml_tree.hpp"
+#include "sim/config/yaml_tree.hpp"
 
 using namespace ts::cfg;
 
@@ -185,7 +185,7 @@ TEST_CASE("cfg: Diagnostics format and order") {
 
 TEST_CASE("cfg: extends merge semantics") {
   Diagnostics d;
-  auto l = load_scenario(kDir + "child.yaml", d);
+  auto l = load_files(kDir + "child.yaml", d);
   REQUIRE_MESSAGE(d.empty(), d.format());
   REQUIRE(l);
   const Node& r = l->root;
@@ -216,7 +216,7 @@ TEST_CASE("cfg: extends merge semantics") {
 
 TEST_CASE("cfg: extends chain of 3 with a relative path, and a list of bases") {
   Diagnostics d;
-  auto l = load_scenario(kDir + "sub/grandchild.yaml", d);
+  auto l = load_files(kDir + "sub/grandchild.yaml", d);
   REQUIRE_MESSAGE(d.empty(), d.format());
   REQUIRE(l);
   CHECK(l->sources.size() == 3);
@@ -227,7 +227,7 @@ TEST_CASE("cfg: extends chain of 3 with a relative path, and a list of bases") {
   CHECK(at(l->root, "extra").scalar == "x");
 
   Diagnostics d2;
-  auto m = load_scenario(kDir + "multi_extends.yaml", d2);
+  auto m = load_files(kDir + "multi_extends.yaml", d2);
   REQUIRE_MESSAGE(d2.empty(), d2.format());
   REQUIRE(m);
   CHECK(at(m->root, "seed").scalar == "2");  // later base wins over earlier
@@ -239,7 +239,7 @@ TEST_CASE("cfg: extends chain of 3 with a relative path, and a list of bases") {
 
 TEST_CASE("cfg: extends errors: missing base, cycle, bad value, depth, unreadable") {
   Diagnostics d;
-  CHECK_FALSE(load_scenario(kDir + "missing_base.yaml", d));
+  CHECK_FALSE(load_files(kDir + "missing_base.yaml", d));
   REQUIRE(d.size() == 1);
   CHECK(d.all()[0].loc.line == 2);
   CHECK(d.all()[0].loc.column == 10);
@@ -247,14 +247,14 @@ TEST_CASE("cfg: extends errors: missing base, cycle, bad value, depth, unreadabl
   CHECK(contains(d.all()[0].message, "does_not_exist.yaml"));
 
   Diagnostics c;
-  CHECK_FALSE(load_scenario(kDir + "cycle_a.yaml", c));
+  CHECK_FALSE(load_files(kDir + "cycle_a.yaml", c));
   REQUIRE(c.size() == 1);
   CHECK(contains(c.all()[0].message, "cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml"));
   CHECK(c.all()[0].loc.file == kDir + "cycle_b.yaml");
   CHECK(c.all()[0].loc.line == 1);
 
   Diagnostics u;
-  CHECK_FALSE(load_scenario(kDir + "no_such_file.yaml", u));
+  CHECK_FALSE(load_files(kDir + "no_such_file.yaml", u));
   REQUIRE(u.size() == 1);
   CHECK(contains(u.format(), "no_such_file.yaml: cannot read scenario file"));
   Diagnostics u2;
@@ -270,7 +270,7 @@ TEST_CASE("cfg: extends errors: missing base, cycle, bad value, depth, unreadabl
     return (tmp / name).string();
   };
   Diagnostics b;
-  CHECK_FALSE(load_scenario(write("bad.yaml", "extends: {a: 1}\n"), b));
+  CHECK_FALSE(load_files(write("bad.yaml", "extends: {a: 1}\n"), b));
   CHECK(contains(b.format(), "bad.yaml:1:10: extends: expected a file name or a list of file names, got a mapping"));
 
   for (int i = 0; i < 40; ++i)
@@ -278,10 +278,10 @@ TEST_CASE("cfg: extends errors: missing base, cycle, bad value, depth, unreadabl
                                                     std::to_string(i) + ": 1\n");
   write("deep40.yaml", "v40: 1\n");
   Diagnostics dp;
-  CHECK_FALSE(load_scenario((tmp / "deep0.yaml").string(), dp));
+  CHECK_FALSE(load_files((tmp / "deep0.yaml").string(), dp));
   CHECK(contains(dp.format(), "deeper than 32"));
   Diagnostics ok;
-  auto shallow = load_scenario((tmp / "deep20.yaml").string(), ok);
+  auto shallow = load_files((tmp / "deep20.yaml").string(), ok);
   CHECK(ok.empty());
   REQUIRE(shallow);
   CHECK(shallow->root.map.size() == 21);
@@ -290,7 +290,7 @@ TEST_CASE("cfg: extends errors: missing base, cycle, bad value, depth, unreadabl
   write("d_l.yaml", "extends: d_base.yaml\nl: 1\n");
   write("d_r.yaml", "extends: d_base.yaml\nr: 1\n");
   Diagnostics dm;
-  auto diamond = load_scenario(write("d_top.yaml", "extends: [d_l.yaml, d_r.yaml]\n"), dm);
+  auto diamond = load_files(write("d_top.yaml", "extends: [d_l.yaml, d_r.yaml]\n"), dm);
   CHECK_MESSAGE(dm.empty(), dm.format());
   REQUIRE(diamond);
   CHECK(diamond->root.map.size() == 3);
@@ -298,7 +298,7 @@ TEST_CASE("cfg: extends errors: missing base, cycle, bad value, depth, unreadabl
 
   Diagnostics rec;  // recoverable problems in several files: all reported, tree still returned
   write("rec_base.yaml", "a: 1\na: 2\n");
-  auto recovered = load_scenario(write("rec_child.yaml", "extends: rec_base.yaml\nb: 1\nb: 2\n"), rec);
+  auto recovered = load_files(write("rec_child.yaml", "extends: rec_base.yaml\nb: 1\nb: 2\n"), rec);
   REQUIRE(recovered);
   CHECK(rec.size() == 2);
   CHECK(contains(rec.format(), "rec_base.yaml:2:1: a: duplicate key 'a'"));
@@ -306,11 +306,11 @@ TEST_CASE("cfg: extends errors: missing base, cycle, bad value, depth, unreadabl
   CHECK(recovered->root.map.size() == 2);
 
   Diagnostics e;
-  auto empty = load_scenario(write("empty.yaml", ""), e);
+  auto empty = load_files(write("empty.yaml", ""), e);
   REQUIRE(empty);
   CHECK(empty->root.is_map());
   Diagnostics s;
-  CHECK_FALSE(load_scenario(write("seq.yaml", "- 1\n"), s));
+  CHECK_FALSE(load_files(write("seq.yaml", "- 1\n"), s));
   CHECK(contains(s.format(), "must be a mapping"));
   fs::remove_all(tmp);
 }

@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "sim/io/diagnostics.hpp"
-#include "sim/io/yaml_tree.hpp"
-#include "sim/model/params.hpp"
+#include "sim/config/diagnostics.hpp"
+#include "sim/config/yaml_tree.hpp"
+#include "sim/config/params.hpp"
 
 namespace ts::model::schema {
 

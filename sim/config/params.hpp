@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/io/diagnostics.hpp"
-#include "sim/io/yaml_tree.hpp"
+#include "sim/config/diagnostics.hpp"
+#include "sim/config/yaml_tree.hpp"
 
 namespace ts::model {
 

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "sim/io/diagnostics.hpp"
+#include "sim/config/diagnostics.hpp"
 
 namespace ts::cfg {
 
@@ -92,8 +92,8 @@ struct Loaded {
   Node root;
   std::vector<Source> sources;
 };
-std::optional<Loaded> load_scenario(const std::string& path, Diagnostics& d);
-// The merge used by load_scenario (exposed for timeline/preset layers).
+std::optional<Loaded> load_files(const std::string& path, Diagnostics& d);
+// The merge used by load_files (exposed for timeline/preset layers).
 Node deep_merge(Node base, const Node& child);
 
 // Overrides. `assignment` is "a.b.c=value"; the value is parsed as YAML and all

@@ -1,4 +1,4 @@
-#include "sim/model/params.hpp"
+#include "sim/config/params.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "sim/model/schema.hpp"
+#include "sim/config/schema.hpp"
 
 namespace ts::model {
 
