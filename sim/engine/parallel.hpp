@@ -15,26 +15,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "sim/engine/modes.hpp"
+
 namespace ts::engine {
 
 /// Agents per chunk. Large enough to amortise scheduling, small enough to balance.
 inline constexpr std::size_t kChunk = 16384;
 
 inline std::size_t chunk_count(std::size_t n) { return (n + kChunk - 1) / kChunk; }
-
-/// Serial switch for the "serial twin" of every parallel phase (tests compare both).
-inline bool& force_serial() {
-  static bool serial = false;
-  return serial;
-}
-
-/// Whether a list of scattered items that fits in one chunk is booked serially with an
-/// immediate sink instead of through per-chunk sinks (the visa phase's bookkeeping). Both give
-/// the same result; tests switch this off to run the per-chunk path at small populations.
-inline bool& small_lists_serial() {
-  static bool serial = true;
-  return serial;
-}
 
 /// Calls fn(chunk, begin, end) for every chunk of [0, n), in parallel.
 template <class Fn>

@@ -7,6 +7,7 @@
 
 #include "sim/io/h5.hpp"
 #include "sim/config/yaml_tree.hpp"
+#include "sim/model/init.hpp"
 #include "talentsim_version.hpp"
 
 namespace ts::io {
@@ -53,39 +54,6 @@ struct Loader {
   }
 };
 
-template <class R, class V>
-void researcher_columns(R& r, V&& v) {
-  v("uid", r.uid); v("alive", r.alive); v("origin", r.origin); v("location", r.location); v("tier", r.tier);
-  v("status", r.status); v("renewals", r.renewals); v("flags", r.flags); v("grace", r.grace); v("age", r.age);
-  v("tenure", r.tenure); v("in_region", r.in_region); v("visa_left", r.visa_left); v("employer", r.employer);
-  v("talent", r.talent); v("comp", r.comp); v("home_bias", r.home_bias); v("compute_taste", r.compute_taste);
-  v("ref_offer", r.ref_offer); v("output", r.output); v("hc_output", r.hc_output); v("pending_firm", r.pending_firm);
-  v("pending_region", r.pending_region); v("pending_left", r.pending_left); v("pending_kind", r.pending_kind);
-  v("pending_comp", r.pending_comp);
-}
-
-template <class F, class V>
-void firm_columns(F& f, V&& v) {
-  v("name", f.name); v("group", f.group); v("kind", f.kind); v("hq", f.hq); v("controlled_by", f.controlled_by);
-  v("office_begin", f.office_begin); v("office_region", f.office_region); v("office_share", f.office_share);
-  v("office_open", f.office_open); v("budget", f.budget); v("compute_share", f.compute_share);
-  v("compute_factor", f.compute_factor); v("productivity", f.productivity); v("prestige", f.prestige);
-  v("base_pay", f.base_pay); v("elasticity", f.elasticity); v("premium", f.premium); v("max_package", f.max_package);
-  v("annual_raise", f.annual_raise); v("unlimited", f.unlimited); v("retention", f.retention); v("sponsors", f.sponsors);
-  v("search_intensity", f.search_intensity); v("growth", f.growth); v("scouting_rate", f.scouting_rate);
-  v("max_raise", f.max_raise); v("max_fee", f.max_fee); v("scouting_list", f.scouting_list);
-  v("rivals_begin", f.rivals_begin); v("rivals", f.rivals); v("target", f.target); v("headcount", f.headcount);
-  v("elite", f.elite); v("pending_in", f.pending_in); v("vacancies", f.vacancies); v("extra_capacity", f.extra_capacity);
-  v("compute", f.compute); v("wage_bill", f.wage_bill); v("sum_theta", f.sum_theta); v("output", f.output);
-  v("hc_output", f.hc_output);
-}
-
-template <class G, class V>
-void region_columns(G& s, V&& v) {
-  v("cap_used", s.cap_used); v("selection_estimate", s.selection_estimate); v("cap_applied", s.cap_applied);
-  v("compute_multiplier", s.compute_multiplier); v("exempt_abroad", s.exempt_abroad); v("service_penalty", s.service_penalty);
-}
-
 }  // namespace
 
 void CheckpointIO::save(const std::string& path, const model::Simulation& sim, const RunWriter& writer) {
@@ -112,27 +80,27 @@ void CheckpointIO::save(const std::string& path, const model::Simulation& sim, c
       hash.add(params.data(), params.size());
       {
         auto g = root.group("researchers");
-        researcher_columns(sim.world_.r, Saver{g, hash});
+        model::for_each_researcher_column(sim.s_.world.r, [&, save = Saver{g, hash}](const auto& c, const auto& column) mutable { save(c.name, column); });
       }
       {
         auto g = root.group("firms");
-        firm_columns(sim.world_.f, Saver{g, hash});
+        model::for_each_firm_column(sim.s_.world.f, Saver{g, hash});
       }
       {
         auto g = root.group("regions");
-        region_columns(sim.world_.reg, Saver{g, hash});
+        model::for_each_region_column(sim.s_.world.reg, Saver{g, hash});
       }
       {
         auto g = root.group("simulation");
         Saver s{g, hash};
-        s("free_slots", sim.free_slots_);
-        s("prev_stock", sim.prev_stock_);
+        s("free_slots", sim.s_.free_slots);
+        s("prev_stock", sim.s_.prev_stock);
         const auto pt = sim.poaching_table();
         s("poaching_from", pt.from);
         s("poaching_to", pt.to);
         s("poaching_count", pt.count);
-        s("scalars", std::vector<uint64_t>{sim.world_.next_uid, uint64_t(sim.world_.step)});
-        s("cuts", std::vector<float>{sim.elite_cut_, sim.top_cut_});
+        s("scalars", std::vector<uint64_t>{sim.s_.world.next_uid, uint64_t(sim.s_.world.step)});
+        s("cuts", std::vector<float>{sim.s_.tiers.elite_cut, sim.s_.tiers.top_cut});
       }
       {
         auto g = root.group("writer");
@@ -177,29 +145,29 @@ Resumed CheckpointIO::load(const std::string& path) {
     if (!d.empty()) throw CheckpointError("the configuration saved in '" + path + "' does not load:\n" + d.format());
     res.sim.reset(new model::Simulation(std::move(params), model::Simulation::RestoreTag{}));
     auto& sim = *res.sim;
-    researcher_columns(sim.world_.r, Loader{root.open_group("researchers"), hash});
-    firm_columns(sim.world_.f, Loader{root.open_group("firms"), hash});
-    region_columns(sim.world_.reg, Loader{root.open_group("regions"), hash});
+    model::for_each_researcher_column(sim.s_.world.r, [&, load = Loader{root.open_group("researchers"), hash}](const auto& c, auto& column) mutable { load(c.name, column); });
+    model::for_each_firm_column(sim.s_.world.f, Loader{root.open_group("firms"), hash});
+    model::for_each_region_column(sim.s_.world.reg, Loader{root.open_group("regions"), hash});
     {
       Loader l{root.open_group("simulation"), hash};
-      l("free_slots", sim.free_slots_);
-      l("prev_stock", sim.prev_stock_);
+      l("free_slots", sim.s_.free_slots);
+      l("prev_stock", sim.s_.prev_stock);
       std::vector<int32_t> from, to;
       std::vector<int64_t> count;
       l("poaching_from", from);
       l("poaching_to", to);
       l("poaching_count", count);
-      sim.poaching_.clear();
-      for (std::size_t k = 0; k < from.size() && k < to.size() && k < count.size(); ++k) sim.poaching_.add(model::Simulation::poaching_key(from[k], to[k]), count[k]);
+      sim.s_.books.poaching.clear();
+      for (std::size_t k = 0; k < from.size() && k < to.size() && k < count.size(); ++k) sim.s_.books.poaching.add(model::Ledger::poaching_key(from[k], to[k]), count[k]);
       std::vector<uint64_t> scalars;
       std::vector<float> cuts;
       l("scalars", scalars);
       l("cuts", cuts);
       if (scalars.size() != 2 || cuts.size() != 2) throw CheckpointError("'" + path + "' is damaged: bad simulation scalars");
-      sim.world_.next_uid = scalars[0];
-      sim.world_.step = int(scalars[1]);
-      sim.elite_cut_ = cuts[0];
-      sim.top_cut_ = cuts[1];
+      sim.s_.world.next_uid = scalars[0];
+      sim.s_.world.step = int(scalars[1]);
+      sim.s_.tiers.elite_cut = cuts[0];
+      sim.s_.tiers.top_cut = cuts[1];
     }
     {
       Loader l{root.open_group("writer"), hash};
@@ -220,20 +188,15 @@ Resumed CheckpointIO::load(const std::string& path) {
     if (root.attr_string("checksum") != std::to_string(hash.h))
       throw CheckpointError("'" + path + "' is damaged: its checksum does not match its contents");
     // Consistency of the column lengths.
-    const auto& r = sim.world_.r;
+    const auto& r = sim.s_.world.r;
     const std::size_t n = r.uid.size();
     for (std::size_t len : {r.alive.size(), r.employer.size(), r.talent.size(), r.pending_comp.size()})
       if (len != n) throw CheckpointError("'" + path + "' is damaged: researcher columns differ in length");
-    if (sim.world_.f.office_begin.size() != sim.world_.f.name.size() + 1)
+    if (sim.s_.world.f.office_begin.size() != sim.s_.world.f.name.size() + 1)
       throw CheckpointError("'" + path + "' is damaged: firm offices do not match the firms");
     // Derived lookups.
-    const auto& F = sim.world_.f;
-    for (std::size_t f = 0; f < F.name.size(); ++f) {
-      sim.firm_by_name_[F.name[f]].push_back(int(f));
-      const auto g = std::size_t(F.group[f]);
-      if (g < sim.params_.firms.size() && sim.params_.firms[g].count > 1) sim.firm_by_name_[sim.params_.firms[g].name].push_back(int(f));
-    }
-    sim.stats_.reset(sim.regions(), int(F.size()));
+    model::index_firm_names(sim.s_);
+    sim.s_.stats.reset(sim.regions(), int(sim.s_.world.f.size()));
     res.output = root.attr_string("output");
     res.output_temp = root.attr_string("output_temp");
     res.event_rows = root.attr_int("event_rows");

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "sim/engine/parallel.hpp"
+#include "sim/model/terms.hpp"
 #include "talentsim_version.hpp"
 
 namespace ts::io {
@@ -295,7 +296,7 @@ void RunWriter::on_step(const model::Simulation& sim) {
   w.vac.resize(F_), w.cpr.resize(F_);
   for (std::size_t f = 0; f < F_; ++f) {
     w.vac[f] = F.unlimited[f] ? -1 : F.vacancies[f];
-    w.cpr[f] = sim.compute_per_researcher(int(f), F.hq[f]);
+    w.cpr[f] = model::compute_per_researcher(sim.state(), int(f), F.hq[f]);
   }
   const std::size_t n = st.log.size();
   for (auto* v : {&w.ev_step, &w.ev_from_firm, &w.ev_to_firm}) v->resize(n);
@@ -440,24 +441,9 @@ void RunWriter::write_snapshot(const model::Simulation& sim) {
     engine::for_each(n, [&](std::size_t k) { out[k] = v[idx[k]]; });
     g.write(nm, out, {n});
   };
-  col("researcher", r.uid);
-  col("origin", r.origin);
-  col("location", r.location);
-  col("tier", r.tier);
-  col("status", r.status);
-  col("employer", r.employer);
-  col("talent", r.talent);
-  col("comp", r.comp);
-  col("age_months", r.age);
-  col("tenure", r.tenure);
-  col("months_in_region", r.in_region);
-  col("visa_months_left", r.visa_left);
-  col("home_bias", r.home_bias);
-  col("compute_taste", r.compute_taste);
-  col("reference_offer", r.ref_offer);
-  col("output", r.output);
-  col("hc_output", r.hc_output);
-  col("pending_firm", r.pending_firm);
+  model::for_each_researcher_column(r, [&](const auto& c, const auto& column) {
+    if (c.snapshot) col(c.snapshot, column);
+  });
 }
 
 void RunWriter::finish(const model::Simulation& sim, const std::string& status) {

@@ -14,6 +14,15 @@ enum Tier : uint8_t { Regular = 0, Top = 1, Elite = 2 };
 inline constexpr int kTiers = 3;
 inline constexpr int32_t kNoFirm = -1;
 
+/// A researcher column's description: its name (checkpoints), its name in snapshots (nullptr:
+/// not written to snapshots) and the value of a slot nobody holds.
+template <class T>
+struct Column {
+  const char* name;
+  const char* snapshot;
+  T empty;
+};
+
 /// One column per field; index = slot. Slots of researchers who left are reused by
 /// entrants; `uid` is the stable identity used for random keys and the event log.
 struct Researchers {
@@ -42,7 +51,7 @@ struct Researchers {
   std::vector<int32_t> pending_firm;  ///< kNoFirm if none
   std::vector<uint8_t> pending_region;
   std::vector<int8_t> pending_left;   ///< months until the decision
-  std::vector<uint8_t> pending_kind;  ///< 0 new petition, 1 change of status (student)
+  std::vector<uint8_t> pending_kind;  ///< 0 new petition, 1 change of status (student), 2 relocation
   std::vector<float> pending_comp;
 
   std::size_t size() const { return uid.size(); }
@@ -53,8 +62,41 @@ struct Researchers {
   /// it lets the population grow by 12.5% before all columns have to be copied (once per column
   /// by std::vector, i.e. ~0.5 s at 10M researchers); the 120-month baseline grows by ~7%.
   static std::size_t headroom(std::size_t n) { return n + n / 8; }
-  std::size_t bytes_per_researcher() const;
+  static std::size_t bytes_per_researcher();
 };
+
+/// Calls v(Column<T>{...}, column) for every researcher column, in one fixed order. This is the
+/// list of the columns: resizing, reserving, checkpoints, snapshots and the memory accounting
+/// all go through it, so a new column is added here (and in Researchers) and nowhere else.
+template <class R, class V>
+void for_each_researcher_column(R& r, V&& v) {
+  v(Column<uint64_t>{"uid", "researcher", 0}, r.uid);
+  v(Column<uint8_t>{"alive", nullptr, 0}, r.alive);
+  v(Column<uint8_t>{"origin", "origin", 0}, r.origin);
+  v(Column<uint8_t>{"location", "location", 0}, r.location);
+  v(Column<uint8_t>{"tier", "tier", 0}, r.tier);
+  v(Column<uint8_t>{"status", "status", 0}, r.status);
+  v(Column<uint8_t>{"renewals", nullptr, 0}, r.renewals);
+  v(Column<uint8_t>{"flags", nullptr, 0}, r.flags);
+  v(Column<int8_t>{"grace", nullptr, -1}, r.grace);
+  v(Column<int16_t>{"age", "age_months", 0}, r.age);
+  v(Column<int16_t>{"tenure", "tenure", 0}, r.tenure);
+  v(Column<int16_t>{"in_region", "months_in_region", 0}, r.in_region);
+  v(Column<int16_t>{"visa_left", "visa_months_left", 0}, r.visa_left);
+  v(Column<int32_t>{"employer", "employer", -1}, r.employer);
+  v(Column<float>{"talent", "talent", 0.f}, r.talent);
+  v(Column<float>{"comp", "comp", 0.f}, r.comp);
+  v(Column<float>{"home_bias", "home_bias", 0.f}, r.home_bias);
+  v(Column<float>{"compute_taste", "compute_taste", 0.f}, r.compute_taste);
+  v(Column<float>{"ref_offer", "reference_offer", 0.f}, r.ref_offer);
+  v(Column<float>{"output", "output", 0.f}, r.output);
+  v(Column<float>{"hc_output", "hc_output", 0.f}, r.hc_output);
+  v(Column<int32_t>{"pending_firm", "pending_firm", -1}, r.pending_firm);
+  v(Column<uint8_t>{"pending_region", nullptr, 0}, r.pending_region);
+  v(Column<int8_t>{"pending_left", nullptr, 0}, r.pending_left);
+  v(Column<uint8_t>{"pending_kind", nullptr, 0}, r.pending_kind);
+  v(Column<float>{"pending_comp", nullptr, 0.f}, r.pending_comp);
+}
 
 inline constexpr uint8_t kFlagSeparated = 1;  ///< lost job this step: no offers until next step
 inline constexpr uint8_t kFlagEntered = 2;    ///< entered this step
@@ -101,6 +143,30 @@ struct RegionState {
   std::vector<uint8_t> exempt_abroad;
   std::vector<double> service_penalty;
 };
+
+/// Calls v(name, column) for every firm column (checkpoints), in one fixed order.
+template <class F, class V>
+void for_each_firm_column(F& f, V&& v) {
+  v("name", f.name); v("group", f.group); v("kind", f.kind); v("hq", f.hq); v("controlled_by", f.controlled_by);
+  v("office_begin", f.office_begin); v("office_region", f.office_region); v("office_share", f.office_share);
+  v("office_open", f.office_open); v("budget", f.budget); v("compute_share", f.compute_share);
+  v("compute_factor", f.compute_factor); v("productivity", f.productivity); v("prestige", f.prestige);
+  v("base_pay", f.base_pay); v("elasticity", f.elasticity); v("premium", f.premium); v("max_package", f.max_package);
+  v("annual_raise", f.annual_raise); v("unlimited", f.unlimited); v("retention", f.retention); v("sponsors", f.sponsors);
+  v("search_intensity", f.search_intensity); v("growth", f.growth); v("scouting_rate", f.scouting_rate);
+  v("max_raise", f.max_raise); v("max_fee", f.max_fee); v("scouting_list", f.scouting_list);
+  v("rivals_begin", f.rivals_begin); v("rivals", f.rivals); v("target", f.target); v("headcount", f.headcount);
+  v("elite", f.elite); v("pending_in", f.pending_in); v("vacancies", f.vacancies); v("extra_capacity", f.extra_capacity);
+  v("compute", f.compute); v("wage_bill", f.wage_bill); v("sum_theta", f.sum_theta); v("output", f.output);
+  v("hc_output", f.hc_output);
+}
+
+/// Calls v(name, column) for every column of the regions' state (checkpoints).
+template <class G, class V>
+void for_each_region_column(G& s, V&& v) {
+  v("cap_used", s.cap_used); v("selection_estimate", s.selection_estimate); v("cap_applied", s.cap_applied);
+  v("compute_multiplier", s.compute_multiplier); v("exempt_abroad", s.exempt_abroad); v("service_penalty", s.service_penalty);
+}
 
 /// Everything the simulation evolves.
 struct World {

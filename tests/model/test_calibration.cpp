@@ -162,7 +162,7 @@ TEST_CASE("calibration: CN shares of all researchers and of the top tier on a ha
   const int origin[10] = {US, US, CN, CN, CN, US, US, US, CN, CN};  // talent i + 1
   const int where[10] = {CN, US, CN, CN, CN, US, US, US, US, CN};
   for (std::size_t i = 0; i < 10; ++i) put(sim, i, origin[i], where[i], float(i + 1), 0, 100000.f);
-  sim.refresh_tiers();
+  model::refresh_tiers(sim.edit_state());
   sim.stats().reset(sim.regions(), int(sim.world().f.size()));
   sim.record();
   CHECK(calib::origin_share(sim.stats(), CN, false) == doctest::Approx(0.5));

@@ -746,14 +746,14 @@ TEST_CASE("model: an export control lowers compute per researcher, except at an 
     begin(sim);
     sim.firm_planning();  // before the event
     CHECK(sim.world().f.compute[0] == doctest::Approx(200));
-    CHECK(sim.compute_per_researcher(0, CN) == doctest::Approx(50));
-    CHECK(sim.compute_per_researcher(0, US) == doctest::Approx(50));
+    CHECK(model::compute_per_researcher(sim.state(), 0, CN) == doctest::Approx(50));
+    CHECK(model::compute_per_researcher(sim.state(), 0, US) == doctest::Approx(50));
     sim.events();
     sim.firm_planning();
-    CHECK(sim.compute_per_researcher(0, CN) == doctest::Approx(25));
-    CHECK(sim.compute_per_researcher(0, US) == doctest::Approx(exempt ? 50 : 25));
-    CHECK(sim.compute_per_researcher(1, US) == doctest::Approx(50));
-    CHECK(sim.compute_per_researcher(1, CN) == doctest::Approx(50));
+    CHECK(model::compute_per_researcher(sim.state(), 0, CN) == doctest::Approx(25));
+    CHECK(model::compute_per_researcher(sim.state(), 0, US) == doctest::Approx(exempt ? 50 : 25));
+    CHECK(model::compute_per_researcher(sim.state(), 1, US) == doctest::Approx(50));
+    CHECK(model::compute_per_researcher(sim.state(), 1, CN) == doctest::Approx(50));
   }
 }
 
@@ -767,8 +767,8 @@ TEST_CASE("model: regions.CN.compute_multiplier acts like an export control from
   begin(sim);
   sim.firm_planning();
   // compute = 1e6 · 0.5 / 25000 = 20 GPUs, 1 researcher.
-  CHECK(sim.compute_per_researcher(0, CN) == doctest::Approx(5));
-  CHECK(sim.compute_per_researcher(0, US) == doctest::Approx(20));
+  CHECK(model::compute_per_researcher(sim.state(), 0, CN) == doctest::Approx(5));
+  CHECK(model::compute_per_researcher(sim.state(), 0, US) == doctest::Approx(20));
 }
 
 // ================================================================ production (§4.8)
@@ -788,7 +788,7 @@ TEST_CASE("model: production Y = scale·A·(sum theta)^alpha·C^beta, split over
   put(sim, 1, {.origin = CN, .location = CN, .talent = 3, .employer = 0, .comp = 1e5});
   put(sim, 2, {.origin = US, .location = US, .talent = 5, .employer = 0, .comp = 1e5});
   put(sim, 3, {.origin = US, .location = US, .talent = 7});  // unemployed: produces nothing
-  sim.refresh_tiers();
+  model::refresh_tiers(sim.edit_state());
   begin(sim);
   sim.firm_planning();
   CHECK(sim.world().f.compute[0] == doctest::Approx(100));
@@ -991,18 +991,18 @@ TEST_CASE("model: utility is a ln pay + c ln(1 + compute) + g prestige + h home 
   sim.edit_world().r.home_bias[0] = 0.7f;
   begin(sim);
   sim.firm_planning();
-  REQUIRE(sim.compute_per_researcher(0, US) == doctest::Approx(50));
-  CHECK(sim.visa_risk(0, US) == doctest::Approx(0.25));
-  CHECK(sim.visa_risk(0, CN) == 0.0);
+  REQUIRE(model::compute_per_researcher(sim.state(), 0, US) == doctest::Approx(50));
+  CHECK(model::visa_risk(sim.state(), 0, US) == doctest::Approx(0.25));
+  CHECK(model::visa_risk(sim.state(), 0, CN) == 0.0);
   const double c = double(0.4f), h = double(0.7f);
   // Move to the US office: no home bias, visa risk and move cost apply.
-  CHECK(sim.utility(0, 0, US, 200000, true, 1) ==
+  CHECK(model::utility(sim.state(), nullptr, 0, 0, US, 200000, true, 1) ==
         doctest::Approx(2 * std::log(200000.0) + c * std::log1p(50.0) + 0.5 * 2 - 3 * 0.25 - 0.2));
   // Move to the CN office: home bias, no visa risk.
-  CHECK(sim.utility(0, 0, CN, 200000, true, 1) ==
+  CHECK(model::utility(sim.state(), nullptr, 0, 0, CN, 200000, true, 1) ==
         doctest::Approx(2 * std::log(200000.0) + c * std::log1p(50.0) + 0.5 * 2 + h - 0.2));
   // Staying unemployed at home: pay term and home bias only.
-  CHECK(sim.utility(0, kNoFirm, CN, 30000, false, 0) == doctest::Approx(2 * std::log(30000.0) + h));
+  CHECK(model::utility(sim.state(), nullptr, 0, kNoFirm, CN, 30000, false, 0) == doctest::Approx(2 * std::log(30000.0) + h));
 }
 
 // ==================================================================== events (§4.1)
@@ -1169,6 +1169,6 @@ TEST_CASE("model: the pay schedule is base · regional pay level · θ^elasticit
         const int f = sim.firm_index(name), g = sim.params().region_index(region);
         const double expected =
             F.base_pay[f] * sim.params().regions[std::size_t(g)].pay_level * std::pow(double(theta), F.elasticity[f]);
-        CHECK(sim.standard_pay(f, g, theta) == expected);  // exact: same value, not merely close
+        CHECK(model::standard_pay(sim.state(), f, g, theta) == expected);  // exact: same value, not merely close
       }
 }

@@ -192,8 +192,7 @@ TEST_CASE("scenarios: tiers kept up to date through exits and entrants equal a r
     CAPTURE(t);
     sim.step();
     Simulation recount = sim;
-    recount.edit_world();
-    recount.refresh_tiers();
+    model::refresh_tiers(recount.edit_state());
     CHECK(sim.world().r.tier == recount.world().r.tier);
     CHECK(sim.world().f.elite == recount.world().f.elite);
   }
@@ -388,9 +387,9 @@ TEST_CASE("scenarios: visa_tightening_cn: more CN-origin denials and fewer renew
   auto sc = run("visa_tightening_cn.yaml", steps, tally(&denied_sc, &expired_sc));
   auto base = run("baseline.yaml", steps, tally(&denied_base, &expired_base));
   const int us = region(*sc, "US"), cn = region(*sc, "CN");
-  CHECK(sc->visa_rule(us, cn).approval < base->visa_rule(us, cn).approval);
-  CHECK(sc->visa_rule(us, cn).renewal < base->visa_rule(us, cn).renewal);
-  CHECK(sc->visa_rule(us, cn).processing_months > base->visa_rule(us, cn).processing_months);
+  CHECK(sc->state().visa_rule(us, cn).approval < base->state().visa_rule(us, cn).approval);
+  CHECK(sc->state().visa_rule(us, cn).renewal < base->state().visa_rule(us, cn).renewal);
+  CHECK(sc->state().visa_rule(us, cn).processing_months > base->state().visa_rule(us, cn).processing_months);
   CHECK(denied_sc >= denied_base);
   CHECK(expired_sc >= expired_base);
   CHECK(denied_sc + expired_sc > denied_base + expired_base);
@@ -421,8 +420,8 @@ TEST_CASE("scenarios: export_controls_tight: compute per researcher of CN-contro
     return [=](const Simulation& s) {
       if (s.t() - 1 != event) return;
       const int cn = region(s, "CN"), us = region(s, "US");
-      for (int f : controlled_by(s, cn)) *hq += s.compute_per_researcher(f, cn);
-      for (const char* n : {"Alibaba", "ByteDance", "Tencent"}) *us_office += s.compute_per_researcher(firm(s, n), us);
+      for (int f : controlled_by(s, cn)) *hq += model::compute_per_researcher(s.state(), f, cn);
+      for (const char* n : {"Alibaba", "ByteDance", "Tencent"}) *us_office += model::compute_per_researcher(s.state(), firm(s, n), us);
       for (int f : controlled_by(s, us)) *other += s.world().f.compute[f];
     };
   };

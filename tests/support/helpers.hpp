@@ -13,6 +13,9 @@
 #include "sim/io/h5.hpp"
 #include "sim/config/scenario.hpp"
 #include "sim/model/simulation.hpp"
+#include "sim/model/terms.hpp"
+#include "sim/model/tiers.hpp"
+#include "sim/model/transitions.hpp"
 
 namespace ts::test {
 

@@ -1,0 +1,80 @@
+// 3. firm planning (MODEL.md §4.3): budgets → compute and target headcount → vacancies; the
+// firm sampler of random search.
+#include <cmath>
+#include <limits>
+
+#include "sim/model/ledger.hpp"
+#include "sim/model/phases/phases.hpp"
+
+namespace ts::model::phase {
+
+namespace {
+
+/// Vose's alias method over the weights vacancies × search intensity (firms with
+/// hiring.unlimited: their intensity alone; firms without an open office: 0).
+void build_firm_sampler(State& s) {
+  const auto& F = s.world.f;
+  auto& S = s.sampler;
+  const std::size_t n = F.size();
+  std::vector<double> w(n);
+  double total = 0;
+  for (std::size_t f = 0; f < n; ++f) {
+    double open = 0;
+    for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) open += F.office_open[k] ? F.office_share[k] : 0;
+    w[f] = open <= 0 ? 0.0 : F.unlimited[f] ? F.search_intensity[f] : double(F.vacancies[f]) * F.search_intensity[f];
+    total += w[f];
+  }
+  S.total = total;
+  S.prob.assign(n, 0.0);
+  S.alias.assign(n, 0);
+  if (total <= 0 || n == 0) return;
+  std::vector<int32_t> small, large;
+  std::vector<double> p(n);
+  for (std::size_t f = 0; f < n; ++f) {
+    p[f] = w[f] * double(n) / total;
+    (p[f] < 1.0 ? small : large).push_back(int32_t(f));
+  }
+  while (!small.empty() && !large.empty()) {
+    const int32_t sm = small.back(), l = large.back();
+    small.pop_back();
+    S.prob[sm] = p[sm];
+    S.alias[sm] = l;
+    p[l] = (p[l] + p[sm]) - 1.0;
+    if (p[l] < 1.0) {
+      large.pop_back();
+      small.push_back(l);
+    }
+  }
+  for (int32_t f : large) S.prob[f] = 1.0, S.alias[f] = f;
+  for (int32_t f : small) S.prob[f] = 1.0, S.alias[f] = f;
+}
+
+}  // namespace
+
+void FirmPlanning::run(State& s) {
+  auto& F = s.world.f;
+  const std::size_t NF = F.size();
+  // The firms' books are kept up to date at every change, so planning needs no pass over the
+  // researchers unless that chain was broken: the first step, a restored run, an event this
+  // step, a hand edit.
+  if (s.books.recount) {
+    count_firm_books(s);
+    s.books.recount = false;
+  }
+  const double month_growth = 1.0 / 12.0;
+  s.plan_capacity.assign(NF, 0);
+  engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {
+    for (std::size_t f = fb; f < fe; ++f) {
+      if (F.growth[f] != 0 && s.world.step > 0) F.target[f] *= std::pow(1.0 + F.growth[f], month_growth);
+      F.compute[f] = F.budget[f] * F.compute_share[f] / s.params.production.gpu_cost * F.compute_factor[f];
+      const bool broke = F.wage_bill[f] >= F.budget[f] * (1.0 - F.compute_share[f]) && F.budget[f] > 0 && !F.unlimited[f];
+      F.vacancies[f] = F.unlimited[f] ? std::numeric_limits<int64_t>::max() / 4
+                       : broke ? 0
+                               : std::max<int64_t>(0, std::llround(F.target[f]) - F.headcount[f] - F.pending_in[f]);
+      s.plan_capacity[f] = std::max<int64_t>(F.headcount[f] + F.pending_in[f], std::llround(F.target[f]));
+    }
+  });
+  build_firm_sampler(s);
+}
+
+}  // namespace ts::model::phase

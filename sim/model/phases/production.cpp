@@ -1,0 +1,94 @@
+// 8. production (MODEL.md §4.8): firm output Y = scale·A·(Σθ)^α·C^β per month, credited to its
+// researchers in proportion to θ (the top tiers' share is highly cited), and totalled by
+// region of work and by origin.
+#include <algorithm>
+#include <cmath>
+
+#include "sim/model/ledger.hpp"
+#include "sim/model/phases/phases.hpp"
+
+namespace ts::model::phase {
+
+namespace {
+
+/// Credits each employed researcher of slots [b, e) with per[f]·θ papers (highly cited if in
+/// the top tiers) and adds them, in fixed point (kOut), to the counters a: by location, by
+/// origin, highly cited by location, highly cited by origin (R each). A free function with
+/// __restrict parameters: through captured references GCC reloaded every column pointer
+/// after each store.
+constexpr double kOut = 1048576.0;  // 2^20 units per paper
+void credit_output(std::size_t b, std::size_t e, std::size_t R, const int32_t* __restrict employer,
+                   const uint8_t* __restrict alive, const uint8_t* __restrict location, const uint8_t* __restrict origin,
+                   const uint8_t* __restrict tier, const float* __restrict talent, float* __restrict output,
+                   float* __restrict hc_output, const double* __restrict per, int64_t* __restrict a) {
+  int64_t* __restrict by_origin = a + R;
+  int64_t* __restrict hc_loc = a + 2 * R;
+  int64_t* __restrict hc_origin = a + 3 * R;
+  for (std::size_t i = b; i < e; ++i) {
+    const int32_t f = employer[i];
+    if (!alive[i] || f == kNoFirm) continue;
+    const double y = per[f] * double(talent[i]);
+    const int64_t q = fixed(y, kOut);
+    output[i] += float(y);
+    a[location[i]] += q;
+    by_origin[origin[i]] += q;
+    if (tier[i] != Regular) {
+      hc_output[i] += float(y);
+      hc_loc[location[i]] += q;
+      hc_origin[origin[i]] += q;
+    }
+  }
+}
+
+}  // namespace
+
+void Production::run(State& s) {
+  auto& F = s.world.f;
+  auto& r = s.world.r;
+  const auto& Pp = s.params.production;
+  const int R = s.regions();
+  const std::size_t NF = F.size(), N = r.size();
+  if (Pp.scale <= 0) return;
+  // Σθ by firm × office region and the top tiers' Σθ by firm (fixed point, exact): carried
+  // forward in the ledger, counted here only after a hand edit since planning.
+  const std::size_t W = std::size_t(R) + 1;
+  if (s.books.recount || s.books.theta_sums.empty()) count_staff_theta(s);
+  const auto& sums = s.books.theta_sums;
+  // Export controls act per office (the Σθ-weighted compute multiplier).
+  std::vector<double> per_theta(NF, 0.0);
+  engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {
+    for (std::size_t f = fb; f < fe; ++f) {
+      const int ctrl = F.controlled_by[f];
+      double sum = 0, mult = 0;
+      for (int loc = 0; loc < R; ++loc) {
+        const double th = double(sums[f * W + loc]) / kSumScale;
+        double m = s.world.reg.compute_multiplier[ctrl];
+        if (loc != ctrl && s.world.reg.exempt_abroad[ctrl]) m = 1.0;
+        sum += th;
+        mult += m * th;
+      }
+      F.sum_theta[f] = sum;
+      if (sum <= 0) {
+        F.output[f] = F.hc_output[f] = 0.0;
+        continue;
+      }
+      const double c = F.compute[f] * mult / sum;
+      const double A = F.productivity[f] * (1.0 - s.world.reg.service_penalty[ctrl]);
+      F.output[f] = Pp.scale * A * std::pow(sum, Pp.alpha) * std::pow(std::max(c, 0.0), Pp.beta);
+      F.hc_output[f] = F.output[f] * (double(sums[f * W + R]) / kSumScale) / sum;
+      per_theta[f] = F.output[f] / sum;
+    }
+  });
+  const auto& tot = s.counters.count(N, 4 * std::size_t(R), [&](int64_t* a, std::size_t b, std::size_t e) {
+    credit_output(b, e, std::size_t(R), r.employer.data(), r.alive.data(), r.location.data(), r.origin.data(),
+                  r.tier.data(), r.talent.data(), r.output.data(), r.hc_output.data(), per_theta.data(), a);
+  });
+  for (int x = 0; x < R; ++x) {
+    s.stats.output_region[x] = double(tot[x]) / kOut;
+    s.stats.output_origin[x] = double(tot[R + x]) / kOut;
+    s.stats.hc_region[x] = double(tot[2 * R + x]) / kOut;
+    s.stats.hc_origin[x] = double(tot[3 * R + x]) / kOut;
+  }
+}
+
+}  // namespace ts::model::phase
