@@ -43,3 +43,35 @@ TEST_CASE("compress_indices: every 8-bit pattern of a group maps to its set posi
     CHECK(std::vector<uint32_t>(out, out + c) == expected);
   }
 }
+
+TEST_CASE("select_slots and select_rare_slots list the slots a predicate keeps, fast and plain alike") {
+  std::mt19937 g(12);
+  for (const std::size_t b : {std::size_t(0), std::size_t(5), std::size_t(16384)}) {
+    for (const std::size_t len : {std::size_t(0), std::size_t(1), std::size_t(63), std::size_t(64), std::size_t(100),
+                                  std::size_t(16384)}) {
+      for (const double density : {0.0, 0.001, 0.1, 0.9, 1.0}) {
+        const std::size_t e = b + len;
+        std::vector<uint8_t> col(e);
+        std::bernoulli_distribution pick(density);
+        for (auto& x : col) x = pick(g) ? 3 : 0;
+        const auto keep = [c = col.data()](std::size_t i) { return uint8_t(c[i] == 3); };
+        std::vector<uint32_t> expected;
+        for (std::size_t i = b; i < e; ++i)
+          if (col[i] == 3) expected.push_back(uint32_t(i));
+        INFO("b = " << b << ", len = " << len << ", density = " << density);
+        for (const bool plain : {false, true}) {
+          CAPTURE(plain);
+          engine::Mode mode(false, true, plain);
+          engine::SlotList out;
+          const std::size_t n = engine::select_slots(b, e, keep, out.data());
+          CHECK(std::vector<uint32_t>(out.begin(), out.begin() + std::ptrdiff_t(n)) == expected);
+          std::vector<uint32_t> rare = {7};  // appended to, not replaced
+          engine::select_rare_slots(b, e, keep, rare);
+          REQUIRE(!rare.empty());
+          CHECK(rare.front() == 7);
+          CHECK(std::vector<uint32_t>(rare.begin() + 1, rare.end()) == expected);
+        }
+      }
+    }
+  }
+}
