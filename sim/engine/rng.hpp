@@ -126,7 +126,8 @@ enum class Purpose : std::uint16_t {
   Replication = 26,
   Test = 27,
   ChunkEvents = 28,  // agent id = chunk index: which researchers of a chunk have an event this step
-  // next: 29
+  OfferCandidates = 29,  // agent id = chunk index: which researchers of a chunk receive a random offer
+  // next: 30
 };
 
 [[nodiscard]] constexpr std::uint32_t to_u32(Purpose p) noexcept { return static_cast<std::uint32_t>(p); }

@@ -78,10 +78,12 @@ struct Draws {
   /// Whether origin o's fractional expected entrant enters (a Bernoulli's stream).
   rng::Stream entrant_count(uint64_t origin) const { return stream(origin, rng::Purpose::Entry); }
   /// An entrant's draws, read in this order: ln-talent z (normal), age (uniform integer),
-  /// home-bias z, compute-taste z (normals), place of study (uniform), a first offer (uniform).
+  /// home-bias z, compute-taste z (normals), place of study (uniform).
   rng::Stream entrant(uint64_t uid) const { return stream(uid, rng::Purpose::Entry); }
 
   // ------------------------------------------------------------------ offers
+  /// Which slots of chunk c receive a random offer this step: engine::Arrivals' stream.
+  rng::Stream offer_candidates(uint64_t chunk) const { return stream(chunk, rng::Purpose::OfferCandidates); }
   /// A random offer: word 1 picks the alias table's column, word 2 is its coin, word 3 the
   /// office (word 0 is unused).
   OfferDraw random_offer(uint64_t uid) const {

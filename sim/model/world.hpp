@@ -100,7 +100,6 @@ void for_each_researcher_column(R& r, V&& v) {
 
 inline constexpr uint8_t kFlagSeparated = 1;  ///< lost job this step: no offers until next step
 inline constexpr uint8_t kFlagEntered = 2;    ///< entered this step
-inline constexpr uint8_t kFlagOffer = 4;      ///< a random offer arrives this step (drawn in demography)
 
 /// Firm state, one column per field. Offices are a flat list per firm.
 struct Firms {

@@ -49,11 +49,9 @@ struct Leavers {
                                   r.tier);
 }
 
-/// Exits, separations and (drawn here, for now) random-offer arrival are exclusive: exit
-/// first, then separation, then an offer ("separate first, then offers", MODEL.md §8).
-/// Researcher i has one of them with probability p_i = e + (1−e)·δ_i + (1−e)(1−δ_i)·λ_i
-/// (δ_i = 0 without a job, λ_i = 0 while a visa petition is pending), drawn by thinning
-/// candidates of the common bound q = max p_i (engine::Arrivals). Retirements come from age.
+/// Exits and separations are exclusive, exit first: researcher i leaves the field with
+/// probability e (exit_rate) and otherwise, with a job, loses it with δ. Drawn by thinning
+/// candidates of the common bound e + (1 − e)·δ (engine::Arrivals). Retirements come from age.
 std::vector<Leavers> draw_leavers(State& s) {
   auto& r = s.world.r;
   const auto& P = s.params.population;
@@ -61,9 +59,7 @@ std::vector<Leavers> draw_leavers(State& s) {
   const std::size_t N = r.size();
   const int retire = P.retirement_age * 12;
   const double e_rate = std::clamp(P.exit_rate, 0.0, 1.0), delta = std::clamp(M.separation, 0.0, 1.0);
-  const double lam0 = std::clamp(M.lambda0, 0.0, 1.0), lam1 = std::clamp(M.lambda1, 0.0, 1.0);
-  const engine::Arrivals arrivals(
-      std::max(e_rate + (1 - e_rate) * lam0, e_rate + (1 - e_rate) * (delta + (1 - delta) * lam1)));
+  const engine::Arrivals arrivals(e_rate + (1 - e_rate) * delta);
   const Draws draws = s.draws();
   std::vector<Leavers> parts(engine::chunk_count(N));
   engine::for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
@@ -81,15 +77,10 @@ std::vector<Leavers> draw_leavers(State& s) {
     rng::Stream stream = draws.chunk_events(c);
     arrivals.for_each(stream, b, e, [&](std::size_t i, double u) {
       if (!r.alive[i] || (P.ageing && r.age[i] >= retire)) return;
-      const bool employed = r.employer[i] != kNoFirm;
-      const double d_i = employed ? delta : 0.0;
-      const double sep_end = e_rate + (1 - e_rate) * d_i;
-      const double offer_end =
-          r.pending_firm[i] == kNoFirm ? sep_end + (1 - e_rate) * (1 - d_i) * (employed ? lam1 : lam0) : sep_end;
-      switch (arrivals.which(u, {e_rate, sep_end, offer_end})) {
+      const double d_i = r.employer[i] != kNoFirm ? delta : 0.0;
+      switch (arrivals.which(u, {e_rate, e_rate + (1 - e_rate) * d_i})) {
         case 0: quits.push_back(uint32_t(i)); break;
         case 1: part.separations.push_back(uint32_t(i)); break;
-        case 2: r.flags[i] = kFlagOffer; break;
         default: break;
       }
     });
@@ -233,7 +224,7 @@ void enter(State& s) {
       r.output[i] = 0.f;
       r.hc_output[i] = 0.f;
       r.pending_firm[i] = kNoFirm;
-      r.flags[i] = kFlagEntered | (rng::uniform01(t) < M.lambda0 ? kFlagOffer : 0);
+      r.flags[i] = kFlagEntered;
       ent_loc[k] = uint8_t(loc);
       ent_tier[k] = r.tier[i];
     });

@@ -2,6 +2,7 @@
 // researcher keeps the best offer by utility.
 #include <algorithm>
 
+#include "sim/engine/arrivals.hpp"
 #include "sim/engine/compress.hpp"
 #include "sim/engine/pipeline.hpp"
 #include "sim/model/phases/phases.hpp"
@@ -71,21 +72,28 @@ void scouting(State& s, const OfferTerms& terms, std::vector<Offer>& targeted) {
                         r.compute_taste, r.home_bias);
 }
 
-/// Random search in chunk [b, e): every researcher who drew an offer this step (and waits for
-/// no visa decision) gets one from a firm drawn from the sampler, at an office drawn by its
-/// shares, at the firm's pay; offers from the current employer are dropped.
-void random_search(const State& s, const OfferTerms& terms, std::size_t b, std::size_t e, std::vector<Offer>& out) {
+/// Random search in chunk c = [b, e): each researcher receives an offer with probability λ1 if
+/// employed, λ0 if not; not the researchers who lost their job this step ("separate first, then
+/// offers", MODEL.md §8), nor those waiting for a visa decision. Arrival is drawn by thinning
+/// candidates of the bound max(λ0, λ1) (engine::Arrivals). The offer comes from a firm drawn
+/// from the sampler, at an office drawn by its shares, at the firm's pay; an offer from the
+/// current employer is dropped.
+void random_search(const State& s, const OfferTerms& terms, std::size_t c, std::size_t b, std::size_t e,
+                   std::vector<Offer>& out) {
   const auto& r = s.world.r;
   const auto& F = s.world.f;
+  const auto& M = s.params.market;
   const FirmSampler& sampler = s.sampler;
   const Draws draws = s.draws();
+  const double lam0 = std::clamp(M.lambda0, 0.0, 1.0), lam1 = std::clamp(M.lambda1, 0.0, 1.0);
+  const engine::Arrivals arrivals(std::max(lam0, lam1));
   engine::SlotList who;
-  const std::size_t n = engine::select_slots(
-      b, e,
-      [flags = r.flags.data(), alive = r.alive.data(), pending = r.pending_firm.data()](std::size_t i) {
-        return uint8_t(((flags[i] & kFlagOffer) != 0) & (alive[i] != 0) & (pending[i] == kNoFirm));
-      },
-      who.data());
+  std::size_t n = 0;
+  rng::Stream candidates = draws.offer_candidates(c);
+  arrivals.for_each(candidates, b, e, [&](std::size_t i, double u) {
+    if (!r.alive[i] || (r.flags[i] & kFlagSeparated) || r.pending_firm[i] != kNoFirm) return;
+    if (arrivals.which(u, {r.employer[i] != kNoFirm ? lam1 : lam0}) == 0) who[n++] = uint32_t(i);
+  });
   // What the evaluation of an offer waits for, fetched in stages as a software pipeline: the
   // researcher's columns 16 offers ahead; 8 ahead, the offer's draw (keyed by the id, now
   // arrived) and the sampler's entry it picks, with the employer's card; 4 ahead, the firm
@@ -152,7 +160,7 @@ void Offers::run(State& s) {
   // Random search (the Burdett–Mortensen channel).
   parts.reset(N);
   if (s.sampler.total > 0 && !s.world.f.name.empty() && (M.lambda0 > 0 || M.lambda1 > 0))
-    engine::for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) { random_search(s, terms, b, e, parts.part(c)); });
+    engine::for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) { random_search(s, terms, c, b, e, parts.part(c)); });
   const std::size_t nrandom = parts.size();
   s.stats.market[kOffers] += int64_t(nrandom);
   // Per researcher the offer with the highest utility (ties: random first, then firm id). Read
