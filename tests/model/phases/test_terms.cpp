@@ -1,0 +1,69 @@
+// The terms of the market: the utility of an option (MODEL.md §3) and the pay schedule (§2).
+#include <doctest/doctest.h>
+
+#include "tests/model/phases/mechanisms.hpp"
+
+using namespace ts;
+using namespace ts::test::mech;
+
+// ============================================================== decision rule (§3)
+
+TEST_CASE("model: utility is a ln pay + c ln(1 + compute) + g prestige + h home - v visa_risk - m move") {
+  // Weights a = 2, g = 0.5, v = 3, wait_cost 0.01, m = 0.2, noise 0; the researcher's own
+  // c_i = 0.4, h_i = 0.7 are set by hand. US rule for CN: approval 0.8, processing 5 ⇒
+  // visa_risk = (1 − 0.8) + 0.01·5 = 0.25 for a CN citizen in CN moving to the US.
+  // Lab (prestige 2): compute 1e6·10·0.5/25000 = 200 GPUs over 4 staff = 50 per researcher.
+  const std::string regions =
+      "  US: {visa: {approval: 0.8, processing_months: 5}}\n"
+      "  CN: {pay_level: 1}\n";
+  const std::string firms =
+      "  - {name: Lab, hq: US, offices: {US: 1, CN: 1}, headcount: 10, budget_per_head: 1000000, compute_share: 0.5,"
+      " prestige: 2}\n";
+  auto sim = make(scenario(regions, firms),
+                  {"population.researchers=5", "market.utility.pay=2", "market.utility.prestige=0.5",
+                   "market.utility.visa_risk=3", "market.utility.wait_cost=0.01", "market.utility.move_cost=0.2"});
+  const int US = sim.params().region_index("US"), CN = sim.params().region_index("CN");
+  for (std::size_t i = 1; i < 5; ++i) put(sim, i, {.origin = US, .location = US, .employer = 0, .comp = 1e5});
+  put(sim, 0, {.origin = CN, .location = CN});
+  sim.edit_world().r.compute_taste[0] = 0.4f;
+  sim.edit_world().r.home_bias[0] = 0.7f;
+  begin(sim);
+  sim.firm_planning();
+  REQUIRE(model::compute_per_researcher(sim.state(), 0, US) == doctest::Approx(50));
+  CHECK(model::visa_risk(sim.state(), 0, US) == doctest::Approx(0.25));
+  CHECK(model::visa_risk(sim.state(), 0, CN) == 0.0);
+  const double c = double(0.4f), h = double(0.7f);
+  // Move to the US office: no home bias, visa risk and move cost apply.
+  CHECK(model::utility(sim.state(), nullptr, 0, 0, US, 200000, true, 1) ==
+        doctest::Approx(2 * std::log(200000.0) + c * std::log1p(50.0) + 0.5 * 2 - 3 * 0.25 - 0.2));
+  // Move to the CN office: home bias, no visa risk.
+  CHECK(model::utility(sim.state(), nullptr, 0, 0, CN, 200000, true, 1) ==
+        doctest::Approx(2 * std::log(200000.0) + c * std::log1p(50.0) + 0.5 * 2 + h - 0.2));
+  // Staying unemployed at home: pay term and home bias only.
+  CHECK(model::utility(sim.state(), nullptr, 0, kNoFirm, CN, 30000, false, 0) == doctest::Approx(2 * std::log(30000.0) + h));
+}
+
+TEST_CASE("model: the pay schedule is base · regional pay level · θ^elasticity, for every elasticity") {
+  // MODEL.md's standard pay w = base · level_region · θ^e, evaluated for offers and counteroffers.
+  // Elasticities 0 and 1 (the textbook reductions and the leading labs) take a shortcut past
+  // pow; the values must still be exactly base · level · pow(θ, e), as for any other e.
+  const std::string regions = "  US: {pay_level: 1.0}\n  EU: {pay_level: 0.8}\n";
+  const std::string firms =
+      "  - {name: Flat, hq: US, headcount: 1, pay: {base: 120000, elasticity: 0.0}}\n"
+      "  - {name: Linear, hq: US, headcount: 1, pay: {base: 300000, elasticity: 1.0}}\n"
+      "  - {name: Concave, hq: US, headcount: 1, pay: {base: 250000, elasticity: 0.85}}\n"
+      "  - {name: Steep, hq: US, headcount: 1, pay: {base: 90000, elasticity: 2.5}}\n";
+  auto sim = make(scenario(regions, firms));
+  const auto& F = sim.world().f;
+  for (const char* name : {"Flat", "Linear", "Concave", "Steep"})
+    for (const char* region : {"US", "EU"})
+      for (const float theta : {0.013f, 0.37f, 1.0f, 1.7f, 2.5f, 13.7f, 420.0f}) {
+        CAPTURE(name);
+        CAPTURE(region);
+        CAPTURE(theta);
+        const int f = sim.firm_index(name), g = sim.params().region_index(region);
+        const double expected =
+            F.base_pay[f] * sim.params().regions[std::size_t(g)].pay_level * std::pow(double(theta), F.elasticity[f]);
+        CHECK(model::standard_pay(sim.state(), f, g, theta) == expected);  // exact: same value, not merely close
+      }
+}
