@@ -36,6 +36,13 @@ struct Offer {
   float u_stay;      ///< utility of staying (noise included)
 };
 
+/// A raid's offer, made at events to a researcher identified by slot and id: by the offers
+/// phase the slot may hold an entrant (its holder left the field in demography).
+struct RaidOffer {
+  Offer offer;
+  uint64_t uid;
+};
+
 /// A researcher who decided to move (after retention), waiting for clearing.
 struct Mover {
   uint32_t slot;
@@ -133,7 +140,7 @@ struct State {
   std::vector<int64_t> prev_stock;      ///< stock by region after the previous step (invariants)
 
   // Handed from phase to phase within a step.
-  std::vector<Offer> raid_offers;  ///< events → offers
+  std::vector<RaidOffer> raid_offers;  ///< events → offers
   std::vector<Offer> offers;       ///< offers → retention: each researcher's best offer
   std::vector<Mover> movers;       ///< retention → clearing: who accepted
 

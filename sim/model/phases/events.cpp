@@ -96,7 +96,7 @@ void apply_raid(State& s, const Event& e) {
     for (uint32_t o = F.office_begin[f]; o < F.office_begin[f + 1]; ++o)
       if (F.office_region[o] == r.location[i] && F.office_open[o]) region = r.location[i];
     if (region < 0) region = pick_office(F, f, rng::uniform01(offices));
-    s.raid_offers.push_back({i, int32_t(f), uint8_t(region), 2, float(e.package), 0.f, 0.f});
+    s.raid_offers.push_back({{i, int32_t(f), uint8_t(region), 2, float(e.package), 0.f, 0.f}, r.uid[i]});
   }
   F.extra_capacity[f] += int64_t(n);
 }

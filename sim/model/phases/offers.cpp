@@ -152,7 +152,14 @@ void Offers::run(State& s) {
   // Targeted search first (scouting lists and raids), sorted by researcher.
   std::vector<Offer> targeted;
   scouting(s, terms, targeted);
-  for (const auto& o : s.raid_offers) consider(s, terms, o, targeted);
+  // A raid's targets were chosen at events, before demography: one who has since left the
+  // field (the slot may now hold an entrant) or lost the job gets no offer this step, as in
+  // the other channels.
+  const auto& r = s.world.r;
+  for (const auto& raid : s.raid_offers) {
+    const std::size_t i = raid.offer.slot;
+    if (r.alive[i] && r.uid[i] == raid.uid && !(r.flags[i] & kFlagSeparated)) consider(s, terms, raid.offer, targeted);
+  }
   std::sort(targeted.begin(), targeted.end(), [](const Offer& a, const Offer& b) {
     return a.slot != b.slot ? a.slot < b.slot : a.firm < b.firm;
   });

@@ -117,6 +117,40 @@ TEST_CASE("model: a raid lands offers on the rival's most talented staff") {
   CHECK(sim.poaching().at({1, 0}) == 2);
 }
 
+TEST_CASE("model: a raid's target who leaves the field or loses the job before offers gets no offer") {
+  // The raid picks its targets at events; demography comes between. Case 1: the target (slot
+  // 0, θ 5) retires in demography (age one month short of 65) and an entrant takes the slot in
+  // the same step: the entrant must not inherit the raid's offer (it once did: hired at the
+  // raid's package). Case 2: separation δ = 1 separates the target in demography ("separate
+  // first, then offers"): no offer either. Either way no targeted offer, no raid hire.
+  const std::string firms =
+      "  - {name: Raider, hq: US, headcount: 10}\n"
+      "  - {name: Rival, hq: US, headcount: 5}\n";
+  const std::string events =
+      "events:\n"
+      "  - {type: raid, at: 0, firm: Raider, rivals: [Rival], offers: 1, package: 5000000}\n";
+  const std::string regions = "  US: {pay_level: 1, entrants_per_month: 1, ai_propensity: 1}\n";
+  for (const bool retire : {true, false}) {
+    CAPTURE(retire);
+    auto sim = make(scenario(regions, firms, events),
+                    {"population.researchers=2", retire ? "population.ageing=true" : "market.separation=1"});
+    put(sim, 0, {.talent = 5, .employer = 1, .comp = 750000});
+    put(sim, 1, {.talent = 1, .employer = 1, .comp = 150000});
+    if (retire) sim.edit_world().r.age[0] = int16_t(sim.params().population.retirement_age * 12 - 1);
+    up_to_offers(sim);
+    const auto& r = sim.world().r;
+    if (retire) {
+      CHECK(r.uid[0] == 2);  // the entrant holds the retiree's slot
+      CHECK(r.alive[0] == 1);
+    }
+    CHECK(market(sim, model::kTargetedOffers) == 0);
+    for (const auto& o : sim.pending_offers()) CHECK(o.targeted != 2);
+    finish_step(sim);
+    CHECK(market(sim, model::kRaidHires) == 0);
+    CHECK(r.employer[0] != 0);
+  }
+}
+
 // BUG (see report): firm_planning() resets extra_capacity after events() added the raid's
 // capacity, so a raiding firm without vacancies loses all its raid hires to clearing.
 TEST_CASE("model: raid hires do not need vacancies") {
