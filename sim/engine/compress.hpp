@@ -43,7 +43,7 @@ inline std::size_t compress_indices(const uint8_t* keep, std::size_t n, uint32_t
     const auto& at = detail::kSetBits[m];
     for (unsigned j = 0; j < 8; ++j) out[c + j] = base + uint32_t(k) + at[j];
     // How many are kept: the bytes' sum (each 0 or 1) gathered in the top byte; std::popcount
-    // would be a libgcc call without -mpopcnt (perf: __popcountdi2 at 0.7% of the BM run).
+    // would be a libgcc call without -mpopcnt.
     c += std::size_t((w * 0x0101010101010101ull) >> 56);
   }
   for (; k < n; ++k) {
@@ -62,7 +62,7 @@ using SlotList = std::array<uint32_t, kChunk + 8>;
 /// chunk at a time into a byte per slot, which vectorises, and compress_indices lists the
 /// selected. A loop that branches on the condition is mispredicted whenever the selected
 /// follow no pattern over the slots, and one that stores every slot and advances by the
-/// condition does not vectorise (~2.3 ns a researcher). With plain_loops(): the plain
+/// condition does not vectorise. With plain_loops(): the plain
 /// branching loop.
 template <class Keep>
 [[gnu::always_inline]] inline std::size_t select_slots(std::size_t b, std::size_t e, Keep&& keep, uint32_t* out) {

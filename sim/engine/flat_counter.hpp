@@ -1,9 +1,8 @@
 // Counts per 64-bit key in one flat open-addressing table (linear probing).
 //
-// Used for the firm-to-firm poaching pairs, incremented once per job-to-job move (~10^6 a
-// step in the Burdett-Mortensen reduction at 10^7 researchers): std::unordered_map allocated
-// a node per new pair and chased a pointer per increment, ~6% of that run's CPU time on the
-// serial part of clearing. Keys must not equal kEmpty. Iteration order is unspecified: callers
+// Used for the firm-to-firm poaching pairs, incremented once per job-to-job move (of the order
+// of a million a step in the Burdett-Mortensen reduction at 10^7 researchers), where a
+// std::unordered_map allocates a node per new pair and chases a pointer per increment. Keys must not equal kEmpty. Iteration order is unspecified: callers
 // that write results sort the pairs (see Simulation::poaching_table()).
 #pragma once
 

@@ -91,9 +91,8 @@ std::vector<int64_t> count_chunks(std::size_t n, std::size_t size, Fn&& fn) {
 }
 
 /// count_chunks with per-thread counters kept between calls: a simulation counts several times
-/// a step, and fresh arrays of these sizes (up to 0.5 MiB a thread) came from mmap, so every
-/// call page-faulted them in again: at 1e4 researchers that was most of demography's and
-/// clearing's time (1.2–1.7 → 0.5–0.9 ms and 0.7–1.0 → 0.2–0.5 ms a step without it). Each call
+/// a step, and fresh arrays of these sizes (up to 0.5 MiB a thread) come from mmap, so every
+/// call would page-fault them in again (at small populations that dominates a step). Each call
 /// clears only the arrays of the threads it runs on; the sums are the same integers as
 /// count_chunks'. The returned totals are valid until the next count() on the same object, and
 /// one object must not count from two threads at once (each Simulation has its own; the

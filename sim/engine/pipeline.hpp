@@ -106,8 +106,8 @@ template <class Fetch, class Body>
   pipeline(b, e, body, stage(ahead, fetch));
 }
 
-/// How far ahead the columns of a scattered researcher are fetched in a serial pass over a
-/// list (measured: 8 was slower, the lists' items are ~0.5 µs of work apart).
+/// How far ahead the columns of a scattered researcher are fetched in a pass over a list: far
+/// enough that a fetch arrives before its item's turn (BENCHMARKS.md has the measurements).
 inline constexpr std::size_t kFetchAhead = 16;
 
 }  // namespace ts::engine

@@ -14,8 +14,8 @@ void Researchers::reserve(std::size_t n) {
 }
 
 void Researchers::resize(std::size_t n) {
-  // The columns are resized concurrently: the first resize to 1e7 writes and page-faults ~700 MB
-  // (~0.55 s serially). Entrants' growth adds a few thousand a step, which is cheap either way.
+  // The columns are resized concurrently: the first resize writes and page-faults every column
+  // of the whole population. Entrants' growth adds a few thousand a step, cheap either way.
   std::vector<std::function<void()>> jobs;
   for_each_researcher_column(*this, [&](const auto& c, auto& column) {
     jobs.push_back([&column, n, empty = c.empty] { column.resize(n, empty); });

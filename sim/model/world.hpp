@@ -60,7 +60,7 @@ struct Researchers {
   /// Capacity to reserve for n researchers: n plus an eighth. Reserved but unused capacity is
   /// address space, not resident memory (the pages are untouched until entrants fill them), and
   /// it lets the population grow by 12.5% before all columns have to be copied (once per column
-  /// by std::vector, i.e. ~0.5 s at 10M researchers); the 120-month baseline grows by ~7%.
+  /// by std::vector); the 120-month baseline grows by less than that.
   static std::size_t headroom(std::size_t n) { return n + n / 8; }
   static std::size_t bytes_per_researcher();
 };

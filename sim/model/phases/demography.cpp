@@ -161,8 +161,7 @@ void enter(State& s) {
     all_entering += entering[o];
   }
   // Columns grow by a year of this month's net entry or by Researchers::headroom, whichever is
-  // more (growing by a year of a quiet month's entry alone re-copied all columns every ~11
-  // months: 0.5 s a time at 10M researchers).
+  // more (a year of a quiet month's entry alone would re-copy all columns about once a year).
   const int64_t growth = all_entering - int64_t(s.free_slots.size());
   if (growth > 0 && r.size() + std::size_t(growth) > r.uid.capacity())
     r.reserve(std::max(r.size() + 12 * std::size_t(growth), Researchers::headroom(r.size())));
@@ -184,8 +183,8 @@ void enter(State& s) {
     }
   if (new_size > r.size()) r.resize(new_size);
   // The entrants fill freed slots scattered over the columns: the slots 8 entrants ahead are
-  // prefetched for writing, and the entrants are split finer than kChunk (~40k a month at 1e7
-  // make fewer than three chunks). Each location (and the slot's tier) is kept per entrant for
+  // prefetched for writing, and the entrants are split finer than kChunk (a month's entrants
+  // make only a few chunks). Each location (and the slot's tier) is kept per entrant for
   // the counts and the log, which follow in entrant order.
   std::vector<uint8_t> ent_loc(ents.size()), ent_tier(ents.size());
   engine::for_ranges(ents.size(), 1024, [&](std::size_t kb, std::size_t ke) {

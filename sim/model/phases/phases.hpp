@@ -47,8 +47,8 @@ struct Retention {
 /// 6. Firms accept movers up to their vacancies, most talented first (phases/clearing.cpp).
 struct Clearing {
   void run(State& s);
-  /// Per-step scratch kept for its capacity: at 1e7 researchers it holds ~150 MB in the BM
-  /// reduction, and fresh allocations of that size came back as page faults every step.
+  /// Per-step scratch kept for its capacity (the BM reduction moves about a tenth of the
+  /// population a step): fresh allocations of that size would come back as page faults.
   std::vector<Mover> accepted;
   std::vector<MoveRecord> done;
   std::vector<uint8_t> petition, rejected;
