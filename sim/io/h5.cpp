@@ -1,10 +1,10 @@
 #include "sim/io/h5.hpp"
 
-#include "sim/config/diagnostics.hpp"
-
 #include <algorithm>
 #include <cstring>
 #include <string_view>
+
+#include "sim/config/diagnostics.hpp"
 
 namespace ts::h5 {
 namespace {
