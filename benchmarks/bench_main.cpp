@@ -562,8 +562,8 @@ int main(int argc, char** argv) {
       "'auto' = N / the scenario's population. Named firms are unchanged.")(
       "headcount-scale", po::value(&o.headcount_scale)->default_value(o.headcount_scale),
       "multiply every firm's headcount (and budget, which is per head) and every region's entrants by X; "
-      "'auto' = N / the scenario's population: the same firms, each proportionally larger, so the "
-      "employment rate stays the scenario's")(
+      "'auto' = N / the scenario's population (the scenario loader's population.scale_market): the same firms, "
+      "each proportionally larger, so the employment rate stays the scenario's; 1 = the firms as written")(
       "set", po::value(&o.sets)->composing(), "extra scenario override key.path=value (repeatable)")(
       "with-output", po::value(&o.with_output), "also write the HDF5 run file (io::RunWriter) into DIR and time it")(
       "keep-output", po::bool_switch(&o.keep_output), "keep the HDF5 files written with --with-output")(

@@ -103,8 +103,11 @@ std::optional<cfg::Scenario> load(const ScenarioSpec& spec, std::string& error, 
   double scale = spec.firms_scale, heads = spec.headcount_scale;
   std::vector<std::string> extra;
   if (scale_firms || scale_heads) {
-    // First pass: the scenario as written (plus the user's overrides) to find firm groups and regions.
-    auto base = try_load(spec.path, sets, error);
+    // First pass: the scenario as written (plus the user's overrides, counts unscaled) to find
+    // firm groups and regions.
+    std::vector<std::string> as_written = sets;
+    as_written.push_back("population.scale_market=false");
+    auto base = try_load(spec.path, as_written, error);
     if (!base) return std::nullopt;
     const double n0 = double(base->params.population.researchers);
     const double auto_scale = spec.researchers > 0 && n0 > 0 ? double(spec.researchers) / n0 : 1.0;
@@ -117,7 +120,7 @@ std::optional<cfg::Scenario> load(const ScenarioSpec& spec, std::string& error, 
         const int64_t scaled = std::max<int64_t>(1, std::llround(double(firm.count) * scale));
         extra.push_back(key + ".count=" + std::to_string(scaled));
       }
-      if (scale_heads) {
+      if (scale_heads && !spec.headcount_scale_auto) {
         try {
           extra.push_back(key + ".headcount=" + scaled_dist(firm.headcount, heads));
         } catch (const std::exception& e) {
@@ -126,10 +129,15 @@ std::optional<cfg::Scenario> load(const ScenarioSpec& spec, std::string& error, 
         }
       }
     }
-    if (scale_heads)
+    if (scale_heads && !spec.headcount_scale_auto)
       for (const auto& reg : base->params.regions)
         extra.push_back("regions." + reg.name + ".entrants_per_month=" + num(reg.entrants_per_month * heads));
+    // 'auto' is the scenario loader's own scaling (population.scale_market): every headcount and
+    // entrants count the scenario writes describes its population n0, and is scaled to N.
+    if (spec.headcount_scale_auto) extra.push_back("population.reference_researchers=" + std::to_string(int64_t(n0)));
   }
+  // A fixed scale (1 included: the scenario's firms as written) is applied here, by hand.
+  if (!spec.headcount_scale_auto) sets.push_back("population.scale_market=false");
   if (applied_firms_scale) *applied_firms_scale = scale_firms ? scale : 1.0;
   if (applied_headcount_scale) *applied_headcount_scale = scale_heads ? heads : 1.0;
   if (spec.researchers > 0) sets.push_back("population.researchers=" + std::to_string(spec.researchers));

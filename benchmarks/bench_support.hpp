@@ -32,7 +32,10 @@ struct ScenarioSpec {
 /// With a headcount scale, every firm's `headcount` (constant or distribution: its location and,
 /// for uniform, its range) and every region's `entrants_per_month` are multiplied, so a larger
 /// population meets proportionally larger firms: the same number of firms, the same
-/// employment rate and turnover as the scenario at its own size.
+/// employment rate and turnover as the scenario at its own size. 'auto' is the scenario
+/// loader's population.scale_market with population.reference_researchers = the scenario's
+/// population; a fixed scale (1 = the firms as written) is applied by overrides, with
+/// population.scale_market=false.
 std::optional<cfg::Scenario> load(const ScenarioSpec& spec, std::string& error, double* applied_firms_scale = nullptr,
                                  double* applied_headcount_scale = nullptr);
 

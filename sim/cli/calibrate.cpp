@@ -43,26 +43,42 @@ int calibrate_main(const std::vector<std::string>& args) {
   int threads = 0;
   int64_t max_evals = -1, reps = -1;
   bool evaluate = false, no_write = false, quiet = false;
-  po::options_description od("calibrate options");
-  od.add_options()("calibration", po::value(&file)->required(), "calibration YAML")(
-      "threads", po::value(&threads), "worker threads (default: all cores)")(
-      "set", po::value(&sets)->composing(),
-      "extra fit-only override of a scenario key: key.path=value (of a fitted key: its start value)")(
-      "max-evaluations", po::value(&max_evals), "evaluation budget (overrides optimizer.max_evaluations)")(
-      "replications", po::value(&reps), "replications per evaluation (overrides replications)")(
+  po::options_description od("options");
+  od.add_options()("threads", po::value(&threads)->value_name("N"), "worker threads (default: all cores)")(
+      "set", po::value(&sets)->composing()->value_name("key.path=value"),
+      "extra fit-only override of a scenario key (of a fitted key: its start value); repeatable")(
+      "max-evaluations", po::value(&max_evals)->value_name("N"),
+      "evaluation budget (default: the file's optimizer.max_evaluations)")(
+      "replications", po::value(&reps)->value_name("R"), "replications per evaluation (default: the file's replications)")(
       "evaluate", po::bool_switch(&evaluate), "only simulate the targets at the start values (with the pilot for W); write nothing")(
       "no-write", po::bool_switch(&no_write), "fit, but do not write the overlay and the report")(
-      "overlay", po::value(&overlay), "overlay file (overrides output.overlay)")(
-      "report", po::value(&report), "report file (overrides output.report)")(
-      "quiet,q", po::bool_switch(&quiet), "no progress lines");
+      "overlay", po::value(&overlay)->value_name("FILE"), "overlay file (default: the file's output.overlay)")(
+      "report", po::value(&report)->value_name("FILE"), "report file (default: the file's output.report)")(
+      "quiet,q", po::bool_switch(&quiet), "no progress lines (default: one per evaluation on stderr)")(
+      "help,h", "print this help");
+  if (wants_help(args)) {
+    print_help(std::cout,
+               Help{"talentsim calibrate CALIBRATION.yaml [options]",
+                    "Fits the free parameters of a calibration file to its targets by the simulated method of\n"
+                    "moments and writes the overlay (the fitted scenario keys) and a Markdown report. Exit 2\n"
+                    "for a bad calibration file, 1 if the overlay or report cannot be written or the scenario\n"
+                    "does not take the fitted values from the overlay.",
+                    "  talentsim calibrate scenarios/calibration/baseline_calibration.yaml\n"
+                    "  talentsim calibrate scenarios/calibration/baseline_calibration.yaml --evaluate --set regions.CN.talent_mu=0.25"},
+               od);
+    return kOk;
+  }
+  po::options_description all;
+  all.add(od).add_options()("calibration", po::value(&file)->required(), "calibration YAML");
   po::positional_options_description pos;
   pos.add("calibration", 1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    std::cerr << "talentsim calibrate: " << e.what() << "\n\nusage:\n" << kCalibrateUsage;
+    std::cerr << "talentsim calibrate: " << e.what() << "\n\nusage:\n" << kCalibrateUsage
+              << "(talentsim calibrate --help lists the options)\n";
     return kInputError;
   }
   if (vm.count("threads") && threads < 1) {

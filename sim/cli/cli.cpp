@@ -2,14 +2,16 @@
 
 #include <hdf5.h>
 #include <tbb/global_control.h>
+#include <tbb/task_arena.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -17,9 +19,10 @@
 
 #include "sim/cli/calibrate.hpp"
 #include "sim/cli/summarize.hpp"
-#include "sim/io/checkpoint.hpp"
-#include "sim/io/output.hpp"
 #include "sim/config/scenario.hpp"
+#include "sim/io/checkpoint.hpp"
+#include "sim/io/h5.hpp"
+#include "sim/io/output.hpp"
 #include "sim/model/simulation.hpp"
 #include "sim/model/validation.hpp"
 #include "talentsim_version.hpp"
@@ -27,6 +30,24 @@
 namespace ts::cli {
 
 namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+void print_help(std::ostream& os, const Help& help, const po::options_description& options) {
+  os << "usage: " << help.usage << "\n\n" << help.about << "\n\n" << options << "\nexample:\n" << help.example << "\n";
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
+}
+
+void print_error(const std::string& prefix, const std::exception& e, bool verbose) {
+  std::cerr << prefix << e.what();
+  if (const auto* h = dynamic_cast<const h5::Error*>(&e); h && !h->stack().empty()) {
+    if (verbose) std::cerr << "\n" << h->stack();
+    else std::cerr << " (--verbose shows HDF5's error stack)";
+  }
+  std::cerr << "\n";
+}
 
 namespace {
 
@@ -37,18 +58,19 @@ const char* kUsage = R"(talentsim — agent-based simulation of the global AI ta
 
 usage:
   talentsim run SCENARIO.yaml -o OUT.h5 [--threads N] [--seed S] [--steps T]
-                [--set key.path=value]... [--force] [--check] [--quiet]
-                [--checkpoint-every K [--checkpoint FILE]]
-  talentsim resume CHECKPOINT [--threads N] [--checkpoint-every K] [--quiet]
-  talentsim summarize OUT.h5
+                [--set key.path=value]... [--force] [--check] [--quiet] [--verbose]
+                [--checkpoint-every K] [--checkpoint FILE]
+  talentsim resume CHECKPOINT [--threads N] [--checkpoint-every K] [--quiet] [--verbose]
+  talentsim summarize OUT.h5 [--verbose]
   talentsim validate SCENARIO.yaml [--set key.path=value]... [--threads N]
                                                              textbook check: table of theory vs simulated
   talentsim calibrate CALIBRATION.yaml [--threads N] [--set key.path=value]...
                 [--max-evaluations N] [--replications R] [--evaluate] [--no-write]
                 [--overlay FILE] [--report FILE] [--quiet]
-                                                             fit free parameters to article targets (MODEL.md §6)
+                                                             fit free parameters to article targets (docs/model.md)
   talentsim config SCENARIO.yaml [--set key.path=value]...   print the resolved configuration
-  talentsim keys                                             print every scenario key with its default
+  talentsim keys [PATTERN]                                   print the scenario keys (containing PATTERN)
+  talentsim COMMAND --help                                   a command's options, defaults and an example
   talentsim --help | --version
 
 exit codes: 0 success, 1 runtime failure, 2 bad input, 130 interrupted
@@ -67,15 +89,31 @@ std::string join_args(int argc, char** argv) {
   return s;
 }
 
-/// Parses args against `od`, with the first positional argument bound to option `positional`.
-po::variables_map parse_args(const std::vector<std::string>& args, const po::options_description& od,
-                             const char* positional) {
+/// Parses args against `od` (plus `hidden`), with the first positional argument bound to
+/// option `positional`. Returns nullopt after printing the help when it was asked for.
+std::optional<po::variables_map> parse_args(const std::vector<std::string>& args, const po::options_description& od,
+                                            const char* positional, const Help& help,
+                                            const po::options_description* hidden = nullptr) {
+  if (wants_help(args)) {
+    print_help(std::cout, help, od);
+    return std::nullopt;
+  }
+  po::options_description all;
+  all.add(od);
+  if (hidden) all.add(*hidden);
   po::positional_options_description pos;
-  pos.add(positional, 1);
+  if (positional) pos.add(positional, 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(od).positional(pos).run(), vm);
+  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
   po::notify(vm);
   return vm;
+}
+
+/// Worker threads TBB will actually use under the current global_control: the request caps
+/// them, and so does what the machine (or the process's CPU affinity) offers.
+int effective_threads() {
+  return int(std::min<std::size_t>(tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism),
+                                   std::size_t(std::max(1, tbb::this_task_arena::max_concurrency()))));
 }
 
 int resolve_threads(int requested) {
@@ -83,14 +121,40 @@ int resolve_threads(int requested) {
 }
 
 /// Loads the scenario with its overrides, or prints every problem and returns nullopt.
+/// Prints the loader's notes (dropped events, scaled counts) unless quiet.
 std::optional<cfg::Scenario> load_or_report(const Common& c) {
   cfg::Diagnostics d;
   auto sc = cfg::load_scenario(c.scenario, c.sets, d);
   if (!sc) {
     std::cerr << d.format();
     std::cerr << "talentsim: " << d.size() << " problem" << (d.size() == 1 ? "" : "s") << " in the scenario; nothing was run\n";
+    return sc;
   }
+  if (!c.quiet)
+    for (const auto& n : sc->notes) std::cerr << "talentsim: note: " << n << "\n";
   return sc;
+}
+
+/// A problem with a path given on the command line, found before anything is computed.
+struct PathProblem {
+  int code = kOk;  ///< kInputError (the argument is wrong) or kRuntimeError (the file system says no)
+  std::string message;
+};
+
+/// Checks that a file can be created at `path`: `what` names it in messages ("output file").
+PathProblem check_new_file(const std::string& path, const std::string& what, bool force) {
+  if (path.empty()) return {kInputError, what + ": an empty path was given"};
+  std::error_code ec;
+  const fs::path p(path);
+  if (fs::is_directory(p, ec) || path.back() == '/')
+    return {kInputError, what + " '" + path + "' is a directory; give a file name (e.g. '" +
+                             (fs::path(path) / "run.h5").lexically_normal().string() + "')"};
+  if (fs::exists(p, ec) && !force) return {kRuntimeError, what + " '" + path + "' already exists (use --force to overwrite it)"};
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::exists(dir, ec)) return {kRuntimeError, "the directory of the " + what + ", '" + dir.string() + "', does not exist"};
+  if (!fs::is_directory(dir, ec)) return {kRuntimeError, "the directory of the " + what + ", '" + dir.string() + "', is not a directory"};
+  if (access(dir.c_str(), W_OK) != 0) return {kRuntimeError, "the directory of the " + what + ", '" + dir.string() + "', is not writable"};
+  return {};
 }
 
 class Progress {
@@ -127,8 +191,11 @@ struct Checkpointing {
   int64_t stop_after = -1;  ///< testing aid: act as if SIGINT arrived after this step
 };
 
-/// Steps until `total`, checkpointing and honouring SIGINT/SIGTERM; finishes the file.
-int step_loop(model::Simulation& sim, io::RunWriter& writer, int64_t total, const Checkpointing& ck, bool quiet, int threads) {
+/// Steps until `total`, checkpointing and honouring SIGINT/SIGTERM; finishes the file. A failure
+/// removes the partial file (after a write error it is damaged anyway: HDF5 records more than it
+/// could write).
+int step_loop(model::Simulation& sim, io::RunWriter& writer, int64_t total, const Checkpointing& ck, bool quiet,
+              bool verbose, int threads) {
   const auto t0 = std::chrono::steady_clock::now();
   sim.set_observer(&writer);
   Progress prog(!quiet, total);
@@ -157,7 +224,7 @@ int step_loop(model::Simulation& sim, io::RunWriter& writer, int64_t total, cons
   } catch (const std::exception& e) {
     prog.done();
     writer.abandon();
-    std::cerr << "talentsim: run failed: " << e.what() << "\n";
+    print_error("talentsim: run failed: ", e, verbose);
     return kRuntimeError;
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -167,35 +234,73 @@ int step_loop(model::Simulation& sim, io::RunWriter& writer, int64_t total, cons
   return status == "complete" ? kOk : kInterrupted;
 }
 
+const Help kRunHelp{
+    "talentsim run SCENARIO.yaml -o OUT.h5 [options]",
+    "Runs the scenario and writes one HDF5 file (docs/hdf5-layout.md). The file is written under a\n"
+    "hidden temporary name next to OUT.h5 and renamed to OUT.h5 when the run ends; an existing OUT.h5\n"
+    "(or one that appears while the run goes) is never replaced without --force. SIGINT or SIGTERM\n"
+    "ends the run after the current step with the file marked interrupted (exit 130).",
+    "  talentsim run scenarios/baseline.yaml -o out/baseline.h5\n"
+    "  talentsim run scenarios/meta_raid.yaml -o out/raid.h5 --steps 24 --seed 7 --set population.researchers=100000"};
+
 int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
   Common c;
   std::string out;
-  int64_t seed = -1, steps = -1;
-  bool force = false, check = false;
+  int64_t seed = 0, steps = 0;
+  bool force = false, check = false, verbose = false;
   Checkpointing ck;
-  po::options_description od("run options");
-  od.add_options()("scenario", po::value(&c.scenario)->required(), "scenario YAML")(
-      "output,o", po::value(&out)->required(), "output HDF5 file")("threads", po::value(&c.threads), "worker threads (default: all cores)")(
-      "seed", po::value(&seed), "random seed (overrides run.seed)")("steps", po::value(&steps), "number of steps (overrides run.steps)")(
-      "set", po::value(&c.sets)->composing(), "override a scenario key: key.path=value")(
-      "force", po::bool_switch(&force), "overwrite OUT if it exists")(
-      "check", po::bool_switch(&check), "check the model's invariants after every step (always on in debug builds)")(
-      "checkpoint-every", po::value(&ck.every), "save the full state every K steps (to OUT.ckpt unless --checkpoint)")(
-      "checkpoint", po::value(&ck.path), "checkpoint file")(
+  po::options_description od("options");
+  od.add_options()("output,o", po::value(&out)->required()->value_name("OUT.h5"), "output HDF5 file (required)")(
+      "threads", po::value(&c.threads)->value_name("N"), "worker threads (default: all cores)")(
+      "seed", po::value(&seed)->value_name("S"), "random seed, same as --set run.seed=S (default: the scenario's)")(
+      "steps", po::value(&steps)->value_name("T"),
+      "number of steps, same as --set run.steps=T (default: the scenario's); events and snapshots after it are dropped "
+      "with a note")("set", po::value(&c.sets)->composing()->value_name("key.path=value"),
+                     "override a scenario key (repeatable; see `talentsim keys`)")(
+      "force", po::bool_switch(&force), "replace OUT.h5 (and the checkpoint file) if they exist (default: refuse)")(
+      "check", po::bool_switch(&check), "check the model's invariants after every step (default: off; on in debug builds)")(
+      "checkpoint-every", po::value(&ck.every)->value_name("K"),
+      "save the full state every K steps, and when interrupted (default: never)")(
+      "checkpoint", po::value(&ck.path)->value_name("FILE"),
+      "checkpoint file (default with --checkpoint-every: OUT.h5.ckpt); alone: saved only when interrupted")(
+      "quiet,q", po::bool_switch(&c.quiet), "no progress line, notes or summary line (default: shown on a terminal)")(
+      "verbose,v", po::bool_switch(&verbose), "print HDF5's error stack with an HDF5 error")("help,h", "print this help");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value(&c.scenario)->required(), "scenario YAML")(
       "abort-after", po::value(&ck.abort_after), "testing aid: exit abruptly after this step")(
-      "stop-after", po::value(&ck.stop_after), "testing aid: behave as if interrupted after this step")("quiet,q", po::bool_switch(&c.quiet), "no progress output");
-  const auto vm = parse_args(args, od, "scenario");
-  if (seed >= 0) c.sets.push_back("run.seed=" + std::to_string(seed));
-  if (steps >= 0) c.sets.push_back("run.steps=" + std::to_string(steps));
-  if (vm.count("threads") && c.threads < 1) {
+      "stop-after", po::value(&ck.stop_after), "testing aid: behave as if interrupted after this step");
+  const auto vm = parse_args(args, od, "scenario", kRunHelp, &hidden);
+  if (!vm) return kOk;
+  // --seed and --steps are --set shorthands: the schema checks their values (a negative seed or
+  // step count is refused there, with the other problems).
+  if (vm->count("seed")) c.sets.push_back("run.seed=" + std::to_string(seed));
+  if (vm->count("steps")) c.sets.push_back("run.steps=" + std::to_string(steps));
+  if (vm->count("threads") && c.threads < 1) {
     std::cerr << "talentsim: --threads must be at least 1\n";
+    return kInputError;
+  }
+  if (vm->count("checkpoint-every") && ck.every < 1) {
+    std::cerr << "talentsim: --checkpoint-every must be at least 1\n";
+    return kInputError;
+  }
+  // The output and the checkpoint must be writable before anything is computed.
+  if (ck.path.empty() && ck.every > 0) ck.path = out + ".ckpt";
+  for (const auto& [path, what] : {std::pair{out, std::string("output file")}, {ck.path, std::string("checkpoint file")}}) {
+    if (what == "checkpoint file" && !vm->count("checkpoint") && ck.every == 0) continue;
+    if (const auto p = check_new_file(path, what, force); p.code != kOk) {
+      std::cerr << "talentsim: " << p.message << "; nothing was run\n";
+      return p.code;
+    }
+  }
+  if (!ck.path.empty() && fs::absolute(ck.path).lexically_normal() == fs::absolute(out).lexically_normal()) {
+    std::cerr << "talentsim: the checkpoint file and the output file are both '" << out << "'; nothing was run\n";
     return kInputError;
   }
 
   auto sc = load_or_report(c);
   if (!sc) return kInputError;
-  const int threads = resolve_threads(c.threads);
-  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
+  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(resolve_threads(c.threads)));
+  const int threads = effective_threads();
 
   model::Simulation sim(sc->params);
   if (check) sim.set_checking(true);
@@ -203,29 +308,49 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
   std::signal(SIGTERM, on_signal);
   std::unique_ptr<io::RunWriter> writer;
   try {
-    writer = std::make_unique<io::RunWriter>(out, *sc, sim, io::RunInfo{threads, cmdline, force});
+    writer = std::make_unique<io::RunWriter>(out, *sc, sim, io::RunInfo{threads, cmdline, force, true, ""});
   } catch (const std::exception& e) {
-    std::cerr << "talentsim: " << e.what() << "\n";
+    print_error("talentsim: ", e, verbose);
     return kRuntimeError;
   }
-  if (ck.path.empty() && ck.every > 0) ck.path = out + ".ckpt";
-  return step_loop(sim, *writer, sc->params.run.steps, ck, c.quiet, threads);
+  return step_loop(sim, *writer, sc->params.run.steps, ck, c.quiet, verbose, threads);
 }
+
+const Help kResumeHelp{
+    "talentsim resume CHECKPOINT [options]",
+    "Continues an interrupted or crashed run from its checkpoint (saved by run --checkpoint-every or\n"
+    "--checkpoint) into the same output file; the result equals an uninterrupted run. The checkpoint\n"
+    "names its output by absolute path and run id: a file of another run is refused (exit 2).",
+    "  talentsim resume out/baseline.h5.ckpt --threads 2"};
 
 int cmd_resume(const std::vector<std::string>& args) {
   std::string path;
   int threads = 0;
-  bool quiet = false, check = false;
+  bool quiet = false, check = false, verbose = false;
   Checkpointing ck;
-  po::options_description od("resume options");
-  od.add_options()("checkpoint", po::value(&path)->required(), "checkpoint file")(
-      "threads", po::value(&threads), "worker threads")("checkpoint-every", po::value(&ck.every), "save a checkpoint every K steps")(
-      "check", po::bool_switch(&check), "check invariants after every step")("quiet,q", po::bool_switch(&quiet), "no progress output")(
+  po::options_description od("options");
+  od.add_options()("threads", po::value(&threads)->value_name("N"), "worker threads (default: all cores)")(
+      "checkpoint-every", po::value(&ck.every)->value_name("K"),
+      "save a checkpoint (to CHECKPOINT) every K steps, and when interrupted (default: only when interrupted)")(
+      "check", po::bool_switch(&check), "check the model's invariants after every step (default: off)")(
+      "quiet,q", po::bool_switch(&quiet), "no progress line or summary line (default: shown on a terminal)")(
+      "verbose,v", po::bool_switch(&verbose), "print HDF5's error stack with an HDF5 error")("help,h", "print this help");
+  po::options_description hidden;
+  hidden.add_options()("checkpoint", po::value(&path)->required(), "checkpoint file")(
       "abort-after", po::value(&ck.abort_after), "testing aid: exit abruptly after this step")(
       "stop-after", po::value(&ck.stop_after), "testing aid: behave as if interrupted after this step");
-  parse_args(args, od, "checkpoint");
-  threads = resolve_threads(threads);
-  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
+  const auto vm = parse_args(args, od, "checkpoint", kResumeHelp, &hidden);
+  if (!vm) return kOk;
+  if (vm->count("threads") && threads < 1) {
+    std::cerr << "talentsim resume: --threads must be at least 1\n";
+    return kInputError;
+  }
+  if (vm->count("checkpoint-every") && ck.every < 1) {
+    std::cerr << "talentsim resume: --checkpoint-every must be at least 1\n";
+    return kInputError;
+  }
+  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(resolve_threads(threads)));
+  threads = effective_threads();
   io::Resumed res;
   try {
     res = io::CheckpointIO::load(path);
@@ -240,28 +365,46 @@ int cmd_resume(const std::vector<std::string>& args) {
   std::unique_ptr<io::RunWriter> writer;
   try {
     writer = std::make_unique<io::RunWriter>(res.output, res.output_temp, sim, res.event_rows,
-                                             io::RunInfo{threads, "resume " + path, true});
-  } catch (const std::exception& e) {
+                                             io::RunInfo{threads, "resume " + path, false, true, res.run_id});
+  } catch (const io::RunMismatch& e) {
     std::cerr << "talentsim resume: " << e.what() << "\n";
+    return kInputError;
+  } catch (const std::exception& e) {
+    print_error("talentsim resume: ", e, verbose);
     return kRuntimeError;
   }
   io::CheckpointIO::restore_writer(*writer, res);
   sim.set_observer(writer.get());
   ck.path = path;
   if (!quiet) std::cerr << "resuming " << res.output << " at step " << sim.t() << " of " << sim.params().run.steps << "\n";
-  return step_loop(sim, *writer, sim.params().run.steps, ck, quiet, threads);
+  return step_loop(sim, *writer, sim.params().run.steps, ck, quiet, verbose, threads);
 }
+
+const Help kValidateHelp{
+    "talentsim validate SCENARIO.yaml [options]",
+    "Runs a scenario configured down to a textbook model (validation.kind) and prints quantity,\n"
+    "theory, simulated value, tolerance and pass/fail for each check. Exit 1 if a check fails.",
+    "  talentsim validate scenarios/validation/burdett_mortensen.yaml --threads 2\n"
+    "  talentsim validate scenarios/validation/postel_vinay_robin.yaml --set firms[0].retention.rule=none"};
 
 int cmd_validate(const std::vector<std::string>& args) {
   Common c;
-  po::options_description od("validate options");
-  od.add_options()("scenario", po::value(&c.scenario)->required(), "validation scenario YAML")(
-      "set", po::value(&c.sets)->composing(), "override a scenario key")("threads", po::value(&c.threads), "worker threads");
-  parse_args(args, od, "scenario");
+  po::options_description od("options");
+  od.add_options()("set", po::value(&c.sets)->composing()->value_name("key.path=value"),
+                   "override a scenario key (repeatable)")(
+      "threads", po::value(&c.threads)->value_name("N"), "worker threads (default: all cores)")(
+      "quiet,q", po::bool_switch(&c.quiet), "no notes (default: shown)")("help,h", "print this help");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value(&c.scenario)->required(), "validation scenario YAML");
+  const auto vm = parse_args(args, od, "scenario", kValidateHelp, &hidden);
+  if (!vm) return kOk;
+  if (vm->count("threads") && c.threads < 1) {
+    std::cerr << "talentsim validate: --threads must be at least 1\n";
+    return kInputError;
+  }
   auto sc = load_or_report(c);
   if (!sc) return kInputError;
-  const int threads = resolve_threads(c.threads);
-  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
+  tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(resolve_threads(c.threads)));
   model::ValidationReport rep;
   try {
     rep = model::run_validation(sc->params);
@@ -276,15 +419,71 @@ int cmd_validate(const std::vector<std::string>& args) {
   return rep.pass() ? kOk : kRuntimeError;
 }
 
+const Help kConfigHelp{
+    "talentsim config SCENARIO.yaml [--set key.path=value]...",
+    "Prints the fully resolved configuration (defaults + extends + overrides, counts scaled with the\n"
+    "population) as YAML: what `run` would use, and what the run file stores as resolved_config.",
+    "  talentsim config scenarios/baseline.yaml --set population.researchers=1000000"};
+
 int cmd_config(const std::vector<std::string>& args) {
   Common c;
-  po::options_description od("config options");
-  od.add_options()("scenario", po::value(&c.scenario)->required(), "scenario YAML")(
-      "set", po::value(&c.sets)->composing(), "override a scenario key");
-  parse_args(args, od, "scenario");
+  po::options_description od("options");
+  od.add_options()("set", po::value(&c.sets)->composing()->value_name("key.path=value"),
+                   "override a scenario key (repeatable)")("quiet,q", po::bool_switch(&c.quiet),
+                                                          "no notes on stderr (default: shown)")("help,h",
+                                                                                                  "print this help");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value(&c.scenario)->required(), "scenario YAML");
+  const auto vm = parse_args(args, od, "scenario", kConfigHelp, &hidden);
+  if (!vm) return kOk;
   auto sc = load_or_report(c);
   if (!sc) return kInputError;
   std::cout << cfg::to_yaml(model::dump_params(sc->params));
+  return kOk;
+}
+
+const Help kSummarizeHelp{"talentsim summarize OUT.h5 [--verbose]",
+                          "Prints the headline results of a run file: stocks by region and tier, pay, visa\n"
+                          "outcomes, and the firms ranked by elite researchers.",
+                          "  talentsim summarize out/baseline.h5"};
+
+int cmd_summarize(const std::vector<std::string>& args) {
+  std::string path;
+  bool verbose = false;
+  po::options_description od("options");
+  od.add_options()("verbose,v", po::bool_switch(&verbose), "print HDF5's error stack with an HDF5 error")(
+      "help,h", "print this help");
+  po::options_description hidden;
+  hidden.add_options()("file", po::value(&path), "run file");
+  const auto vm = parse_args(args, od, "file", kSummarizeHelp, &hidden);
+  if (!vm) return kOk;
+  if (!vm->count("file")) {
+    std::cerr << "usage: " << kSummarizeHelp.usage << "\n";
+    return kInputError;
+  }
+  return summarize(path, std::cout, verbose);
+}
+
+const Help kKeysHelp{"talentsim keys [PATTERN]",
+                     "Prints every scenario key (or those whose path contains PATTERN, any case) as a Markdown\n"
+                     "table: type, default (**required** for keys a scenario must give), allowed values, meaning.\n"
+                     "docs/keys.md is this table.",
+                     "  talentsim keys\n  talentsim keys visa"};
+
+int cmd_keys(const std::vector<std::string>& args) {
+  std::string pattern;
+  po::options_description od("options");
+  od.add_options()("help,h", "print this help");
+  po::options_description hidden;
+  hidden.add_options()("pattern", po::value(&pattern), "filter");
+  const auto vm = parse_args(args, od, "pattern", kKeysHelp, &hidden);
+  if (!vm) return kOk;
+  const std::string table = model::describe_keys(pattern);
+  if (table.empty()) {
+    std::cerr << "talentsim keys: no scenario key contains " << cfg::quoted(pattern) << "\n";
+    return kInputError;
+  }
+  std::cout << table;
   return kOk;
 }
 
@@ -294,6 +493,12 @@ int main(int argc, char** argv) {
   // Every HDF5 file is closed explicitly. HDF5's own atexit cleanup would retry closing a
   // file whose close already failed (a full disk) and crash in the library (HDF5 1.10).
   H5dont_atexit();
+  // Every argument may end up in a UTF-8 string of the run file (the command line, paths, --set).
+  for (int i = 1; i < argc; ++i)
+    if (!cfg::valid_utf8(argv[i])) {
+      std::cerr << "talentsim: argument " << i << " (" << cfg::quoted(argv[i]) << ") is not valid UTF-8 text\n";
+      return kInputError;
+    }
   const std::string cmdline = join_args(argc, argv);
   if (argc < 2) {
     std::cerr << kUsage;
@@ -311,28 +516,19 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (cmd == "run") return cmd_run(args, cmdline);
-    if (cmd == "summarize") {
-      if (args.size() != 1) {
-        std::cerr << "usage: talentsim summarize OUT.h5\n";
-        return kInputError;
-      }
-      return summarize(args[0], std::cout);
-    }
+    if (cmd == "summarize") return cmd_summarize(args);
     if (cmd == "config") return cmd_config(args);
     if (cmd == "resume") return cmd_resume(args);
     if (cmd == "calibrate") return calibrate_main(args);
     if (cmd == "validate") return cmd_validate(args);
-    if (cmd == "keys") {
-      std::cout << model::describe_keys();
-      return kOk;
-    }
-    std::cerr << "talentsim: unknown command '" << cmd << "'\n\n" << kUsage;
+    if (cmd == "keys") return cmd_keys(args);
+    std::cerr << "talentsim: unknown command " << cfg::quoted(cmd) << "\n\n" << kUsage;
     return kInputError;
   } catch (const po::error& e) {
-    std::cerr << "talentsim " << cmd << ": " << e.what() << "\n";
+    std::cerr << "talentsim " << cmd << ": " << e.what() << " (talentsim " << cmd << " --help lists the options)\n";
     return kInputError;
   } catch (const std::exception& e) {
-    std::cerr << "talentsim: " << e.what() << "\n";
+    print_error("talentsim: ", e, false);
     return kRuntimeError;
   }
 }

@@ -20,7 +20,7 @@ static std::string money(double x) {
   return b;
 }
 
-int summarize(const std::string& path, std::ostream& out) {
+int summarize(const std::string& path, std::ostream& out, bool verbose) {
   if (!std::filesystem::exists(path)) {
     std::cerr << "talentsim summarize: no such file '" << path << "'\n";
     return kInputError;
@@ -124,7 +124,7 @@ int summarize(const std::string& path, std::ostream& out) {
     }
     return kOk;
   } catch (const std::exception& e) {
-    std::cerr << "talentsim summarize: cannot read '" << path << "': " << e.what() << "\n";
+    print_error("talentsim summarize: cannot read '" + path + "': ", e, verbose);
     return kRuntimeError;
   }
 }

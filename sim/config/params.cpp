@@ -1,6 +1,7 @@
 #include "sim/config/params.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -286,7 +287,7 @@ void describe(V& v, MarketParams& p) {
   v.num("lambda0", p.lambda0, 0, 1, "monthly probability of a random offer without a job (λ0)");
   v.num("lambda1", p.lambda1, 0, 1, "monthly probability of a random offer with a job (λ1)");
   v.num("separation", p.separation, 0, 1, "monthly probability of losing the job (δ)");
-  v.obj("utility", p.utility, "weights of the decision rule (MODEL.md §3)");
+  v.obj("utility", p.utility, "weights of the decision rule (docs/model.md, decisions)");
   v.num("elite_share", p.elite_share, 0, 1, "elite tier: this top share by talent");
   v.num("top_share", p.top_share, 0, 1, "top tier: this top share by talent [A2]");
 }
@@ -294,6 +295,14 @@ void describe(V& v, MarketParams& p) {
 template <class V>
 void describe(V& v, PopulationParams& p) {
   v.num("researchers", p.researchers, 0, 4e9, "researchers at step 0 [P1]");
+  v.num("reference_researchers", p.reference_researchers, 0, 4e9,
+        "the population that firm headcounts and entrants_per_month written in a scenario file describe; 0 = the "
+        "population.researchers written in that file (or in the file it extends; 300000 [P1] if none). With "
+        "scale_market, those counts are multiplied by researchers / reference_researchers. The resolved "
+        "configuration shows the scaled counts and reference_researchers = researchers");
+  v.flag("scale_market", p.scale_market,
+         "scale the labour market with the population (docs/model.md, scale): firm headcounts (so budgets, which are per "
+         "head) and entrants per month; false = change the number of researchers only");
   v.shares("origin_shares", p.origin_shares, 0, 1, "origin region -> share of researchers (sums to 1) [A1]");
   v.shares("abroad", p.abroad, 0, 1, "origin -> share working outside the origin region at start");
   v.shares("abroad_destinations", p.abroad_destinations, 0, kInf, "region -> weight as a destination for those abroad");
@@ -454,14 +463,14 @@ struct Checker {
 
   void region(const std::string& name, const Location& loc, const std::string& path) {
     if (p.region_index(name) >= 0) return;
-    std::string msg = "unknown region '" + name + "'";
+    std::string msg = "unknown region " + cfg::quoted(name);
     const std::string hint = cfg::did_you_mean(name, region_names);
     msg += hint.empty() ? " (regions: " + join(region_names) + ")" : " (did you mean '" + hint + "'?)";
     d.error(loc, path, msg);
   }
   void firm(const std::string& name, const Location& loc, const std::string& path) {
     if (std::find(firm_names.begin(), firm_names.end(), name) != firm_names.end()) return;
-    std::string msg = "unknown firm '" + name + "'";
+    std::string msg = "unknown firm " + cfg::quoted(name);
     const std::string hint = cfg::did_you_mean(name, firm_names);
     if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
     d.error(loc, path, msg);
@@ -494,7 +503,7 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
   // Region indices are stored in one byte per researcher (origin, location, office region).
   if (p.regions.size() > 256)
     d.error(where("regions"), "regions", "at most 256 regions, got " + std::to_string(p.regions.size()));
-  if (p.start_month_index() < 0) d.error(where("run.start"), "run.start", "expected a month YYYY-MM, got '" + p.run.start + "'");
+  if (p.start_month_index() < 0) d.error(where("run.start"), "run.start", "expected a month YYYY-MM, got " + cfg::quoted(p.run.start));
 
   // Regions
   for (std::size_t r = 0; r < p.regions.size(); ++r) {
@@ -516,6 +525,9 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
   if (P.max_entry_age < P.min_age) d.error(where("population.max_entry_age"), "population.max_entry_age", "must be >= population.min_age");
   if (P.retirement_age <= P.max_entry_age) d.error(where("population.retirement_age"), "population.retirement_age", "must be > population.max_entry_age");
   if (p.market.top_share < p.market.elite_share) d.error(where("market.top_share"), "market.top_share", "must be >= market.elite_share");
+  // A step is written once: `snapshots: [1, 1]` means step 1.
+  std::sort(p.output.snapshots.begin(), p.output.snapshots.end());
+  p.output.snapshots.erase(std::unique(p.output.snapshots.begin(), p.output.snapshots.end()), p.output.snapshots.end());
 
   // Firms
   std::map<std::string, std::size_t> seen;
@@ -527,7 +539,7 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
       d.error(F.loc, fp, "missing required key 'name'");
       continue;
     }
-    if (seen.count(F.name)) d.error(F.loc, fp + ".name", "duplicate firm name '" + F.name + "'");
+    if (seen.count(F.name)) d.error(F.loc, fp + ".name", "duplicate firm name " + cfg::quoted(F.name));
     seen[F.name] = f;
     c.firm_names.push_back(F.name);
     total_firms += F.count;
@@ -555,10 +567,10 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
     if (!e.valid) continue;  // missing or unknown type: reported once by the loader
     if (e.at.month_index >= 0 && start >= 0) e.at.step = e.at.month_index - start;
     // (an `at` that is neither a month nor a step was reported by the loader)
+    // An event after the horizon is not an error: a shortened run (--steps) of a scenario drops
+    // it with a note (cfg::load_scenario). One before the start is.
     if (e.at.step < 0 && e.at.month_index >= 0 && start >= 0)
       d.error(e.at.loc, ep + ".at", "event dated before the start of the run (" + p.run.start + ")");
-    else if (e.at.step >= 0 && e.at.step >= p.run.steps)
-      d.error(e.at.loc, ep + ".at", "event at step " + std::to_string(e.at.step) + " is outside the horizon of " + std::to_string(p.run.steps) + " steps");
     auto need = [&](const std::string& v, const char* key) {
       if (v.empty()) d.error(e.loc, ep, std::string("missing required key '") + key + "' for event type '" + to_string(e.type) + "'");
       return !v.empty();
@@ -627,12 +639,29 @@ cfg::Node dump_params(const Params& p) {
   return std::move(dm.out);
 }
 
-std::string describe_keys() {
+// Keys a scenario must give: check_params reports them missing (tests/config/test_required_keys.cpp
+// checks each, and that no other key is).
+const char* const kRequiredKeys[] = {
+    "firms[].name", "firms[].hq", "events[].type", "events[].at",
+    "events[] (type: set).key", "events[] (type: set).value",
+    "events[] (type: raid).firm", "events[] (type: raid).offers", "events[] (type: raid).package",
+    "events[] (type: budget_shock).firm", "events[] (type: compute_shock).firm",
+    "events[] (type: office_open).firm", "events[] (type: office_open).region", "events[] (type: office_open).share",
+    "events[] (type: office_close).firm", "events[] (type: office_close).region",
+    "events[] (type: service_restriction).region", "events[] (type: export_control).region",
+    "events[] (type: relocation_order).firm", "events[] (type: relocation_order).region",
+    "events[] (type: relocation_order).to"};
+
+std::vector<std::string> required_keys() { return {std::begin(kRequiredKeys), std::end(kRequiredKeys)}; }
+
+std::string describe_keys(const std::string& pattern) {
   std::vector<schema::Documenter::Row> rows;
   Params p;
   p.regions = default_regions();
   schema::Documenter doc{&rows, ""};
   describe(doc, p);
+  // The fields of a `set` event (the default type) are listed with the other types below.
+  std::erase_if(rows, [](const auto& r) { return r.path == "events[].key" || r.path == "events[].value"; });
   // Event fields depend on the event type: document each type's fields.
   for (const auto& t : kEventTypes) {
     Event e;
@@ -643,10 +672,23 @@ std::string describe_keys() {
     for (auto& r : er)
       if (r.path.find(".type") == std::string::npos && r.path.find(".at") == std::string::npos) rows.push_back(r);
   }
+  for (auto& r : rows)
+    for (const char* k : kRequiredKeys)
+      if (r.path == k) r.def = "**required**";
+  auto lower = [](std::string x) {
+    for (char& c : x) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return x;
+  };
+  const std::string pat = lower(pattern);
   std::ostringstream os;
+  int shown = 0;
   os << "| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n";
-  for (const auto& r : rows) os << "| `" << r.path << "` | " << r.type << " | " << r.def << " | " << r.allowed << " | " << r.doc << " |\n";
-  return os.str();
+  for (const auto& r : rows) {
+    if (!pat.empty() && lower(r.path).find(pat) == std::string::npos) continue;
+    os << "| `" << r.path << "` | " << r.type << " | " << r.def << " | " << r.allowed << " | " << r.doc << " |\n";
+    ++shown;
+  }
+  return shown ? os.str() : std::string();
 }
 
 }  // namespace ts::model

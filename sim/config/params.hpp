@@ -166,6 +166,13 @@ struct MarketParams {
 
 struct PopulationParams {
   int64_t researchers = 300000;    ///< [P1]
+  /// The population the absolute counts of a scenario file describe (firm headcounts and
+  /// entrants: kScaledCounts in sim/config/scenario.cpp); 0 = the population.researchers that
+  /// file (or its base) writes. With scale_market the scenario loader scales those counts by
+  /// researchers / reference ("scale is one knob", docs/model.md) and then sets this to
+  /// `researchers`: the resolved counts describe the resolved population.
+  int64_t reference_researchers = 0;
+  bool scale_market = true;        ///< scale the labour market with the population (see above)
   std::vector<Share> origin_shares;  ///< origin -> share of researchers
   std::vector<Share> abroad;       ///< origin -> share working outside the origin region at start
   std::vector<Share> abroad_destinations;  ///< region -> weight as destination of those abroad
@@ -264,8 +271,12 @@ Params load_params(const cfg::Node& root, cfg::Diagnostics& d);
 /// The resolved configuration as a tree (for metadata and `talentsim config`).
 cfg::Node dump_params(const Params& p);
 
-/// Markdown table of every key: path, type, default, allowed values, meaning.
-std::string describe_keys();
+/// Markdown table of every key: path, type, default (**required** for keys a scenario must
+/// give), allowed values, meaning. With a pattern: only the keys whose path contains it
+/// (case-insensitive); "" when none does.
+std::string describe_keys(const std::string& pattern = "");
+/// Paths (as describe_keys writes them) of the keys a scenario must give.
+std::vector<std::string> required_keys();
 
 /// Default world used when a scenario names no regions.
 std::vector<RegionParams> default_regions();

@@ -254,7 +254,7 @@ class Loader {
     std::vector<std::string> known(used_.begin(), used_.end());
     for (const auto& [k, v] : node_->map) {
       if (used_.count(k)) continue;
-      std::string msg = "unknown key '" + k + "'";
+      std::string msg = "unknown key " + cfg::quoted(k);
       const std::string hint = cfg::did_you_mean(k, known_);
       if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
       d_.error(v.key_loc, cfg::join_path(path_, k), msg);
@@ -284,7 +284,7 @@ class Loader {
   void expect(const cfg::Node* n, const char* key, const std::string& what) {
     std::string got;
     switch (n->kind) {
-      case cfg::Node::Kind::Scalar: got = "'" + n->scalar + "'"; break;
+      case cfg::Node::Kind::Scalar: got = cfg::quoted(n->scalar); break;
       case cfg::Node::Kind::Map: got = "a mapping"; break;
       case cfg::Node::Kind::Seq: got = "a list"; break;
       default: got = "nothing"; break;

@@ -1,5 +1,8 @@
 #include "sim/config/yaml_tree.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
@@ -8,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -81,7 +85,7 @@ const char* kind_name(Node::Kind k) {
 
 std::string describe(const Node& n) {
   switch (n.kind) {
-    case Node::Kind::Scalar: return "'" + n.scalar + "'";
+    case Node::Kind::Scalar: return cfg::quoted(n.scalar);
     case Node::Kind::Map: return "a mapping";
     case Node::Kind::Seq: return "a sequence";
     case Node::Kind::Null: break;
@@ -191,8 +195,9 @@ class Builder : public YAML::EventHandler {
     // yaml-cpp: "?" = plain, "!" = quoted or block (| >) scalar, else an explicit tag.
     const bool quoted = tag == "!" || tag == "tag:yaml.org,2002:str";
     if (tag != "?" && tag != "!" && !tag.starts_with("tag:yaml.org,2002:"))
-      d_.error(at(m), current_path(), "unsupported YAML tag '" + tag + "'");
+      d_.error(at(m), current_path(), "unsupported YAML tag " + cfg::quoted(tag));
     check_closing_quote(m);
+    check_text(value, m);
     add(Node::make_scalar(value, at(m), quoted), anchor);
   }
 
@@ -278,13 +283,24 @@ class Builder : public YAML::EventHandler {
         f.merges.push_back(std::move(n));
       } else if (const Node* first = f.node.find(f.key)) {
         d_.error(f.key_loc, join_path(f.path, f.key),
-                 "duplicate key '" + f.key + "' (first defined at line " + std::to_string(first->key_loc.line) +
+                 "duplicate key " + cfg::quoted(f.key) + " (first defined at line " + std::to_string(first->key_loc.line) +
                      ", column " + std::to_string(first->key_loc.column) + "); the first value is used");
       } else {
         n.key_loc = f.key_loc;
         f.node.map.emplace_back(f.key, std::move(n));
       }
     }
+  }
+
+  // Escapes ("\udc80", "\0") can make text that is not valid UTF-8 or holds a NUL, which
+  // an HDF5 string cannot keep: refuse it where it was written.
+  void check_text(const std::string& value, const YAML::Mark& m) {
+    std::size_t bad = 0;
+    if (!valid_utf8(value, &bad))
+      d_.error(at(m), current_path(), "invalid UTF-8 in " + cfg::quoted(value) + " (byte " + std::to_string(bad + 1) +
+                                          " of the text); every text must be UTF-8");
+    else if (value.find('\0') != std::string::npos)
+      d_.error(at(m), current_path(), "a NUL character (\\0) in " + cfg::quoted(value) + " is not allowed");
   }
 
   // yaml-cpp 0.7 silently accepts a quoted scalar that runs to the end of the input.
@@ -323,25 +339,53 @@ struct DocStart : YAML::EventHandler {
   void OnMapEnd() override {}
 };
 
+/// Reads a whole file of at most kMaxFileBytes. Refuses anything that is not a regular file
+/// (a device such as /dev/zero, a FIFO, a socket, a directory) before reading a byte: the
+/// file is opened without blocking (a FIFO would wait for a writer) and checked with fstat.
 bool read_text(const std::string& path, std::string& out, std::string& why) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    why = "is a directory";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::strerror(errno);
     return false;
   }
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    why = errno ? std::strerror(errno) : "cannot open";
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    why = std::strerror(errno);
     return false;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    why = "read error";
+  if (!S_ISREG(st.st_mode)) {
+    why = S_ISDIR(st.st_mode)    ? "is a directory"
+          : S_ISFIFO(st.st_mode) ? "is a FIFO (named pipe), not a regular file"
+          : S_ISCHR(st.st_mode)  ? "is a character device, not a regular file"
+          : S_ISBLK(st.st_mode)  ? "is a block device, not a regular file"
+          : S_ISSOCK(st.st_mode) ? "is a socket, not a regular file"
+                                 : "is not a regular file";
     return false;
   }
-  out = std::move(ss).str();
+  const auto too_large = [&](std::uintmax_t n) {
+    why = "is " + std::to_string(n) + " bytes; a scenario file may have at most " +
+          std::to_string(kMaxFileBytes >> 20) + " MiB (" + std::to_string(kMaxFileBytes) + " bytes)";
+    return false;
+  };
+  if (std::uintmax_t(st.st_size) > kMaxFileBytes) return too_large(std::uintmax_t(st.st_size));
+  // Read at most one byte past the limit (a file may grow, or report size 0 as /proc files do).
+  out.clear();
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      why = std::strerror(errno);
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, std::size_t(n));
+    if (out.size() > kMaxFileBytes) return too_large(out.size());
+  }
   return true;
 }
 
@@ -349,6 +393,21 @@ bool read_text(const std::string& path, std::string& out, std::string& why) {
 
 std::optional<Node> parse_string(const std::string& text, const std::string& file_name, Diagnostics& d) {
   const std::string body = text.starts_with("\xEF\xBB\xBF") ? text.substr(3) : text;  // strip UTF-8 BOM
+  if (std::size_t bad = 0; !valid_utf8(body, &bad)) {
+    // Line and column (in characters) of the first invalid byte.
+    int line = 1, col = 1;
+    for (std::size_t i = 0; i < bad; ++i) {
+      if (body[i] == '\n') ++line, col = 1;
+      else if ((static_cast<unsigned char>(body[i]) & 0xC0) != 0x80) ++col;
+    }
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(body[bad]));
+    const bool utf16 = text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF");
+    d.error({file_name, line, col}, "",
+            std::string("invalid UTF-8 (byte ") + hex + "): the text must be UTF-8" +
+                (utf16 ? " (this looks like UTF-16: save the file as UTF-8)" : ""));
+    return std::nullopt;
+  }
   std::istringstream in(body);
   Builder b(body, file_name, d);
   try {
@@ -402,7 +461,8 @@ constexpr std::size_t kMaxExtendsDepth = 32;
 
 class ScenarioLoader {
  public:
-  ScenarioLoader(const std::string& top, Diagnostics& d) : top_dir_(fs::path(top).parent_path()), d_(d) {}
+  ScenarioLoader(const std::string& top, Diagnostics& d, const LoadHooks& hooks)
+      : top_dir_(fs::path(top).parent_path()), d_(d), hooks_(hooks) {}
 
   std::vector<Source> sources;
   bool ok = true;
@@ -426,10 +486,11 @@ class ScenarioLoader {
     if (cached == cache_.end()) {
       std::string text, why;
       if (!read_text(path, text, why)) {
-        if (from) return fail(*from, from_path, "cannot read base scenario '" + path + "': " + why);
-        return fail({path, 0, 0}, "", "cannot read scenario file '" + path + "': " + why);
+        if (from) return fail(*from, from_path, "cannot read base scenario " + cfg::quoted(path, 200) + ": " + why);
+        return fail({path, 0, 0}, "", "cannot read scenario file " + cfg::quoted(path, 200) + ": " + why);
       }
-      sources.push_back({path, text});
+      source_index_[key] = sources.size();
+      sources.push_back({path, text, {}});
       cached = cache_.emplace(key, parse_string(text, path, d_)).first;
     }
     if (!cached->second) {
@@ -456,16 +517,20 @@ class ScenarioLoader {
     names_.push_back(short_name(path));
     std::optional<Node> merged;
     bool bases_ok = true;
+    std::vector<std::string> base_paths;
     for (std::size_t i = 0; i < bases.size(); ++i) {
       const std::string base_path = (fs::path(path).parent_path() / bases[i]->scalar).lexically_normal().string();
+      base_paths.push_back(base_path);
       auto b = load(base_path, &bases[i]->loc, ext->is_seq() ? index_path("extends", i) : "extends");
       if (!b) bases_ok = false;
       else merged = merged ? deep_merge(std::move(*merged), *b) : std::move(*b);
     }
     chain_.pop_back();
     names_.pop_back();
+    if (auto it = source_index_.find(key); it != source_index_.end()) sources[it->second].bases = base_paths;
     if (!bases_ok) return std::nullopt;
     root.erase("extends");
+    if (hooks_.before_merge) hooks_.before_merge(*merged, root, d_);
     return deep_merge(std::move(*merged), root);
   }
 
@@ -485,14 +550,16 @@ class ScenarioLoader {
 
   fs::path top_dir_;
   Diagnostics& d_;
+  const LoadHooks& hooks_;
   std::map<std::string, std::optional<Node>> cache_;  // canonical path -> parsed file (each file read once)
+  std::map<std::string, std::size_t> source_index_;   // canonical path -> index in `sources`
   std::vector<std::string> chain_, names_;           // current extends chain (canonical / display)
 };
 
 }  // namespace
 
-std::optional<Loaded> load_files(const std::string& path, Diagnostics& d) {
-  ScenarioLoader loader(path, d);
+std::optional<Loaded> load_files(const std::string& path, Diagnostics& d, const LoadHooks& hooks) {
+  ScenarioLoader loader(path, d, hooks);
   std::optional<Node> root = loader.load(path, nullptr, "");
   if (!root || !loader.ok) return std::nullopt;
   return Loaded{std::move(*root), std::move(loader.sources)};
@@ -527,7 +594,7 @@ std::optional<std::vector<Segment>> split_path(std::string_view path, std::strin
   while (i <= p.size()) {
     if (i == p.size() || p[i] == '.') {
       if (need_name) {
-        err = "empty path segment in '" + p + "'";
+        err = "empty path segment in " + cfg::quoted(p);
         return std::nullopt;
       }
       need_name = true;
@@ -537,14 +604,14 @@ std::optional<std::vector<Segment>> split_path(std::string_view path, std::strin
     if (p[i] == '[') {
       const auto close = p.find(']', i);
       if (close == std::string::npos || close == i + 1) {
-        err = close == std::string::npos ? "unclosed '[' in '" + p + "'" : "empty path segment '[]' in '" + p + "'";
+        err = close == std::string::npos ? "unclosed '[' in " + cfg::quoted(p) : "empty path segment '[]' in " + cfg::quoted(p);
         return std::nullopt;
       }
       segs.push_back({p.substr(i + 1, close - i - 1), true});
       i = close + 1;
       need_name = false;
       if (i < p.size() && p[i] != '.' && p[i] != '[') {
-        err = "expected '.' or '[' after ']' in '" + p + "'";
+        err = "expected '.' or '[' after ']' in " + cfg::quoted(p);
         return std::nullopt;
       }
       continue;
@@ -572,10 +639,10 @@ struct Step {
 
 Step step(const Node& n, const Segment& s, const std::string& parent) {
   Step r;
-  const std::string shown = parent.empty() ? std::string("the root") : "'" + parent + "'";
+  const std::string shown = parent.empty() ? std::string("the root") : cfg::quoted(parent);
   if (n.is_map() || n.is_null()) {
     r.path = join_path(parent, s.text);
-    if (s.bracket) r.err = shown + " is " + (n.is_map() ? "a mapping" : "null") + ", not a sequence; cannot use [" + s.text + "]";
+    if (s.bracket) r.err = shown + " is " + (n.is_map() ? "a mapping" : "null") + ", not a sequence; cannot use [" + shortened(s.text) + "]";
     else if (!(r.child = n.find(s.text))) r.missing = true;
     return r;
   }
@@ -605,10 +672,10 @@ Step step(const Node& n, const Segment& s, const std::string& parent) {
   }
   r.path = join_path(parent, s.text);
   if (hits.empty()) {
-    r.err = "no element of " + shown + " has name '" + s.text + "' (expected an index or an element's name)";
+    r.err = "no element of " + shown + " has name " + cfg::quoted(s.text) + " (expected an index or an element's name)";
     if (auto dym = did_you_mean(s.text, names); !dym.empty()) r.err += "; did you mean '" + dym + "'?";
   } else {
-    r.err = "name '" + s.text + "' matches " + std::to_string(hits.size()) + " elements of " + shown + " (indices";
+    r.err = "name " + cfg::quoted(s.text) + " matches " + std::to_string(hits.size()) + " elements of " + shown + " (indices";
     for (std::size_t h : hits) r.err += " " + std::to_string(h);
     r.err += "); use an index";
   }
@@ -659,7 +726,7 @@ bool set_path(Node& root, std::string_view path, Node value, const Location& whe
     if (!cur)  // the rest will be created as nested maps
       for (std::size_t j = i + 1; j < segs->size(); ++j)
         if ((*segs)[j].bracket) {
-          d.error(where, p, "'" + p + "' does not exist, so [" + (*segs)[j].text + "] cannot be used");
+          d.error(where, p, cfg::quoted(p) + " does not exist, so [" + shortened((*segs)[j].text) + "] cannot be used");
           return false;
         }
   }
@@ -691,12 +758,22 @@ bool apply_override(Node& root, std::string_view assignment, const Location& whe
   const std::string text = trim(assignment);
   Location loc = where;
   if (loc.line == 0 && loc.snippet.empty()) loc.snippet = text;
+  if (std::size_t bad = 0; !valid_utf8(text, &bad)) {
+    d.error(loc, "", "invalid UTF-8 (byte " + std::to_string(bad + 1) + " of the text); every text must be UTF-8");
+    return false;
+  }
   const auto eq = text.find('=');
   if (eq == std::string::npos) {
     d.error(loc, "", "expected 'path=value'; there is no '='");
     return false;
   }
   const std::string path = trim(std::string_view(text).substr(0, eq));
+  // An empty value would parse as null, which means "the built-in default": almost always an
+  // empty shell variable, not a wish. `path=null` says it explicitly.
+  if (trim(std::string_view(text).substr(eq + 1)).empty()) {
+    d.error(loc, path, "no value after '=' (to restore the built-in default, write '" + shortened(path) + "=null')");
+    return false;
+  }
   Diagnostics vd;
   std::optional<Node> value = parse_string(text.substr(eq + 1), loc.file, vd);
   for (const Diagnostic& e : vd.all()) d.error(loc, path, "invalid value: " + e.message);

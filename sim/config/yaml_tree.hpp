@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,7 +65,14 @@ std::string describe(const Node& n);
 std::string join_path(const std::string& parent, std::string_view key);  // "a"+"b" -> "a.b"; ""+"b" -> "b"
 std::string index_path(const std::string& parent, std::size_t i);         // "firms" -> "firms[3]"
 
-// Parse one YAML document. Malformed YAML -> diagnostic at the error position
+// The largest file parse_file() and load_files() read (16 MiB). A scenario is a few tens of
+// kilobytes; anything larger, or anything that is not a regular file (a device such as
+// /dev/zero, a FIFO, a socket), is refused before it is read.
+inline constexpr std::size_t kMaxFileBytes = std::size_t{16} << 20;
+
+// Parse one YAML document. The text must be UTF-8 (an invalid byte is reported at its line
+// and column; every text may end up in an HDF5 UTF-8 string); a NUL character in a scalar
+// is refused too (it would cut the string short). Malformed YAML -> diagnostic at the error position
 // with yaml-cpp's message and nullopt. Problems that leave a usable tree
 // (duplicate keys: the first is kept; non-scalar or null keys: the entry is
 // dropped; unsupported tags; a second document) are reported and the tree is
@@ -85,14 +93,20 @@ std::optional<Node> parse_file(const std::string& path, Diagnostics& d);
 // malformed file, bad `extends`, non-mapping top level); otherwise the merged
 // tree (root always a Map) even if recoverable problems were reported in `d`.
 struct Source {
-  std::string path;
+  std::string path;                ///< as read; the `file` of every Location in it
   std::string text;
+  std::vector<std::string> bases;  ///< paths of the files it extends, in order
 };  // every file read, in the order read (the scenario itself first)
 struct Loaded {
   Node root;
   std::vector<Source> sources;
 };
-std::optional<Loaded> load_files(const std::string& path, Diagnostics& d);
+// Called before a file that extends others is merged onto its (merged) bases: it may
+// report problems and adjust the base (e.g. make defaults explicit).
+struct LoadHooks {
+  std::function<void(Node& base, const Node& child, Diagnostics& d)> before_merge;
+};
+std::optional<Loaded> load_files(const std::string& path, Diagnostics& d, const LoadHooks& hooks = {});
 // The merge used by load_files (exposed for timeline/preset layers).
 Node deep_merge(Node base, const Node& child);
 

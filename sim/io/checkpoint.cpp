@@ -13,7 +13,7 @@
 namespace ts::io {
 
 namespace fs = std::filesystem;
-constexpr int64_t kFormat = 1;
+constexpr int64_t kFormat = 2;  // 2: absolute output paths and the run id
 
 namespace {
 
@@ -72,8 +72,10 @@ void CheckpointIO::save(const std::string& path, const model::Simulation& sim, c
       root.attr("version", std::string(TALENTSIM_VERSION));
       root.attr("git_commit", std::string(TALENTSIM_GIT_COMMIT));
       root.attr("step", int64_t(sim.t()));
-      root.attr("output", writer.final_path());
-      root.attr("output_temp", writer.temp_path());
+      // Absolute: `resume` may run from another directory.
+      root.attr("output", fs::absolute(writer.final_path()).lexically_normal().string());
+      root.attr("output_temp", fs::absolute(writer.temp_path()).lexically_normal().string());
+      root.attr("run_id", writer.run_id());
       root.attr("event_rows", writer.event_rows());
       const std::string params = cfg::to_yaml(model::dump_params(sim.params()));
       root.write_string("params_yaml", params);
@@ -199,6 +201,7 @@ Resumed CheckpointIO::load(const std::string& path) {
     sim.s_.stats.reset(sim.regions(), int(sim.s_.world.f.size()));
     res.output = root.attr_string("output");
     res.output_temp = root.attr_string("output_temp");
+    res.run_id = root.attr_string("run_id");
     res.event_rows = root.attr_int("event_rows");
   } catch (const CheckpointError&) {
     throw;

@@ -20,7 +20,8 @@ class CheckpointError : public std::runtime_error {
 
 struct Resumed {
   std::unique_ptr<model::Simulation> sim;
-  std::string output, output_temp;
+  std::string output, output_temp;  ///< absolute paths
+  std::string run_id;               ///< the run's identity; its output must carry the same
   int64_t event_rows = 0;
   std::vector<std::vector<int64_t>> region_years, firm_years;
   std::vector<int> mark_steps;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "sim/config/diagnostics.hpp"
+
 namespace ts::h5 {
 namespace {
 
@@ -39,33 +41,59 @@ void init_library() {
   done = true;
 }
 
-herr_t walk_cb(unsigned n, const H5E_error2_t* e, void* data) noexcept {
+struct StackEntry {
+  std::string func, desc, maj, min;
+};
+
+herr_t walk_cb(unsigned, const H5E_error2_t* e, void* data) noexcept {
   try {
     char maj[128] = "", min[128] = "";
     if (H5Eget_msg(e->maj_num, nullptr, maj, sizeof maj) < 0) maj[0] = '\0';
     if (H5Eget_msg(e->min_num, nullptr, min, sizeof min) < 0) min[0] = '\0';
-    auto& out = *static_cast<std::string*>(data);
-    out += "\n  #" + std::to_string(n) + " " + (e->func_name ? e->func_name : "?") +
-           "(): " + (e->desc ? e->desc : "") + " [" + maj + " / " + min + "]";
+    static_cast<std::vector<StackEntry>*>(data)->push_back(
+        {e->func_name ? e->func_name : "?", e->desc ? e->desc : "", maj, min});
     return 0;
   } catch (...) {
     return -1;
   }
 }
 
-/// Builds the error message and, when `stack`, appends (and clears) the HDF5 error stack.
+/// The cause, from the deepest entry that has one: the operating system's message
+/// ("error message = 'No space left on device'"), else the deepest description.
+std::string cause_of(const std::vector<StackEntry>& stack) {
+  static constexpr std::string_view kMsg = "error message = '";
+  for (auto it = stack.rbegin(); it != stack.rend(); ++it)
+    if (const auto b = it->desc.find(kMsg); b != std::string::npos) {
+      const auto e = it->desc.find('\'', b + kMsg.size());
+      if (e != std::string::npos) return it->desc.substr(b + kMsg.size(), e - b - kMsg.size());
+    }
+  for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+    std::string d = it->desc.substr(0, it->desc.find('\n'));
+    if (!d.empty()) return d;
+  }
+  return {};
+}
+
+/// Builds the error and, when `stack`, takes (and clears) the HDF5 error stack: its cause
+/// goes into the one-line message, the whole stack into Error::stack().
 Error make_error(std::string_view op, const Where& w, std::string_view detail, bool stack) {
   std::string msg = "h5: " + std::string(op) + " failed for ";
   if (!w.attr.empty()) msg += "attribute '" + std::string(w.attr) + "' of ";
   msg += "'" + join(w.base, w.name) + "' in file '" + std::string(w.file) + "'";
   if (!detail.empty()) msg += ": " + std::string(detail);
+  std::string text;
   if (stack) {
-    std::string text;
-    if (H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &text) < 0) text += "\n  (unreadable)";
+    std::vector<StackEntry> entries;
+    if (H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &entries) < 0) text += "\n  (unreadable)";
     (void)H5Eclear2(H5E_DEFAULT);  // nothing useful to do if clearing fails
-    if (!text.empty()) msg += "\nHDF5 error stack:" + text;
+    for (std::size_t n = 0; n < entries.size(); ++n) {
+      const auto& e = entries[n];
+      text += "\n  #" + std::to_string(n) + " " + e.func + "(): " + e.desc + " [" + e.maj + " / " + e.min + "]";
+    }
+    if (!text.empty()) text = "HDF5 error stack:" + text;
+    if (const std::string cause = cause_of(entries); !cause.empty() && detail.empty()) msg += ": " + cause;
   }
-  return Error(msg);
+  return Error(msg, text);
 }
 
 [[noreturn]] void fail(std::string_view op, const Where& w, std::string_view detail = {},
@@ -112,6 +140,18 @@ TS_H5_TYPE(std::uint32_t, H5T_NATIVE_UINT32, H5T_STD_U32LE)
 TS_H5_TYPE(std::int64_t, H5T_NATIVE_INT64, H5T_STD_I64LE)
 TS_H5_TYPE(std::uint64_t, H5T_NATIVE_UINT64, H5T_STD_U64LE)
 #undef TS_H5_TYPE
+
+/// Refuses text that is not valid UTF-8 (or holds a NUL, which would cut it short): it would
+/// be stored as UTF-8 and break every reader.
+void check_text(const std::string& text, const Where& w) {
+  std::size_t bad = 0;
+  if (!cfg::valid_utf8(text, &bad))
+    misuse("write string", w, "the text " + cfg::quoted(text) + " is not valid UTF-8 (byte " + std::to_string(bad + 1) + ")");
+  if (text.find('\0') != std::string::npos) misuse("write string", w, "the text " + cfg::quoted(text) + " contains a NUL");
+}
+void check_texts(const std::vector<std::string>& texts, const Where& w) {
+  for (const auto& t : texts) check_text(t, w);
+}
 
 /// Variable-length UTF-8 string type (what h5py writes for `str`).
 Hid string_type(const Where& w) {
@@ -390,6 +430,7 @@ std::vector<std::string> Group::children() const {
 
 void Group::attr(const std::string& name, const std::string& value, const std::string& object) {
   const Where w{file_, path_, object, name};
+  check_text(value, w);
   Hid type = string_type(w);
   const char* p = value.c_str();
   put_attr(id_.get(), w, name, object, type.get(), type.get(), nullptr, &p);
@@ -408,6 +449,7 @@ void Group::attr(const std::string& name, double value, const std::string& objec
 void Group::attr(const std::string& name, const std::vector<std::string>& values,
                  const std::string& object) {
   const Where w{file_, path_, object, name};
+  check_texts(values, w);
   Hid type = string_type(w);
   const std::vector<const char*> ptrs = c_strs(values);
   const std::vector<hsize_t> dims{values.size()};
@@ -489,6 +531,7 @@ void Group::write(const std::string& name, const std::vector<T>& data,
 
 void Group::write_string(const std::string& name, const std::string& text) {
   const Where w{file_, path_, name, {}};
+  check_text(text, w);
   Hid type = string_type(w);
   const char* p = text.c_str();
   create_and_write(id_.get(), w, name, type.get(), type.get(), nullptr, &p);
@@ -496,6 +539,7 @@ void Group::write_string(const std::string& name, const std::string& text) {
 
 void Group::write_strings(const std::string& name, const std::vector<std::string>& texts) {
   const Where w{file_, path_, name, {}};
+  check_texts(texts, w);
   Hid type = string_type(w);
   const std::vector<const char*> ptrs = c_strs(texts);
   const std::vector<hsize_t> dims{texts.size()};

@@ -1,7 +1,8 @@
 // Small, safe C++ wrapper over the HDF5 C API used for all simulation output.
 //
 // Every HDF5 call is checked; failures throw ts::h5::Error with the operation, the object path,
-// the file name and the HDF5 error stack. All identifiers are owned by RAII handles.
+// the file name and the cause, and the HDF5 error stack apart. Strings must be valid UTF-8
+// (they are stored as UTF-8): anything else is refused with an Error, never written. All identifiers are owned by RAII handles.
 // Not thread-safe (the Debian HDF5 build is not): use one thread per file at a time.
 #pragma once
 
@@ -16,10 +17,18 @@
 
 namespace ts::h5 {
 
-/// Any failure of an HDF5 call or a misuse of this wrapper.
+/// Any failure of an HDF5 call or a misuse of this wrapper. what() is one line: the operation,
+/// the object, the file and the cause ("...: No space left on device", "...: file signature
+/// not found"); stack() has HDF5's own error stack (several lines) for those who want it
+/// (`talentsim --verbose`), empty for a misuse of the wrapper.
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& summary, std::string stack = {})
+      : std::runtime_error(summary), stack_(std::move(stack)) {}
+  const std::string& stack() const noexcept { return stack_; }
+
+ private:
+  std::string stack_;
 };
 
 /// Numeric element types supported for datasets and series.

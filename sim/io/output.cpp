@@ -1,11 +1,16 @@
 #include "sim/io/output.hpp"
 
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <cstring>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 
 #include "sim/engine/parallel.hpp"
@@ -26,8 +31,44 @@ static std::string iso_now() {
   return buf;
 }
 
+std::string new_run_id() {
+  std::random_device rd;
+  std::string id;
+  static const char* hex = "0123456789abcdef";
+  for (int i = 0; i < 4; ++i) {  // 4 × 32 random bits
+    const uint32_t x = rd();
+    for (int k = 0; k < 4; ++k) id += hex[(x >> (8 * k + 4)) & 15], id += hex[(x >> (8 * k)) & 15];
+  }
+  return id;
+}
+
+namespace {
+
+/// Renames `from` to `to` unless `to` exists (then errno = EEXIST): renameat2(RENAME_NOREPLACE),
+/// or where the file system lacks it, link() then unlink(). Returns 0 or -1 with errno set.
+int rename_noreplace(const std::string& from, const std::string& to) {
+#if defined(SYS_renameat2)
+  constexpr unsigned kNoReplace = 1;  // RENAME_NOREPLACE
+  if (::syscall(SYS_renameat2, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), kNoReplace) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+#endif
+  if (::link(from.c_str(), to.c_str()) == 0) {
+    ::unlink(from.c_str());
+    return 0;
+  }
+  if (errno != EPERM && errno != EOPNOTSUPP) return -1;
+  // No hard links either (e.g. FAT): check, then rename (not atomic; the best this can do).
+  if (::access(to.c_str(), F_OK) == 0) {
+    errno = EEXIST;
+    return -1;
+  }
+  return ::rename(from.c_str(), to.c_str());
+}
+
+}  // namespace
+
 RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const model::Simulation& sim, const RunInfo& info)
-    : out_(out_path) {
+    : out_(out_path), run_id_(info.run_id.empty() ? new_run_id() : info.run_id), force_(info.force) {
   const fs::path out(out_path);
   if (fs::exists(out) && !info.force)
     throw std::runtime_error("output file '" + out_path + "' already exists (use --force to overwrite it)");
@@ -37,6 +78,14 @@ RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const
   tmp_ = (dir / ("." + out.filename().string() + ".partial-" + std::to_string(getpid()))).string();
   std::error_code ec;
   fs::remove(tmp_, ec);
+  // Any failure from here on (a full disk at creation) removes the temporary file.
+  struct Cleanup {
+    RunWriter* w;
+    bool armed = true;
+    ~Cleanup() {
+      if (armed) w->abandon();
+    }
+  } cleanup{this};
   file_ = h5::File::create(tmp_);
   root_ = file_.root();
   const auto& p = sim.params();
@@ -49,6 +98,7 @@ RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const
   root_.attr("git_commit", std::string(TALENTSIM_GIT_COMMIT));
   root_.attr("seed", int64_t(p.run.seed));
   root_.attr("threads", int64_t(info.threads));
+  root_.attr("run_id", run_id_);
   root_.attr("start_time", iso_now());
   root_.attr("status", std::string("running"));
   root_.attr("last_step", int64_t(-1));
@@ -66,6 +116,7 @@ RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const
   meta.write_strings("overrides", sc.overrides);
   meta.write_string("resolved_config", cfg::to_yaml(model::dump_params(p)));
   meta.write_string("command_line", info.command_line);
+  meta.write_strings("notes", sc.notes);
 
   auto dims = root_.group("dims");
   std::vector<std::string> regions;
@@ -77,23 +128,6 @@ RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const
   dims.write_strings("market_stats", std::vector<std::string>(std::begin(model::kMarketStatNames), std::end(model::kMarketStatNames)));
   dims.write_strings("event_kinds", std::vector<std::string>(std::begin(model::kLogKindNames), std::end(model::kLogKindNames)));
   dims.write_strings("statuses", {"citizen", "permanent_resident", "work_visa", "student_visa", "none"});
-
-  const auto& F = sim.world().f;
-  auto firms = root_.group("firms");
-  firms.write_strings("name", F.name);
-  std::vector<std::string> kind, hq, ctrl;
-  for (std::size_t f = 0; f < F_; ++f) {
-    kind.push_back(model::to_string(model::FirmKind(F.kind[f])));
-    hq.push_back(regions[F.hq[f]]);
-    ctrl.push_back(regions[F.controlled_by[f]]);
-  }
-  firms.write_strings("kind", kind);
-  firms.write_strings("hq", hq);
-  firms.write_strings("controlled_by", ctrl);
-  firms.write("group", F.group, {F_});
-  firms.write("productivity", F.productivity, {F_});
-  firms.write("base_pay", F.base_pay, {F_});
-  firms.write("max_package", F.max_package, {F_});
 
   auto s = root_.group("series");
   const hsize_t R = hsize_t(R_), NF = hsize_t(F_);
@@ -160,27 +194,72 @@ RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const
                                : p.output.event_log == model::EventLogLevel::Top ? "top" : "none"));
   file_.flush();
   if (info.background) jobs_ = std::make_unique<JobQueue>(2);
+  cleanup.armed = false;
+}
+
+void RunWriter::write_firms(const model::Simulation& sim) {
+  // The values in force during step 0, after its events (a `set` at step 0 is what the run used).
+  std::vector<std::string> regions;
+  for (const auto& r : sim.params().regions) regions.push_back(r.name);
+  const auto& F = sim.world().f;
+  auto firms = root_.group("firms");
+  firms.write_strings("name", F.name);
+  std::vector<std::string> kind, hq, ctrl;
+  for (std::size_t f = 0; f < F_; ++f) {
+    kind.push_back(model::to_string(model::FirmKind(F.kind[f])));
+    hq.push_back(regions[F.hq[f]]);
+    ctrl.push_back(regions[F.controlled_by[f]]);
+  }
+  firms.write_strings("kind", kind);
+  firms.write_strings("hq", hq);
+  firms.write_strings("controlled_by", ctrl);
+  firms.write("group", F.group, {F_});
+  firms.write("productivity", F.productivity, {F_});
+  firms.write("base_pay", F.base_pay, {F_});
+  firms.write("max_package", F.max_package, {F_});
+  firms_written_ = true;
+}
+
+/// Refuses (RunMismatch) a run file at `path` that does not carry `run_id`, the checkpoint's.
+static void check_run_id(const h5::Group& root, const std::string& path, const std::string& run_id) {
+  const std::string theirs = root.has_attr("run_id") ? root.attr_string("run_id") : std::string("(none)");
+  if (theirs != run_id)
+    throw RunMismatch("'" + path + "' belongs to another run (its run id is " + theirs + ", the checkpoint's is " +
+                      run_id + "); it was not changed");
 }
 
 RunWriter::RunWriter(const std::string& out_path, const std::string& temp_path, const model::Simulation& sim,
                      int64_t event_rows, const RunInfo& info)
-    : out_(out_path), tmp_(temp_path) {
-  std::error_code ec;
+    : out_(out_path), tmp_(temp_path), run_id_(info.run_id), force_(info.force) {
+  bool moved = false;  // out_ was moved to tmp_: moved back if resuming fails
   if (!fs::exists(tmp_)) {
     // The run was interrupted cleanly: its file was moved into place marked "interrupted".
     if (!fs::exists(out_))
       throw std::runtime_error("cannot resume: neither the partial output '" + tmp_ + "' nor the output '" + out_ + "' exists");
     {
       auto f = h5::File::open_read(out_);
+      check_run_id(f.root(), out_, run_id_);
       const auto st = f.root().attr_string("status");
       if (st != "interrupted")
         throw std::runtime_error("cannot resume into '" + out_ + "': its status is '" + st + "', not 'interrupted'");
     }
-    fs::rename(out_, tmp_, ec);
-    if (ec) throw std::runtime_error("cannot move '" + out_ + "' aside to resume: " + ec.message());
+    if (rename_noreplace(out_, tmp_) != 0)
+      throw std::runtime_error("cannot move '" + out_ + "' aside to resume: " + std::strerror(errno));
+    moved = true;
   }
+  struct Restore {  // a failure leaves the file as it was found
+    RunWriter* w;
+    bool moved, armed = true;
+    ~Restore() {
+      if (!armed) return;
+      w->abandon(true);
+      if (moved) (void)rename_noreplace(w->tmp_, w->out_);
+    }
+  } restore{this, moved};
   file_ = h5::File::open_rw(tmp_);
   root_ = file_.root();
+  check_run_id(root_, tmp_, run_id_);
+  firms_written_ = root_.exists("firms");
   const auto& p = sim.params();
   R_ = sim.regions();
   F_ = sim.world().f.size();
@@ -239,6 +318,7 @@ RunWriter::RunWriter(const std::string& out_path, const std::string& temp_path, 
   event_rows_ = event_rows;
   file_.flush();
   if (info.background) jobs_ = std::make_unique<JobQueue>(2);
+  restore.armed = false;
 }
 
 RunWriter::~RunWriter() {
@@ -255,7 +335,7 @@ void RunWriter::release_handles() {
   root_ = {};
 }
 
-void RunWriter::abandon() {
+void RunWriter::abandon(bool keep) {
   if (closed_) return;
   closed_ = true;
   try {
@@ -266,7 +346,7 @@ void RunWriter::abandon() {
   } catch (...) {
   }
   std::error_code ec;
-  fs::remove(tmp_, ec);
+  if (!keep) fs::remove(tmp_, ec);
 }
 
 std::shared_ptr<RunWriter::StepRows> RunWriter::take_rows() {
@@ -283,6 +363,10 @@ void RunWriter::give_back(std::shared_ptr<StepRows> rows) {
 }
 
 void RunWriter::on_step(const model::Simulation& sim) {
+  if (!firms_written_) {
+    sync();
+    write_firms(sim);
+  }
   const auto& st = sim.stats();
   const auto& F = sim.world().f;
   const int t = sim.t();
@@ -450,6 +534,7 @@ void RunWriter::finish(const model::Simulation& sim, const std::string& status) 
   sync();
   if (jobs_) bg_seconds_ = jobs_->busy_seconds();
   jobs_.reset();
+  if (!firms_written_) write_firms(sim);  // no step was run
   auto g = root_.group("poaching");
   const auto pt = sim.poaching_table();
   const hsize_t np = pt.count.size();
@@ -464,12 +549,25 @@ void RunWriter::finish(const model::Simulation& sim, const std::string& status) 
   release_handles();
   file_.close();
   closed_ = true;
+  // Never replace a file that appeared while the run was going (another run with the same -o)
+  // unless --force; and never lose the finished file: if it cannot go to OUT, it stays where it is.
   std::error_code ec;
-  fs::rename(tmp_, out_, ec);
-  if (ec) {
-    fs::remove(tmp_, ec);
-    throw std::runtime_error("could not move the finished file into place as '" + out_ + "': " + ec.message());
+  if (force_) {
+    fs::rename(tmp_, out_, ec);
+    if (!ec) return;
+  } else if (rename_noreplace(tmp_, out_) == 0) {
+    return;
+  } else if (errno == EEXIST) {
+    const fs::path o(out_);
+    const std::string kept = (o.parent_path() / (o.stem().string() + "." + run_id_.substr(0, 8) + o.extension().string())).string();
+    const bool moved = rename_noreplace(tmp_, kept) == 0;
+    throw std::runtime_error("'" + out_ + "' appeared while this run was going (another run with the same output?) and " +
+                             "was left as it is; this run's finished file is '" + (moved ? kept : tmp_) + "'");
+  } else {
+    ec = std::error_code(errno, std::generic_category());
   }
+  throw std::runtime_error("could not move the finished file into place as '" + out_ + "': " + ec.message() +
+                           "; it is kept as '" + tmp_ + "'");
 }
 
 }  // namespace ts::io

@@ -22,10 +22,20 @@
 namespace ts::io {
 
 struct RunInfo {
-  int threads = 1;
+  int threads = 1;         ///< worker threads the run uses (TBB's effective concurrency, not the request)
   std::string command_line;
-  bool force = false;  ///< overwrite an existing output file
+  bool force = false;      ///< overwrite an existing output file (else one that appears meanwhile is kept)
   bool background = true;  ///< append each step's rows from a background thread
+  std::string run_id;      ///< identity of the run in the file and its checkpoints; new_run_id() if empty
+};
+
+/// 32 random hex digits: the identity that ties a run file to its checkpoints.
+std::string new_run_id();
+
+/// Resuming into a file of another run (its run id differs from the checkpoint's).
+class RunMismatch : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct CheckpointIO;
@@ -33,7 +43,9 @@ struct CheckpointIO;
 class RunWriter : public model::Observer {
  public:
   /// Reopens the output of a run resumed from a checkpoint taken after `sim.t()` steps:
-  /// later rows, snapshots and end-of-run tables are dropped, and writing continues.
+  /// later rows, snapshots and end-of-run tables are dropped, and writing continues. The file
+  /// must carry info.run_id (else RunMismatch, and nothing is changed); on any failure the
+  /// file is left as it was found.
   RunWriter(const std::string& out_path, const std::string& temp_path, const model::Simulation& sim,
             int64_t event_rows, const RunInfo& info);
   /// Rows in the event log so far, submitted (saved in checkpoints, after flush()).
@@ -46,22 +58,28 @@ class RunWriter : public model::Observer {
   /// Seconds the background thread has spent appending rows (0 when writing synchronously).
   double background_seconds() const { return jobs_ ? jobs_->busy_seconds() : bg_seconds_; }
 
-  /// Creates OUT's temporary sibling and writes the metadata. Throws std::runtime_error
-  /// if OUT exists (and !force) or the directory is not writable.
+  /// Creates OUT's temporary sibling and writes the metadata (with the scenario's notes).
+  /// Throws std::runtime_error if OUT exists (and !force) or the directory is not writable;
+  /// a failure removes the temporary file.
   RunWriter(const std::string& out_path, const cfg::Scenario& scenario, const model::Simulation& sim, const RunInfo& info);
   ~RunWriter() override;
 
   void on_step(const model::Simulation& sim) override;
   /// Writes end-of-run tables, marks the status ("complete" or "interrupted"), closes and renames.
+  /// Without RunInfo::force the rename never replaces a file: if OUT appeared while the run was
+  /// going, it is left alone, the finished file is kept as OUT.<run id>.EXT, and this throws.
   void finish(const model::Simulation& sim, const std::string& status);
-  /// Removes the temporary file (after a failure).
-  void abandon();
+  /// Closes the file after a failure and removes it, unless `keep` (a file being resumed that
+  /// could not be reopened is left as it was found).
+  void abandon(bool keep = false);
   const std::string& temp_path() const { return tmp_; }
   const std::string& final_path() const { return out_; }
+  const std::string& run_id() const { return run_id_; }
 
  private:
   friend struct CheckpointIO;
   void open_series();
+  void write_firms(const model::Simulation& sim);
   void write_cohorts(const model::Simulation& sim, bool final);
   void write_snapshot(const model::Simulation& sim);
   void release_handles();
@@ -83,7 +101,9 @@ class RunWriter : public model::Observer {
     if (jobs_) jobs_->drain();
   }
 
-  std::string out_, tmp_;
+  std::string out_, tmp_, run_id_;
+  bool force_ = false;
+  bool firms_written_ = false;  ///< /firms is written with the values of step 0 (after its events)
   h5::File file_;
   h5::Group root_;
   int R_ = 0;

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "sim/config/scenario.hpp"
 #include "sim/config/schema.hpp"
 #include "sim/model/simulation.hpp"
 
@@ -267,7 +268,7 @@ std::optional<CalibrationSpec> load_calibration(const std::string& path, cfg::Di
 std::optional<Calibrator> Calibrator::create(CalibrationSpec spec, cfg::Diagnostics& d,
                                              const std::vector<std::string>& extra_overrides) {
   const std::size_t errors0 = d.size();
-  auto loaded = cfg::load_files(spec.scenario, d);
+  auto loaded = cfg::load_files(spec.scenario, d, cfg::scenario_load_hooks());  // the region checks of load_scenario
   if (!loaded) {
     d.error(spec.scenario_loc, "scenario", "the scenario '" + spec.scenario_ref + "' could not be loaded");
     return std::nullopt;
@@ -623,7 +624,7 @@ Calibrator::OverlayCheck Calibrator::check_overlay(const std::string& path, cons
     (void)load_params(merged, md);
     if (!md.empty()) res.errors.push_back("the scenario with the overlay " + path + " does not load:\n" + md.format());
   }
-  auto loaded = cfg::load_files(spec_.scenario, d);
+  auto loaded = cfg::load_files(spec_.scenario, d, cfg::scenario_load_hooks());
   if (!loaded || !d.empty()) {
     res.errors.push_back("the scenario " + spec_.scenario + " does not load with the new overlay:\n" + d.format());
     return res;

@@ -344,7 +344,13 @@ TEST_CASE("cfg: overrides, every segment form") {
   CHECK(at(root, "label").quoted);
   CHECK(apply_override(root, "firms.1={name: Z}", set, d));
   CHECK(at(root, "firms[1].name").scalar == "Z");
-  CHECK(apply_override(root, "gone=", set, d));
+  {  // an empty value is refused (an empty shell variable, not a wish for the default) ...
+    Diagnostics e;
+    CHECK_FALSE(apply_override(root, "gone= ", set, e));
+    CHECK(root.find("gone") == nullptr);
+    CHECK(e.format() == "--set gone=: gone: no value after '=' (to restore the built-in default, write 'gone=null')\n");
+  }
+  CHECK(apply_override(root, "gone=null", set, d));  // ... `null` says it
   CHECK(at(root, "gone").is_null());
   CHECK(apply_override(root, "gone.x=1", set, d));  // a null becomes a map
   CHECK(at(root, "gone.x").scalar == "1");

@@ -291,10 +291,14 @@ TEST_CASE("h5: errors name the operation, object and file") {
     (void)File::create(path);
     FAIL("create() on an existing file must throw");
   } catch (const Error& e) {
+    // One line with the cause (the operating system's message); HDF5's stack apart.
     const std::string msg = e.what();
     CHECK(msg.find("create file") != std::string::npos);
     CHECK(msg.find(path) != std::string::npos);
-    CHECK(msg.find("HDF5 error stack") != std::string::npos);
+    CHECK(msg.find("File exists") != std::string::npos);
+    CHECK(msg.find('\n') == std::string::npos);
+    CHECK(e.stack().find("HDF5 error stack") == 0);
+    CHECK(e.stack().find("H5Fcreate") != std::string::npos);
   }
   File f = File::open_rw(path);
   Group root = f.root();
@@ -321,6 +325,14 @@ TEST_CASE("h5: errors name the operation, object and file") {
   } catch (const Error& e) {
     CHECK(std::string(e.what()).find("/s") != std::string::npos);
   }
+  // Strings are stored as UTF-8: text that is not (or holds a NUL) is refused, never written.
+  CHECK_THROWS_WITH_AS(root.write_string("bad", "caf\xe9"), doctest::Contains("is not valid UTF-8 (byte 4)"), Error);
+  CHECK_THROWS_WITH_AS(root.write_strings("bad", {"ok", std::string("a\0b", 3)}), doctest::Contains("contains a NUL"), Error);
+  CHECK_THROWS_AS(root.attr("bad", std::string("\xff")), Error);
+  CHECK_FALSE(root.exists("bad"));
+  CHECK_FALSE(root.has_attr("bad"));
+  root.write_string("good", "caf\xc3\xa9 \xe5\x8c\x97\xe4\xba\xac");  // café 北京
+  CHECK(root.read_string("good") == "caf\xc3\xa9 \xe5\x8c\x97\xe4\xba\xac");
   ts::h5::Series<double> empty;
   CHECK_THROWS_AS(empty.append(std::vector<double>(1)), Error);
   f.close();

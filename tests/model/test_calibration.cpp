@@ -30,7 +30,7 @@ std::string world(const std::string& firms, const std::string& extra = "", int s
          "regions:\n"
          "  US: {pay_level: 1}\n"
          "  CN: {pay_level: 1}\n"
-         "population: {researchers: 10, employment_rate: 0, ageing: false, exit_rate: 0}\n"
+         "population: {researchers: 10, scale_market: false, employment_rate: 0, ageing: false, exit_rate: 0}\n"
          "market:\n"
          "  lambda0: 0\n"
          "  lambda1: 0\n"

@@ -6,7 +6,8 @@
 // every difference after it is the event's doing; most checks below follow from that
 // coupling and do not depend on the baseline's calibrated numbers.
 //
-// Size: population.researchers = 3000, every event logged, seed kSeed (7; another with
+// Size: population.researchers = 3000 with the baseline's firms unscaled (population.scale_market
+// false), every event logged, seed kSeed (7; another with
 // TALENTSIM_SCENARIO_SEED=S); horizon per check (at least the last event's step + 2). The
 // whole file runs in a few seconds.
 #include <doctest/doctest.h>
@@ -53,7 +54,9 @@ std::vector<std::string> library() {
 
 /// Loads scenarios/FILE with the test overrides (and `steps` as the horizon if > 0).
 cfg::Scenario load(const std::string& file, int steps = 0) {
-  std::vector<std::string> sets = {"population.researchers=" + std::to_string(kResearchers),
+  // The baseline's firms with few researchers (population.scale_market=false): every mechanism
+  // busy at a size that runs in seconds.
+  std::vector<std::string> sets = {"population.researchers=" + std::to_string(kResearchers), "population.scale_market=false",
                                    "run.seed=" + std::to_string(kSeed), "output.event_log=all"};
   if (steps > 0) sets.push_back("run.steps=" + std::to_string(steps));
   cfg::Diagnostics d;

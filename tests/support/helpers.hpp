@@ -1,6 +1,11 @@
 // Shared helpers for the test suite.
 #pragma once
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -64,6 +69,57 @@ inline CommandResult run(const std::string& cmd) {
   const std::string log = d / "out.txt";
   const int rc = std::system((cmd + " > '" + log + "' 2>&1").c_str());
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_file(log)};
+}
+
+/// A process started in the background (stdout and stderr to `log`), for tests that act on a
+/// run while it goes (signals, files appearing meanwhile).
+struct Child {
+  pid_t pid = -1;
+  std::string log;
+  /// Waits up to `timeout_s` seconds; the exit code, 128 + signal if killed, or -1 on timeout
+  /// (the process is then killed).
+  int wait(double timeout_s = 120) {
+    for (int i = 0; i < int(timeout_s * 100); ++i) {
+      int st = 0;
+      const pid_t r = ::waitpid(pid, &st, WNOHANG);
+      if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+      if (r < 0) return -1;
+      ::usleep(10000);
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return -1;
+  }
+  std::string output() const { return read_file(log); }
+};
+
+/// Starts `argv` (argv[0] = the program path) with its output going to `log`.
+inline Child spawn(const std::vector<std::string>& argv, const std::string& log, const std::string& cwd = "") {
+  Child c;
+  c.log = log;
+  c.pid = ::fork();
+  if (c.pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return c;
+}
+
+/// Waits (up to `timeout_s`) until a file whose name contains `part` exists in `dir`.
+inline bool wait_for_file(const std::string& dir, const std::string& part, double timeout_s = 60) {
+  for (int i = 0; i < int(timeout_s * 100); ++i) {
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+      if (e.path().filename().string().find(part) != std::string::npos) return true;
+    ::usleep(10000);
+  }
+  return false;
 }
 
 /// Parameters from a YAML text; fails the test with the diagnostics if it does not load.

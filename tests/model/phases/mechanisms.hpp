@@ -30,7 +30,8 @@ inline std::string scenario(const std::string& regions, const std::string& firms
   return "run: {seed: 11, start: 2025-07, steps: 60}\n"
          "regions:\n" +
          regions +
-         "population: {researchers: 4, employment_rate: 0, ageing: false, exit_rate: 0}\n"
+         // A hand-built world: the tests size it with --set population.researchers and keep their firms.
+         "population: {researchers: 4, scale_market: false, employment_rate: 0, ageing: false, exit_rate: 0}\n"
          "market:\n"
          "  lambda0: 0\n"
          "  lambda1: 0\n"
