@@ -23,6 +23,7 @@
 #include "sim/io/checkpoint.hpp"
 #include "sim/io/h5.hpp"
 #include "sim/io/output.hpp"
+#include "sim/io/series.hpp"
 #include "sim/model/simulation.hpp"
 #include "sim/model/validation.hpp"
 #include "talentsim_version.hpp"
@@ -70,6 +71,7 @@ usage:
                                                              fit free parameters to article targets (docs/model.md)
   talentsim config SCENARIO.yaml [--set key.path=value]...   print the resolved configuration
   talentsim keys [PATTERN]                                   print the scenario keys (containing PATTERN)
+  talentsim layout [--json | --markdown]                     the run file's step datasets, for the layout document
   talentsim COMMAND --help                                   a command's options, defaults and an example
   talentsim --help | --version
 
@@ -487,6 +489,28 @@ int cmd_keys(const std::vector<std::string>& args) {
   return kOk;
 }
 
+const Help kLayoutHelp{"talentsim layout [--json | --markdown]",
+                       "Prints the layout document's entries for the datasets a run appends every step (/series\n"
+                       "and /events), from their declarations (sim/io/series.cpp): JSON object members for\n"
+                       "docs/hdf5-layout.json (default) or the Markdown tables of docs/hdf5-layout.md.\n"
+                       "scripts/update-docs.sh puts them into the documents.",
+                       "  talentsim layout --json\n  talentsim layout --markdown"};
+
+int cmd_layout(const std::vector<std::string>& args) {
+  bool json = false, markdown = false;
+  po::options_description od("options");
+  od.add_options()("json", po::bool_switch(&json), "JSON object members (the default)")(
+      "markdown", po::bool_switch(&markdown), "Markdown tables")("help,h", "print this help");
+  const auto vm = parse_args(args, od, nullptr, kLayoutHelp);
+  if (!vm) return kOk;
+  if (json && markdown) {
+    std::cerr << "talentsim layout: --json or --markdown, not both\n";
+    return kInputError;
+  }
+  std::cout << (markdown ? io::step_datasets_layout_markdown() : io::step_datasets_layout_json());
+  return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -522,6 +546,7 @@ int main(int argc, char** argv) {
     if (cmd == "calibrate") return calibrate_main(args);
     if (cmd == "validate") return cmd_validate(args);
     if (cmd == "keys") return cmd_keys(args);
+    if (cmd == "layout") return cmd_layout(args);
     std::cerr << "talentsim: unknown command " << cfg::quoted(cmd) << "\n\n" << kUsage;
     return kInputError;
   } catch (const po::error& e) {

@@ -14,13 +14,11 @@
 #include <stdexcept>
 
 #include "sim/engine/parallel.hpp"
-#include "sim/model/terms.hpp"
 #include "talentsim_version.hpp"
 
 namespace ts::io {
 
 namespace fs = std::filesystem;
-using model::kTiers;
 
 static std::string iso_now() {
   const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -129,67 +127,13 @@ RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const
   dims.write_strings("event_kinds", std::vector<std::string>(std::begin(model::kLogKindNames), std::end(model::kLogKindNames)));
   dims.write_strings("statuses", {"citizen", "permanent_resident", "work_visa", "student_visa", "none"});
 
-  auto s = root_.group("series");
-  const hsize_t R = hsize_t(R_), NF = hsize_t(F_);
-  const hsize_t ch = hsize_t(chunk_);
-  step_ = s.series<int64_t>("step", {}, ch);
-  month_ = s.series<int64_t>("month", {}, ch);
-  stocks_ = s.series<int64_t>("stocks", {R, R, kTiers}, ch);
-  flows_ = s.series<int64_t>("flows", {R, R}, ch);
-  pay_ = s.series<double>("pay_percentiles", {kTiers, R, model::kPercentiles}, ch);
-  visa_ = s.series<int64_t>("visa", {R, model::kVisaStats}, ch);
-  market_ = s.series<int64_t>("market", {model::kMarketStats}, ch);
-  out_region_ = s.series<double>("output_by_region", {R}, ch);
-  out_origin_ = s.series<double>("output_by_origin", {R}, ch);
-  hc_region_ = s.series<double>("hc_output_by_region", {R}, ch);
-  hc_origin_ = s.series<double>("hc_output_by_origin", {R}, ch);
-  f_head_ = s.series<int64_t>("firm_headcount", {NF}, ch);
-  f_elite_ = s.series<int64_t>("firm_elite", {NF}, ch);
-  f_vac_ = s.series<int64_t>("firm_vacancies", {NF}, ch);
-  f_wage_ = s.series<double>("firm_wage_bill", {NF}, ch);
-  f_cpr_ = s.series<double>("firm_compute_per_researcher", {NF}, ch);
-  f_out_ = s.series<double>("firm_output", {NF}, ch);
-  f_hc_ = s.series<double>("firm_hc_output", {NF}, ch);
-  s.attr("dims", std::vector<std::string>{"step", "location", "origin", "tier"}, "stocks");
-  s.attr("dims", std::vector<std::string>{"step", "from_region", "to_region"}, "flows");
-  s.attr("dims", std::vector<std::string>{"step", "tier", "region", "percentile"}, "pay_percentiles");
-  s.attr("units", std::string("USD per year"), "pay_percentiles");
-  s.attr("dims", std::vector<std::string>{"step", "origin", "visa_stat"}, "visa");
-  s.attr("dims", std::vector<std::string>{"step", "market_stat"}, "market");
-  s.attr("units", std::string("papers per month"), "output_by_region");
-  using Names = std::vector<std::string>;
-  s.attr("dims", Names{"step"}, "step");
-  s.attr("dims", Names{"step"}, "month");
-  s.attr("units", std::string("YYYYMM"), "month");
-  s.attr("units", std::string("researchers"), "stocks");
-  s.attr("units", std::string("researchers per month"), "flows");
-  s.attr("units", std::string("events per month"), "visa");
-  for (const char* n : {"output_by_region", "hc_output_by_region"}) s.attr("dims", Names{"step", "region"}, n);
-  for (const char* n : {"output_by_origin", "hc_output_by_origin"}) s.attr("dims", Names{"step", "origin"}, n);
-  for (const char* n : {"output_by_origin", "hc_output_by_region", "hc_output_by_origin", "firm_output", "firm_hc_output"})
-    s.attr("units", std::string("papers per month"), n);
-  for (const char* n : {"firm_headcount", "firm_elite", "firm_vacancies", "firm_wage_bill", "firm_compute_per_researcher",
-                        "firm_output", "firm_hc_output"})
-    s.attr("dims", Names{"step", "firm"}, n);
-  s.attr("units", std::string("researchers"), "firm_headcount");
-  s.attr("units", std::string("researchers"), "firm_elite");
-  s.attr("units", std::string("positions (-1 = unlimited)"), "firm_vacancies");
-  s.attr("units", std::string("USD per year"), "firm_wage_bill");
-  s.attr("units", std::string("GPU-equivalents per researcher"), "firm_compute_per_researcher");
-
+  auto series = root_.group("series");
   auto ev = root_.group("events");
-  const hsize_t ech = 65536;
-  ev_step_ = ev.series<int32_t>("step", {}, ech);
-  ev_uid_ = ev.series<uint64_t>("researcher", {}, ech);
-  ev_kind_ = ev.series<uint8_t>("kind", {}, ech);
-  ev_from_firm_ = ev.series<int32_t>("from_firm", {}, ech);
-  ev_to_firm_ = ev.series<int32_t>("to_firm", {}, ech);
-  ev_from_region_ = ev.series<uint8_t>("from_region", {}, ech);
-  ev_to_region_ = ev.series<uint8_t>("to_region", {}, ech);
-  ev_pay_before_ = ev.series<float>("pay_before", {}, ech);
-  ev_pay_after_ = ev.series<float>("pay_after", {}, ech);
-  ev_origin_ = ev.series<uint8_t>("origin", {}, ech);
-  ev_tier_ = ev.series<uint8_t>("tier", {}, ech);
+  datasets_ = step_datasets();
+  for (auto& d : datasets_) {
+    auto& g = d->infos().front().group == "series" ? series : ev;
+    d->create(g, R_, F_, hsize_t(chunk_));
+  }
   ev.attr("level", std::string(p.output.event_log == model::EventLogLevel::All ? "all"
                                : p.output.event_log == model::EventLogLevel::Top ? "top" : "none"));
   file_.flush();
@@ -264,45 +208,15 @@ RunWriter::RunWriter(const std::string& out_path, const std::string& temp_path, 
   R_ = sim.regions();
   F_ = sim.world().f.size();
   chunk_ = p.output.chunk_rows;
-  auto s = root_.open_group("series");
-  step_ = s.open_series<int64_t>("step");
-  month_ = s.open_series<int64_t>("month");
-  stocks_ = s.open_series<int64_t>("stocks");
-  flows_ = s.open_series<int64_t>("flows");
-  pay_ = s.open_series<double>("pay_percentiles");
-  visa_ = s.open_series<int64_t>("visa");
-  market_ = s.open_series<int64_t>("market");
-  out_region_ = s.open_series<double>("output_by_region");
-  out_origin_ = s.open_series<double>("output_by_origin");
-  hc_region_ = s.open_series<double>("hc_output_by_region");
-  hc_origin_ = s.open_series<double>("hc_output_by_origin");
-  f_head_ = s.open_series<int64_t>("firm_headcount");
-  f_elite_ = s.open_series<int64_t>("firm_elite");
-  f_vac_ = s.open_series<int64_t>("firm_vacancies");
-  f_wage_ = s.open_series<double>("firm_wage_bill");
-  f_cpr_ = s.open_series<double>("firm_compute_per_researcher");
-  f_out_ = s.open_series<double>("firm_output");
-  f_hc_ = s.open_series<double>("firm_hc_output");
-  const hsize_t rows = hsize_t(sim.t());
-  for (auto* x : {&step_, &month_, &stocks_, &flows_, &visa_, &market_, &f_head_, &f_elite_, &f_vac_}) x->truncate(rows);
-  for (auto* x : {&pay_, &out_region_, &out_origin_, &hc_region_, &hc_origin_, &f_wage_, &f_cpr_, &f_out_, &f_hc_})
-    x->truncate(rows);
-  auto ev = root_.open_group("events");
-  ev_step_ = ev.open_series<int32_t>("step");
-  ev_uid_ = ev.open_series<uint64_t>("researcher");
-  ev_kind_ = ev.open_series<uint8_t>("kind");
-  ev_from_firm_ = ev.open_series<int32_t>("from_firm");
-  ev_to_firm_ = ev.open_series<int32_t>("to_firm");
-  ev_from_region_ = ev.open_series<uint8_t>("from_region");
-  ev_to_region_ = ev.open_series<uint8_t>("to_region");
-  ev_pay_before_ = ev.open_series<float>("pay_before");
-  ev_pay_after_ = ev.open_series<float>("pay_after");
-  ev_origin_ = ev.open_series<uint8_t>("origin");
-  ev_tier_ = ev.open_series<uint8_t>("tier");
-  const hsize_t er = hsize_t(event_rows);
-  ev_step_.truncate(er), ev_uid_.truncate(er), ev_kind_.truncate(er), ev_from_firm_.truncate(er);
-  ev_to_firm_.truncate(er), ev_from_region_.truncate(er), ev_to_region_.truncate(er);
-  ev_pay_before_.truncate(er), ev_pay_after_.truncate(er), ev_origin_.truncate(er), ev_tier_.truncate(er);
+  {
+    auto series = root_.open_group("series");
+    auto ev = root_.open_group("events");
+    datasets_ = step_datasets();
+    for (auto& d : datasets_) {
+      const bool is_series = d->infos().front().group == "series";
+      d->reopen(is_series ? series : ev, is_series ? hsize_t(sim.t()) : hsize_t(event_rows));
+    }
+  }
   // Snapshots from the steps to be redone, and the end-of-run tables, are written again.
   if (root_.exists("snapshots")) {
     auto snaps = root_.open_group("snapshots");
@@ -327,11 +241,7 @@ RunWriter::~RunWriter() {
 
 void RunWriter::release_handles() {
   // Open datasets and groups keep the HDF5 file open: drop them before closing it.
-  step_ = {}; month_ = {}; stocks_ = {}; flows_ = {}; visa_ = {}; market_ = {};
-  pay_ = {}; out_region_ = {}; out_origin_ = {}; hc_region_ = {}; hc_origin_ = {};
-  f_head_ = {}; f_elite_ = {}; f_vac_ = {}; f_wage_ = {}; f_cpr_ = {}; f_out_ = {}; f_hc_ = {};
-  ev_step_ = {}; ev_from_firm_ = {}; ev_to_firm_ = {}; ev_uid_ = {}; ev_kind_ = {};
-  ev_from_region_ = {}; ev_to_region_ = {}; ev_pay_before_ = {}; ev_pay_after_ = {}; ev_origin_ = {}; ev_tier_ = {};
+  for (auto& d : datasets_) d->release();
   root_ = {};
 }
 
@@ -367,33 +277,13 @@ void RunWriter::on_step(const model::Simulation& sim) {
     sync();
     write_firms(sim);
   }
-  const auto& st = sim.stats();
-  const auto& F = sim.world().f;
   const int t = sim.t();
   auto rows = take_rows();
   StepRows& w = *rows;
   w.step = t;
-  w.month = sim.calendar_month(t) / 12 * 100 + sim.calendar_month(t) % 12 + 1;
-  w.stocks = st.stocks, w.flows = st.flows, w.pay = st.pay_pct, w.visa = st.visa, w.market = st.market;
-  w.out_region = st.output_region, w.out_origin = st.output_origin, w.hc_region = st.hc_region, w.hc_origin = st.hc_origin;
-  w.head = F.headcount, w.elite = F.elite, w.wage = F.wage_bill, w.out = F.output, w.hc = F.hc_output;
-  w.vac.resize(F_), w.cpr.resize(F_);
-  for (std::size_t f = 0; f < F_; ++f) {
-    w.vac[f] = F.unlimited[f] ? -1 : F.vacancies[f];
-    w.cpr[f] = model::compute_per_researcher(sim.state(), int(f), F.hq[f]);
-  }
-  const std::size_t n = st.log.size();
-  for (auto* v : {&w.ev_step, &w.ev_from_firm, &w.ev_to_firm}) v->resize(n);
-  for (auto* v : {&w.ev_kind, &w.ev_from_region, &w.ev_to_region, &w.ev_origin, &w.ev_tier}) v->resize(n);
-  w.ev_uid.resize(n), w.ev_pay_before.resize(n), w.ev_pay_after.resize(n);
-  engine::for_chunks(n, [&](std::size_t, std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) {
-      const auto& x = st.log[i];
-      w.ev_step[i] = x.step, w.ev_uid[i] = x.uid, w.ev_kind[i] = x.kind, w.ev_from_firm[i] = x.from_firm;
-      w.ev_to_firm[i] = x.to_firm, w.ev_from_region[i] = x.from_region, w.ev_to_region[i] = x.to_region;
-      w.ev_pay_before[i] = x.pay_before, w.ev_pay_after[i] = x.pay_after, w.ev_origin[i] = x.origin, w.ev_tier[i] = x.tier;
-    }
-  });
+  w.data.resize(datasets_.size());
+  for (std::size_t k = 0; k < datasets_.size(); ++k) datasets_[k]->take(sim, w.data[k]);
+  const std::size_t n = sim.stats().log.size();
   event_rows_ += int64_t(n);
   if (t % 12 == 0) write_cohorts(sim, false);  // counts only (no HDF5): written at the end
   last_step_ = t;
@@ -413,35 +303,7 @@ void RunWriter::on_step(const model::Simulation& sim) {
 }
 
 void RunWriter::write_rows(const StepRows& w) {
-  step_.append(&w.step);
-  month_.append(&w.month);
-  stocks_.append(w.stocks);
-  flows_.append(w.flows);
-  pay_.append(w.pay);
-  visa_.append(w.visa);
-  market_.append(w.market);
-  out_region_.append(w.out_region);
-  out_origin_.append(w.out_origin);
-  hc_region_.append(w.hc_region);
-  hc_origin_.append(w.hc_origin);
-  f_head_.append(w.head);
-  f_elite_.append(w.elite);
-  f_vac_.append(w.vac);
-  f_wage_.append(w.wage);
-  f_cpr_.append(w.cpr);
-  f_out_.append(w.out);
-  f_hc_.append(w.hc);
-  ev_step_.append(w.ev_step);  // an empty step appends nothing
-  ev_uid_.append(w.ev_uid);
-  ev_kind_.append(w.ev_kind);
-  ev_from_firm_.append(w.ev_from_firm);
-  ev_to_firm_.append(w.ev_to_firm);
-  ev_from_region_.append(w.ev_from_region);
-  ev_to_region_.append(w.ev_to_region);
-  ev_pay_before_.append(w.ev_pay_before);
-  ev_pay_after_.append(w.ev_pay_after);
-  ev_origin_.append(w.ev_origin);
-  ev_tier_.append(w.ev_tier);
+  for (std::size_t k = 0; k < datasets_.size(); ++k) datasets_[k]->append(w.data[k]);
   root_.attr("last_step", w.step);
 }
 

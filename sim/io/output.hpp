@@ -16,6 +16,7 @@
 
 #include "sim/io/h5.hpp"
 #include "sim/io/job_queue.hpp"
+#include "sim/io/series.hpp"
 #include "sim/config/scenario.hpp"
 #include "sim/model/simulation.hpp"
 
@@ -78,21 +79,16 @@ class RunWriter : public model::Observer {
 
  private:
   friend struct CheckpointIO;
-  void open_series();
   void write_firms(const model::Simulation& sim);
   void write_cohorts(const model::Simulation& sim, bool final);
   void write_snapshot(const model::Simulation& sim);
   void release_handles();
 
-  /// One step's rows, copied from the simulation (which moves on while they are written).
+  /// One step's rows, copied from the simulation (which moves on while they are written):
+  /// one buffer per step dataset (series.hpp), in declaration order.
   struct StepRows {
-    int64_t step = 0, month = 0;
-    std::vector<int64_t> stocks, flows, visa, market, head, elite, vac;
-    std::vector<double> pay, out_region, out_origin, hc_region, hc_origin, wage, cpr, out, hc;
-    std::vector<int32_t> ev_step, ev_from_firm, ev_to_firm;
-    std::vector<uint64_t> ev_uid;
-    std::vector<uint8_t> ev_kind, ev_from_region, ev_to_region, ev_origin, ev_tier;
-    std::vector<float> ev_pay_before, ev_pay_after;
+    int64_t step = 0;
+    std::vector<std::vector<std::byte>> data;
   };
   void write_rows(const StepRows& w);
   std::shared_ptr<StepRows> take_rows();              ///< a recycled buffer (keeps its capacity)
@@ -110,18 +106,9 @@ class RunWriter : public model::Observer {
   std::size_t F_ = 0;
   int chunk_ = 64;
   int last_step_ = -1;
-  // time series
-  h5::Series<int64_t> step_, month_, stocks_, flows_, visa_, market_;
-  h5::Series<double> pay_, out_region_, out_origin_, hc_region_, hc_origin_;
-  h5::Series<int64_t> f_head_, f_elite_, f_vac_;
-  h5::Series<double> f_wage_, f_cpr_, f_out_, f_hc_;
+  std::vector<std::unique_ptr<StepDataset>> datasets_;  ///< /series and /events (series.hpp)
   int64_t event_rows_ = 0;
   double bg_seconds_ = 0;  ///< background thread's busy time, kept when it stops
-  // event log columns
-  h5::Series<int32_t> ev_step_, ev_from_firm_, ev_to_firm_;
-  h5::Series<uint64_t> ev_uid_;
-  h5::Series<uint8_t> ev_kind_, ev_from_region_, ev_to_region_, ev_origin_, ev_tier_;
-  h5::Series<float> ev_pay_before_, ev_pay_after_;
   // cohort counts at yearly marks
   std::vector<std::vector<int64_t>> region_years_;  ///< per mark: [location][origin][years]
   std::vector<std::vector<int64_t>> firm_years_;    ///< per mark: [firm][years]
