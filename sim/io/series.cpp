@@ -208,6 +208,10 @@ std::vector<std::unique_ptr<StepDataset>> step_datasets() {
                                .description = "Market counters of the step; employed and unemployed are stocks at "
                                               "the end of the step."},
                               stat(&StepStats::market)));
+  d.push_back(series<int64_t>({.name = "unemployed", .axes = {"location"}, .units = "researchers",
+                               .description = "Researchers alive and without an employer at the end of the step, by "
+                                              "region where they live (students and new entrants included)."},
+                              stat(&StepStats::unemployed_region)));
   d.push_back(series<double>({.name = "output_by_region", .axes = {"region"}, .units = "papers per month",
                               .description = "Papers produced this step, credited to the region where the researcher "
                                              "works."},

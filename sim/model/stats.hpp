@@ -72,6 +72,7 @@ struct StepStats {
   std::vector<int64_t> market;       ///< [MarketStat]
   std::vector<double> output_region, output_origin, hc_region, hc_origin;  ///< papers this step
   std::vector<int64_t> entrants_region, exits_region;  ///< by location, for conservation checks
+  std::vector<int64_t> unemployed_region;              ///< living without an employer, by location
   std::vector<LogEntry> log;         ///< this step's log entries, in deterministic order
 
   void reset(int regions, int firms) {
@@ -88,6 +89,7 @@ struct StepStats {
     hc_origin.assign(R, 0.0);
     entrants_region.assign(R, 0);
     exits_region.assign(R, 0);
+    unemployed_region.assign(R, 0);
     log.clear();
   }
 };

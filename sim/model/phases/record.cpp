@@ -83,6 +83,14 @@ void Record::run(State& s) {
   for (std::size_t k = o_hist; k < o_hist + nhist; ++k) employed += tot[k];
   s.stats.market[kEmployed] = employed;
   s.stats.market[kUnemployed] = living - employed;
+  // By location: the living there less the employed there (the pay histograms' totals).
+  for (int loc = 0; loc < R; ++loc) {
+    int64_t here = 0, working = 0;
+    for (std::size_t k = 0; k < std::size_t(R) * kTiers; ++k) here += s.stats.stocks[std::size_t(loc) * R * kTiers + k];
+    for (int t = 0; t < kTiers; ++t)
+      for (int b = 0; b < kBins; ++b) working += tot[o_hist + (std::size_t(t) * R + std::size_t(loc)) * std::size_t(kBins) + std::size_t(b)];
+    s.stats.unemployed_region[std::size_t(loc)] = here - working;
+  }
   for (int t = 0; t < kTiers; ++t)
     for (int reg = 0; reg < R; ++reg) {
       const int64_t* h = &tot[o_hist + (std::size_t(t) * R + reg) * std::size_t(kBins)];

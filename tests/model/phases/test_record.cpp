@@ -39,6 +39,8 @@ TEST_CASE("model: record counts stocks by location, origin and tier, and pay per
   CHECK(all == 10);
   CHECK(market(sim, model::kEmployed) == 8);
   CHECK(market(sim, model::kUnemployed) == 2);
+  CHECK(st.unemployed_region[std::size_t(US)] == 2);  // θ 9 and 10 live in the US without a job
+  CHECK(st.unemployed_region[std::size_t(CN)] == 0);
   // Pay percentiles of the 7 employed regular researchers in the US (100k … 700k): the p-th
   // percentile is the value at rank p·7 counted from the bottom, interpolated log-linearly
   // inside its histogram bin (0.54% wide): p10 at rank 0.7 (inside 100k's bin), p50 at rank 3.5
