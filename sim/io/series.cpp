@@ -200,9 +200,11 @@ std::vector<std::unique_ptr<StepDataset>> step_datasets() {
                               .description = "Percentiles of annual compensation among the employed, by tier and "
                                              "region of work, at the end of the step; NaN where nobody is employed."},
                              stat(&StepStats::pay_pct)));
-  d.push_back(series<int64_t>({.name = "visa", .axes = {"origin", "visa_stat"}, .units = "events per month",
-                               .description = "Visa events this step by origin of the researcher (all destinations "
-                                              "together)."},
+  d.push_back(series<int64_t>({.name = "visa", .axes = {"destination", "origin", "visa_stat"},
+                               .units = "events per month",
+                               .description = "Visa events this step by destination (the region of the visa: of the "
+                                              "petition, the expiring or renewed visa, the region left) and origin of "
+                                              "the researcher."},
                               stat(&StepStats::visa)));
   d.push_back(series<int64_t>({.name = "market", .axes = {"market_stat"}, .units = "researchers or events per month",
                                .description = "Market counters of the step; employed and unemployed are stocks at "

@@ -157,7 +157,7 @@ void force_departure_into(State& s, std::size_t i, Sink& sink) {
     }
   }
   log_into(s, sink, i, LogKind::ForcedDeparture, kNoFirm, kNoFirm, from, to, 0.f, 0.f);
-  sink.visa_stat(r.origin[i], kVisaForcedDepartures);
+  sink.visa_stat(from, r.origin[i], kVisaForcedDepartures);
   sink.flow(from, to);
   r.location[i] = uint8_t(to);
   r.status[i] = uint8_t(to == r.origin[i] ? Status::Citizen : Status::Permanent);

@@ -74,7 +74,7 @@ def test_other_series_frames(run, raw):
     assert run.flows["count"].sum() == raw["flows"].sum()
     assert len(run.pay) == run.n_steps * 3 * R * 5
     assert set(run.pay["percentile"].cat.categories) == set(run.percentiles)
-    assert len(run.visa) == run.n_steps * R * len(run.visa_stats)
+    assert len(run.visa) == run.n_steps * R * R * len(run.visa_stats)
     assert list(run.market.columns) == run.market_stats
     assert (run.market.to_numpy() == raw["market"]).all()
     out = run.outputs

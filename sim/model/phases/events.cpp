@@ -152,7 +152,7 @@ void apply_relocation_order(State& s, const Event& e) {
       const auto& rule = s.visa_rule(dest, r.origin[i]);
       // +1: counted down this step; kind 2: already on staff, not an incoming hire
       set_petition(s, i, f, dest, r.comp[i], rule.processing_months + 1, 2);
-      s.stats.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaApplications] += 1;
+      s.stats.visa[s.stats.visa_at(dest, r.origin[i], kVisaApplications)] += 1;
       Immediate now{s};
       log_into(s, now, i, LogKind::VisaPetition, f, f, reg, dest, r.comp[i], r.comp[i]);
     } else {

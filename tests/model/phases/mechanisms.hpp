@@ -121,8 +121,11 @@ inline void finish_step(Simulation& sim) {
 }
 
 inline int64_t market(const Simulation& sim, model::MarketStat k) { return sim.stats().market[std::size_t(k)]; }
+/// A visa statistic of one origin, all destinations together.
 inline int64_t visa_stat(const Simulation& sim, int origin, model::VisaStat k) {
-  return sim.stats().visa[std::size_t(origin) * model::kVisaStats + k];
+  int64_t n = 0;
+  for (int d = 0; d < sim.regions(); ++d) n += sim.stats().visa[sim.stats().visa_at(d, origin, k)];
+  return n;
 }
 inline int64_t flow(const Simulation& sim, int from, int to) {
   return sim.stats().flows[std::size_t(from) * sim.regions() + to];
