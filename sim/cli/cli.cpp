@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "sim/cli/calibrate.hpp"
+#include "sim/cli/experiment.hpp"
 #include "sim/cli/summarize.hpp"
 #include "sim/io/checkpoint.hpp"
 #include "sim/io/output.hpp"
@@ -47,6 +48,11 @@ usage:
                 [--max-evaluations N] [--replications R] [--evaluate] [--no-write]
                 [--overlay FILE] [--report FILE] [--quiet]
                                                              fit free parameters to article targets (MODEL.md §6)
+  talentsim sweep EXPERIMENT.yaml -o OUT.h5 [--jobs N] [--resume] [--set key=value]...
+                                                             run an experiment (docs/experiments.md)
+  talentsim compare BASE.yaml SCENARIO.yaml... -o OUT.h5 [--replications R] [--steps T]
+                [--outcomes FILE] [--jobs N]                 scenarios against a base, paired by seed
+  talentsim export OUT.h5 --csv DIR                          a sweep's tables as CSV
   talentsim config SCENARIO.yaml [--set key.path=value]...   print the resolved configuration
   talentsim keys                                             print every scenario key with its default
   talentsim --help | --version
@@ -322,6 +328,9 @@ int main(int argc, char** argv) {
     if (cmd == "resume") return cmd_resume(args);
     if (cmd == "calibrate") return calibrate_main(args);
     if (cmd == "validate") return cmd_validate(args);
+    if (cmd == "sweep") return sweep_main(args, cmdline);
+    if (cmd == "compare") return compare_main(args, cmdline);
+    if (cmd == "export") return export_main(args);
     if (cmd == "keys") {
       std::cout << model::describe_keys();
       return kOk;

@@ -49,18 +49,29 @@ static bool names_regions(const std::string& assignment) {
   return b != std::string::npos && assignment.compare(b, 7, "regions") == 0;
 }
 
-static std::optional<Scenario> finish(Scenario s, cfg::Diagnostics& d) {
+void apply_overrides(cfg::Node& tree, const std::vector<std::string>& overrides, const std::vector<cfg::Location>& where,
+                     cfg::Diagnostics& d) {
   // `--set regions.US.x=...` on a scenario that keeps the default regions changes that region:
   // make the defaults explicit first, or the override's `regions` would replace all of them.
-  if (!s.tree.find("regions") && std::any_of(s.overrides.begin(), s.overrides.end(), names_regions)) {
+  if (!tree.find("regions") && std::any_of(overrides.begin(), overrides.end(), names_regions)) {
     model::Params defaults;
     defaults.regions = model::default_regions();
     const cfg::Node dumped = model::dump_params(defaults);
-    s.tree.set("regions", *dumped.find("regions"), s.tree.loc);
+    tree.set("regions", *dumped.find("regions"), tree.loc);
   }
-  // Every override is applied or reported, and the parameters are checked even after a problem
-  // (a bad --set, a duplicate key): all problems are reported in one run.
-  for (const auto& o : s.overrides) cfg::apply_override(s.tree, o, cfg::Location{"--set", 0, 0}, d);
+  // Every override is applied or reported: all problems are reported in one run.
+  for (std::size_t i = 0; i < overrides.size(); ++i)
+    cfg::apply_override(tree, overrides[i], i < where.size() ? where[i] : cfg::Location{"--set", 0, 0}, d);
+}
+
+static std::optional<Scenario> finish(Scenario s, cfg::Diagnostics& d) {
+  // The parameters are checked even after a problem with an override (a bad --set, a duplicate
+  // key): all problems are reported in one run.
+  apply_overrides(s.tree, s.overrides, {}, d);
+  return check_scenario(std::move(s), d);
+}
+
+std::optional<Scenario> check_scenario(Scenario s, cfg::Diagnostics& d) {
   s.params = model::load_params(s.tree, d);
   check_set_events(s, d);
   const double need = estimate_memory_bytes(s.params);

@@ -126,7 +126,9 @@ enum class Purpose : std::uint16_t {
   Replication = 26,
   Test = 27,
   ChunkEvents = 28,  // agent id = chunk index: which researchers of a chunk have an event this step
-  // next: 29
+  Design = 29,       // experiment designs (sim/experiment): random, LHS and Morris points; seed = the design seed
+  Bootstrap = 30,    // experiment statistics: bootstrap resamples of sensitivity indices
+  // next: 31
 };
 
 [[nodiscard]] constexpr std::uint32_t to_u32(Purpose p) noexcept { return static_cast<std::uint32_t>(p); }

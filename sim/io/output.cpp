@@ -37,6 +37,7 @@ RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const
   std::error_code ec;
   fs::remove(tmp_, ec);
   file_ = h5::File::create(tmp_);
+  file_.set_deflate(kRunDeflate);
   root_ = file_.root();
   const auto& p = sim.params();
   R_ = sim.regions();
@@ -179,6 +180,7 @@ RunWriter::RunWriter(const std::string& out_path, const std::string& temp_path, 
     if (ec) throw std::runtime_error("cannot move '" + out_ + "' aside to resume: " + ec.message());
   }
   file_ = h5::File::open_rw(tmp_);
+  file_.set_deflate(kRunDeflate);  // datasets written again after the checkpoint (snapshots, end tables)
   root_ = file_.root();
   const auto& p = sim.params();
   R_ = sim.regions();
