@@ -136,6 +136,7 @@ std::unique_ptr<ScenarioEvaluator> ScenarioEvaluator::create(const ExperimentSpe
     if (pd.empty()) (void)model::load_params(tree, pd);
   };
   // The run settings alone (a shorter horizon can leave a scenario's events outside the run).
+  const std::size_t errors1 = d.size();
   for (const auto& v : ev->variants_) {
     cfg::Diagnostics pd;
     try_load(v, {}, pd);
@@ -146,7 +147,7 @@ std::unique_ptr<ScenarioEvaluator> ScenarioEvaluator::create(const ExperimentSpe
                               : std::string()) +
                   x.message);
   }
-  if (d.size() != errors0) return nullptr;
+  if (d.size() != errors1) return nullptr;
   bool params_ok = true;
   for (std::size_t j = 0; j < spec.parameters.size(); ++j) {
     const auto& p = spec.parameters[j];

@@ -245,6 +245,13 @@ std::string ParameterSpec::text_of(double value) const {
 namespace {
 
 void parse_parameter(const std::string& key, const cfg::Node& node, cfg::Diagnostics& d, ParameterSpec& p) {
+  const std::size_t errors0 = d.size();
+  struct Valid {  // marks the parameter invalid if reading it reported anything
+    ParameterSpec& p;
+    cfg::Diagnostics& d;
+    std::size_t e0;
+    ~Valid() { p.valid = d.size() == e0; }
+  } valid{p, d, errors0};
   const std::string path = "parameters[" + key + "]";
   p.key = key;
   p.loc = node.key_loc;
@@ -536,6 +543,7 @@ void check_design(ExperimentSpec& s, const cfg::Node& root, cfg::Diagnostics& d)
   if (ds.kind == K::Saltelli && 2 * k > kMaxSobolDims)
     d.error(at, "design", "design saltelli supports at most " + std::to_string(kMaxSobolDims / 2) + " parameters");
   for (const auto& p : s.parameters) {
+    if (!p.valid) continue;  // its own problems are reported already
     const std::string pp = "parameters[" + p.key + "]";
     if (ds.kind == K::Grid && p.grid_levels() == 0)
       d.error(p.loc, pp, "a grid needs 'values' or 'levels' (how many points of the range or distribution)");
@@ -549,7 +557,7 @@ void check_design(ExperimentSpec& s, const cfg::Node& root, cfg::Diagnostics& d)
   if (ds.kind == K::List && !s.parameters.empty()) {
     const auto n = s.parameters.front().values.size();
     for (const auto& p : s.parameters)
-      if (p.kind == ParameterSpec::Kind::Values && p.values.size() != n)
+      if (p.valid && p.kind == ParameterSpec::Kind::Values && p.values.size() != n)
         d.error(p.loc, "parameters[" + p.key + "]",
                 "a list design needs the same number of values for every parameter (" + std::to_string(n) + " for " +
                     s.parameters.front().key + ", " + std::to_string(p.values.size()) + " here)");

@@ -48,6 +48,7 @@ struct ParameterSpec {
   double a = 0, b = 0, c = 0;  ///< uniform min, max | normal mean, sd | lognormal median, sigma | triangular min, mode, max
   int64_t levels = 0;          ///< grid levels of a range or distribution (0 = not given)
   bool integer = false;        ///< round to a whole number (ranges: every integer in [lo, hi] equally likely)
+  bool valid = true;           ///< read without problems (the design checks skip it otherwise)
 
   /// Values cover a bounded interval (values, ranges, uniform and triangular distributions).
   bool bounded() const;

@@ -1,5 +1,6 @@
 #include "sim/experiment/sweep_file.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -193,19 +194,48 @@ SweepFile::~SweepFile() {
   }
 }
 
-void SweepFile::write(const RunResult& r) {
+void SweepFile::write(const RunResult& r, bool now) {
+  held_.push_back(r);
+  if (now || std::chrono::steady_clock::now() - last_commit_ > std::chrono::milliseconds(500) || held_.size() >= 4096) commit();
+}
+
+void SweepFile::commit() {
+  last_commit_ = std::chrono::steady_clock::now();
+  if (held_.empty()) return;
+  std::sort(held_.begin(), held_.end(), [](const RunResult& a, const RunResult& b) { return a.id < b.id; });
   auto root = file_.root();
   auto runs = root.open_group("runs");
-  const auto row = hsize_t(r.id);
-  const auto status = uint8_t(r.status);
-  runs.write_rows("status", row, &status, 1);
-  runs.write_rows("seconds", row, &r.seconds, 1);
-  runs.write_string_at("host", row, r.host);
-  runs.write_string_at("error", row, r.error);
-  if (r.outcomes.size() == K_ && K_ > 0) root.open_group("outcomes").write_rows("values", row, r.outcomes.data(), 1);
+  auto out = root.open_group("outcomes");
+  for (std::size_t b = 0; b < held_.size();) {
+    std::size_t e = b + 1;  // a block of consecutive run ids: one write per dataset
+    while (e < held_.size() && held_[e].id == held_[e - 1].id + 1) ++e;
+    const auto first = hsize_t(held_[b].id), n = hsize_t(e - b);
+    std::vector<uint8_t> status;
+    std::vector<double> seconds, values;
+    std::vector<std::string> host, error;
+    for (std::size_t i = b; i < e; ++i) {
+      const RunResult& r = held_[i];
+      status.push_back(uint8_t(r.status));
+      seconds.push_back(r.seconds);
+      host.push_back(r.host);
+      error.push_back(r.error);
+      if (r.outcomes.size() == K_)
+        values.insert(values.end(), r.outcomes.begin(), r.outcomes.end());
+      else
+        values.insert(values.end(), K_, kNaN);
+    }
+    runs.write_rows("status", first, status.data(), n);
+    runs.write_rows("seconds", first, seconds.data(), n);
+    runs.write_strings_at("host", first, host);
+    runs.write_strings_at("error", first, error);
+    if (K_ > 0) out.write_rows("values", first, values.data(), n);
+    b = e;
+  }
+  held_.clear();
 }
 
 void SweepFile::flush(int64_t done, int64_t failed, int64_t pending) {
+  commit();
   auto root = file_.root();
   root.attr("runs_done", done);
   root.attr("runs_failed", failed);
@@ -258,6 +288,7 @@ void SweepFile::write_analysis(const Analysis& a) {
 }
 
 void SweepFile::close(const std::string& status) {
+  commit();
   {
     auto root = file_.root();
     root.attr("status", status);

@@ -7,6 +7,7 @@
 // ends, from the values in the file.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,9 +47,13 @@ class SweepFile {
   SweepFile(const std::string& path, const SweepInfo& info);
   SweepFile(SweepFile&&) = default;
   ~SweepFile();
-  /// Writes run r's rows (status, seconds, host, error, outcome values).
-  void write(const RunResult& r);
-  /// Writes the counts of done, failed and pending runs and flushes the file to disk.
+  /// Writes run r's rows (status, seconds, host, error, outcome values): at once when `now`, else
+  /// with the next runs within half a second (runs with consecutive ids are written together;
+  /// the journal has every run at once).
+  void write(const RunResult& r, bool now = false);
+  /// Writes what write() holds back.
+  void commit();
+  /// Commits, writes the counts of done, failed and pending runs and flushes the file to disk.
   void flush(int64_t done, int64_t failed, int64_t pending);
   void write_analysis(const Analysis& a);
   /// Marks the status ("complete" or "interrupted") and closes the file.
@@ -60,6 +65,8 @@ class SweepFile {
   h5::File file_;
   std::size_t K_ = 0;
   std::vector<std::string> variant_names_, outcome_names_, param_keys_;
+  std::vector<RunResult> held_;  ///< written by the next commit()
+  std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
   bool closed_ = false;
 };
 

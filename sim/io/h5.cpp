@@ -565,20 +565,23 @@ void Group::write_rows(const std::string& name, hsize_t first_row, const T* data
   close_checked(ds, "close dataset", w);
 }
 
-void Group::write_string_at(const std::string& name, hsize_t index, const std::string& text) {
+void Group::write_strings_at(const std::string& name, hsize_t first, const std::vector<std::string>& texts) {
   const Where w{file_, path_, name, {}};
+  if (texts.empty()) return;
   Hid ds = own(H5Dopen2(id_.get(), name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset", w);
   Hid fspace = own(H5Dget_space(ds.get()), H5Sclose, "get dataspace", w);
   const std::vector<hsize_t> dims = extent(fspace.get(), w);
-  if (dims.size() != 1) misuse("write string", w, "not a 1-D dataset");
-  if (index >= dims[0])
-    misuse("write string", w, "index " + std::to_string(index) + " outside the dataset's " + std::to_string(dims[0]) + " elements");
+  const hsize_t n = texts.size();
+  if (dims.size() != 1) misuse("write strings", w, "not a 1-D dataset");
+  if (first + n > dims.front())
+    misuse("write strings", w,
+           "elements " + std::to_string(first) + ".." + std::to_string(first + n - 1) + " outside the dataset's " +
+               std::to_string(dims.front()) + " elements");
   Hid type = string_type(w);
-  const hsize_t one = 1;
-  check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &index, nullptr, &one, nullptr), "select element", w);
-  Hid mspace = own(H5Screate_simple(1, &one, nullptr), H5Sclose, "create dataspace", w);
-  const char* p = text.c_str();
-  check(H5Dwrite(ds.get(), type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, &p), "write string", w);
+  check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &first, nullptr, &n, nullptr), "select elements", w);
+  Hid mspace = own(H5Screate_simple(1, &n, nullptr), H5Sclose, "create dataspace", w);
+  const std::vector<const char*> ptrs = c_strs(texts);
+  check(H5Dwrite(ds.get(), type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, ptrs.data()), "write strings", w);
   close_checked(ds, "close dataset", w);
 }
 

@@ -148,7 +148,11 @@ class Group {
   template <Numeric T>
   void write_rows(const std::string& name, hsize_t first_row, const T* data, hsize_t n_rows);
   /// Overwrites element `index` of the existing 1-D string dataset `name`.
-  void write_string_at(const std::string& name, hsize_t index, const std::string& text);
+  void write_string_at(const std::string& name, hsize_t index, const std::string& text) {
+    write_strings_at(name, index, {text});
+  }
+  /// Overwrites elements [first, first + texts.size()) of the existing 1-D string dataset `name`.
+  void write_strings_at(const std::string& name, hsize_t first, const std::vector<std::string>& texts);
   /// Writes a scalar UTF-8 string dataset.
   void write_string(const std::string& name, const std::string& text);
   /// Writes a 1-D UTF-8 string dataset.
