@@ -81,11 +81,13 @@ options:
 )TXT";
 
 const char* kExportHelp = R"TXT(usage: talentsim export OUT.h5 --csv DIR [--force]
+       talentsim export OUT.h5 --table
 
-Writes a sweep file's tables as CSV files into DIR (created if missing): design.csv (one row per
-point), outcomes.csv (one row per run: the runs table, its point's parameter values and its
-outcomes), summaries.csv, differences.csv (with variants) and indices.csv (with a saltelli or
+--csv DIR writes a sweep file's tables as CSV files into DIR (created if missing): design.csv (one
+row per point), outcomes.csv (one row per run: the runs table, its point's parameter values and
+its outcomes), summaries.csv, differences.csv (with variants) and indices.csv (with a saltelli or
 morris design). Existing files are not replaced without --force.
+--table prints the report `talentsim sweep` printed at the end (Markdown tables) again.
 )TXT";
 
 const char* kDefaultOutcomes = R"TXT(outcomes:
@@ -149,28 +151,77 @@ std::string general(double x, bool plus = false) {
   return b;
 }
 
-struct Columns {
-  std::vector<std::string> labels;
+/// What a report shows: from a finished sweep, or read back from its file (`export --table`).
+struct Report {
+  std::vector<std::string> labels, params, variants, text;  ///< text: [point][parameter]
   std::vector<double> scale;
   std::vector<int64_t> digits;
+  std::size_t P = 0, V = 0, K = 0, k = 0;
+  Analysis a;
 };
 
-Columns columns(const ExperimentSpec& s) {
-  Columns c;
+Report report_of(const ExperimentSpec& s, const Design& d, const RunPlan& plan, const std::vector<std::string>& variants,
+                 const Analysis& a) {
+  Report r;
   for (const auto& o : s.outcomes) {
-    c.labels.push_back(o.label.empty() ? o.name : o.label);
-    c.scale.push_back(o.scale);
-    c.digits.push_back(o.digits);
+    r.labels.push_back(o.label.empty() ? o.name : o.label);
+    r.scale.push_back(o.scale);
+    r.digits.push_back(o.digits);
   }
-  return c;
+  for (const auto& p : s.parameters) r.params.push_back(p.key);
+  r.variants = variants;
+  r.text = d.text;
+  r.P = std::size_t(plan.points()), r.V = std::size_t(plan.variants()), r.K = s.outcomes.size(), r.k = d.k;
+  r.a = a;
+  return r;
 }
 
-std::string num(const Columns& c, std::size_t o, double x, bool plus = false) {
+/// The report of a complete sweep file; throws if the file has no statistics.
+Report report_of(const h5::Group& root) {
+  Report r;
+  auto o = root.open_group("outcomes");
+  r.labels = o.read_strings("labels");
+  r.scale = o.read<double>("scale");
+  r.digits = o.read<int64_t>("digits");
+  auto d = root.open_group("design");
+  r.params = d.read_strings("parameters");
+  r.text = d.read_strings("text");
+  r.variants = root.open_group("variants").read_strings("name");
+  r.P = std::size_t(root.attr_int("points")), r.V = r.variants.size(), r.K = r.labels.size(), r.k = r.params.size();
+  Analysis& a = r.a;
+  a.variants = r.V, a.points = r.P, a.outcomes = r.K, a.params = r.k;
+  if (!root.exists("summary")) throw std::runtime_error("the sweep has no statistics yet (status " + root.attr_string("status") + ")");
+  auto sum = root.open_group("summary");
+  a.n = sum.read<int64_t>("n"), a.mean = sum.read<double>("mean"), a.sd = sum.read<double>("sd");
+  a.lo = sum.read<double>("lo"), a.hi = sum.read<double>("hi");
+  if (root.exists("differences")) {
+    auto g = root.open_group("differences");
+    a.d_n = g.read<int64_t>("n"), a.d_mean = g.read<double>("mean"), a.d_sd = g.read<double>("sd");
+    a.d_lo = g.read<double>("lo"), a.d_hi = g.read<double>("hi");
+  }
+  if (root.exists("sensitivity/sobol")) {
+    auto g = root.open_group("sensitivity/sobol");
+    a.sobol = true;
+    a.S1 = g.read<double>("S1"), a.S1_lo = g.read<double>("S1_lo"), a.S1_hi = g.read<double>("S1_hi");
+    a.ST = g.read<double>("ST"), a.ST_lo = g.read<double>("ST_lo"), a.ST_hi = g.read<double>("ST_hi");
+    a.sobol_n = g.read<int64_t>("n");
+  }
+  if (root.exists("sensitivity/morris")) {
+    auto g = root.open_group("sensitivity/morris");
+    a.morris = true;
+    a.mu = g.read<double>("mu"), a.mu_star = g.read<double>("mu_star"), a.sigma = g.read<double>("sigma");
+    a.mu_star_lo = g.read<double>("mu_star_lo"), a.mu_star_hi = g.read<double>("mu_star_hi");
+    a.morris_n = g.read<int64_t>("n");
+  }
+  return r;
+}
+
+std::string num(const Report& c, std::size_t o, double x, bool plus = false) {
   x *= c.scale[o];
   return c.digits[o] >= 0 ? fixed(x, int(c.digits[o]), plus) : general(x, plus);
 }
 
-std::string interval(const Columns& c, std::size_t o, double mean, double lo, double hi, bool plus, bool bold_if_excludes_zero) {
+std::string interval(const Report& c, std::size_t o, double mean, double lo, double hi, bool plus, bool bold_if_excludes_zero) {
   std::string s = num(c, o, mean, plus);
   if (!std::isnan(lo)) s += " [" + num(c, o, lo, plus) + ", " + num(c, o, hi, plus) + "]";
   const bool bold = bold_if_excludes_zero && !std::isnan(lo) && (lo > 0 || hi < 0);
@@ -182,12 +233,12 @@ std::string md_cell(std::string s) {
   return s;
 }
 
-void print_report(std::ostream& os, const ExperimentSpec& s, const Design& d, const RunPlan& plan,
-                  const std::vector<std::string>& variants, const SweepResult& r) {
-  const Analysis& a = r.analysis;
-  const Columns c = columns(s);
-  const std::size_t K = s.outcomes.size(), P = std::size_t(plan.points()), V = std::size_t(plan.variants()), k = d.k;
+void print_report(std::ostream& os, const Report& c) {
+  const Analysis& a = c.a;
+  const std::size_t K = c.K, P = c.P, V = c.V, k = c.k;
+  const auto& variants = c.variants;
   auto cell = [&](std::size_t v, std::size_t p, std::size_t o) { return (v * P + p) * K + o; };
+  auto text = [&](std::size_t p, std::size_t j) -> const std::string& { return c.text[p * k + j]; };
   if (V > 1 && P == 1) {
     os << "\n| scenario |";
     for (const auto& l : c.labels) os << " " << md_cell(l) << " |";
@@ -216,14 +267,14 @@ void print_report(std::ostream& os, const ExperimentSpec& s, const Design& d, co
   if (P <= 60) {
     for (std::size_t v = 0; v < V; ++v) {
       os << "\n" << (V > 1 ? "`" + variants[v] + "`: " : std::string()) << "mean [95% t interval] over replications\n\n| point |";
-      for (const auto& p : s.parameters) os << " " << md_cell(p.key) << " |";
+      for (const auto& p : c.params) os << " " << md_cell(p) << " |";
       for (const auto& l : c.labels) os << " " << md_cell(l) << " |";
       os << "\n|---:|";
       for (std::size_t j = 0; j < k + K; ++j) os << (j < k ? "---|" : "---:|");
       os << "\n";
       for (std::size_t p = 0; p < P; ++p) {
         os << "| " << p << " |";
-        for (std::size_t j = 0; j < k; ++j) os << " " << md_cell(d.t(p, j)) << " |";
+        for (std::size_t j = 0; j < k; ++j) os << " " << md_cell(text(p, j)) << " |";
         for (std::size_t o = 0; o < K; ++o) {
           const std::size_t i = cell(v, p, o);
           os << " " << interval(c, o, a.mean[i], a.lo[i], a.hi[i], false, false) << " |";
@@ -257,7 +308,7 @@ void print_report(std::ostream& os, const ExperimentSpec& s, const Design& d, co
         os << "\n|---|";
         for (std::size_t h = 0; h < heads.size(); ++h) os << "---:|";
         os << "\n";
-        for (std::size_t j = 0; j < k; ++j) os << "| " << md_cell(s.parameters[j].key) << " |" << row((v * K + o) * k + j) << "\n";
+        for (std::size_t j = 0; j < k; ++j) os << "| " << md_cell(c.params[j]) << " |" << row((v * K + o) * k + j) << "\n";
       }
   };
   if (a.sobol)
@@ -409,7 +460,7 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
   if (!o.quiet && r.pending == 0) {
     std::cout << "wrote " << o.out << ": " << r.done + r.failed << " runs (" << r.done << " done, " << r.failed << " failed; "
               << r.ran << " run now in " << secs << " s)\n";
-    print_report(std::cout, spec, design, plan, info.variant_names, r);
+    print_report(std::cout, report_of(spec, design, plan, info.variant_names, r.analysis));
   }
   if (!r.failures.empty()) {
     std::cerr << "talentsim " << cmd << ": " << r.failures.size() << " run" << (r.failures.size() == 1 ? "" : "s")
@@ -569,10 +620,10 @@ int compare_main(const std::vector<std::string>& args, const std::string& comman
 
 int export_main(const std::vector<std::string>& args) {
   std::string in, dir;
-  bool force = false;
+  bool force = false, table = false;
   po::options_description od("export options");
   od.add_options()("input", po::value(&in), "sweep file")("csv", po::value(&dir), "directory")(
-      "force", po::bool_switch(&force), "replace")("help,h", "help");
+      "table", po::bool_switch(&table), "print the report")("force", po::bool_switch(&force), "replace")("help,h", "help");
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
@@ -586,8 +637,8 @@ int export_main(const std::vector<std::string>& args) {
     std::cout << kExportHelp;
     return kOk;
   }
-  if (in.empty() || dir.empty()) {
-    std::cerr << "talentsim export: needs a sweep file and --csv DIR\n\n" << kExportHelp;
+  if (in.empty() || (dir.empty() == !table)) {
+    std::cerr << "talentsim export: needs a sweep file and either --csv DIR or --table\n\n" << kExportHelp;
     return kInputError;
   }
   try {
@@ -604,6 +655,14 @@ int export_main(const std::vector<std::string>& args) {
       return kInputError;
     }
     const std::string status = root.attr_string("status");
+    if (table) {
+      if (status != "complete") {
+        std::cerr << "talentsim export: " << in << " is " << status << ": its statistics are written when the sweep completes\n";
+        return kInputError;
+      }
+      print_report(std::cout, report_of(root));
+      return kOk;
+    }
     const auto params = root.open_group("design").read_strings("parameters");
     std::vector<hsize_t> ddims;
     const auto values = root.open_group("design").read<double>("values", &ddims);
