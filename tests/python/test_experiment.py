@@ -205,3 +205,18 @@ def test_scenario_table_wrapper_writes_only_where_asked(tmp_path, source_dir):
     assert "| baseline (level, mean over seeds) |" in proc.stdout
     after = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (readme, doc)]
     assert after == before
+
+
+def test_run_files_are_compressed_with_shuffle_and_deflate(h5):
+    """Every numeric dataset of a run file with data is chunked, shuffled and deflated."""
+    checked = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and obj.shape and obj.size > 0 and not h5py.check_string_dtype(obj.dtype):
+            assert obj.compression == "gzip", name
+            assert obj.shuffle, name
+            checked.append(name)
+
+    h5.visititems(visit)
+    assert any(n.startswith("events/") for n in checked) and any(n.startswith("series/") for n in checked)
+    assert any(n.startswith("snapshots/") for n in checked)
