@@ -36,10 +36,12 @@ RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const
   tmp_ = (dir / ("." + out.filename().string() + ".partial-" + std::to_string(getpid()))).string();
   std::error_code ec;
   fs::remove(tmp_, ec);
-  file_ = h5::File::create(tmp_);
-  file_.set_deflate(kRunDeflate);
-  root_ = file_.root();
   const auto& p = sim.params();
+  file_ = h5::File::create(tmp_);
+  // Every dataset with data (series, event log, snapshots, end-of-run tables) is compressed:
+  // shuffle + deflate at output.compression (docs/hdf5-layout.md, "Chunking and compression").
+  file_.set_deflate(p.output.compression);
+  root_ = file_.root();
   R_ = sim.regions();
   F_ = sim.world().f.size();
   chunk_ = p.output.chunk_rows;
@@ -179,10 +181,10 @@ RunWriter::RunWriter(const std::string& out_path, const std::string& temp_path, 
     fs::rename(out_, tmp_, ec);
     if (ec) throw std::runtime_error("cannot move '" + out_ + "' aside to resume: " + ec.message());
   }
-  file_ = h5::File::open_rw(tmp_);
-  file_.set_deflate(kRunDeflate);  // datasets written again after the checkpoint (snapshots, end tables)
-  root_ = file_.root();
   const auto& p = sim.params();
+  file_ = h5::File::open_rw(tmp_);
+  file_.set_deflate(p.output.compression);  // datasets written again after the checkpoint (snapshots, end tables)
+  root_ = file_.root();
   R_ = sim.regions();
   F_ = sim.world().f.size();
   chunk_ = p.output.chunk_rows;

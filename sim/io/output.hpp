@@ -21,10 +21,6 @@
 
 namespace ts::io {
 
-/// Every dataset of a run file (series, event log, snapshots, end-of-run tables) is chunked and
-/// compressed with the shuffle filter and deflate at this level (docs/hdf5-layout.md, "Chunking").
-inline constexpr int kRunDeflate = 1;
-
 struct RunInfo {
   int threads = 1;
   std::string command_line;
