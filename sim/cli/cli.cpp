@@ -52,7 +52,7 @@ usage:
                                                              run an experiment (docs/experiments.md)
   talentsim compare BASE.yaml SCENARIO.yaml... -o OUT.h5 [--replications R] [--steps T]
                 [--outcomes FILE] [--jobs N]                 scenarios against a base, paired by seed
-  talentsim export OUT.h5 --csv DIR                          a sweep's tables as CSV
+  talentsim export OUT.h5 --csv DIR | --table               a sweep's tables as CSV, or its report
   talentsim config SCENARIO.yaml [--set key.path=value]...   print the resolved configuration
   talentsim keys                                             print every scenario key with its default
   talentsim --help | --version

@@ -85,7 +85,7 @@ SobolIndices sobol_indices(const std::vector<double>& fA, const std::vector<doub
   for (std::size_t i = 0; i < k; ++i) {
     double s1 = 0, st = 0;
     for (std::size_t j = 0; j < N; ++j) {
-      s1 += fB[j] * (fAB[i][j] - fA[j]);
+      s1 += (fB[j] - mean) * (fAB[i][j] - fA[j]);  // centred: see statistics.hpp
       st += (fA[j] - fAB[i][j]) * (fA[j] - fAB[i][j]);
     }
     out.S1[i] = s1 / double(N) / var;

@@ -4,6 +4,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -35,7 +40,9 @@ std::string hms(double s) {
 }
 
 /// Journal first (the record that survives a kill), then the sweep file, then the counts; keeps
-/// the values in memory for the statistics at the end (they are in both files already).
+/// the values in memory for the statistics at the end (they are in both files already). A
+/// flusher thread writes the rows the sweep file holds back at least every half second, and its
+/// counts every two seconds, however long the runs take.
 class Sink : public ResultSink {
  public:
   Sink(Journal& j, SweepFile& f, std::vector<uint8_t>& status, std::vector<double>& values, std::size_t K, bool progress,
@@ -46,22 +53,61 @@ class Sink : public ResultSink {
       failed_ += s == uint8_t(RunStatus::Failed);
     }
     at_start_ = done_ + failed_;
+    flusher_ = std::thread([this] { flush_loop(); });
   }
+  ~Sink() override { stop_flusher(); }
   void record(const RunResult& r) override {
+    std::lock_guard lk(m_);
     j_.append(r);
     f_.write(r);
     status_[std::size_t(r.id)] = uint8_t(r.status);
     for (std::size_t o = 0; o < K_; ++o) values_[std::size_t(r.id) * K_ + o] = r.outcomes[o];
     (r.status == RunStatus::Done ? done_ : failed_) += 1;
     if (r.status == RunStatus::Failed) failures.push_back(r);
-    const auto now = clock_type::now();
-    if (now - last_flush_ > std::chrono::seconds(2)) {
-      f_.flush(done_, failed_, total_ - done_ - failed_);
-      last_flush_ = now;
-    }
-    show(false);
+    show_locked(false);
   }
-  void show(bool final) {
+  /// Stops the flusher (rethrowing its error, if any) and shows the last progress line.
+  void finish() {
+    stop_flusher();
+    {
+      std::lock_guard lk(m_);
+      show_locked(true);
+    }
+    if (auto e = std::exchange(flush_error_, nullptr)) std::rethrow_exception(e);
+  }
+  int64_t done() const { return done_; }
+  int64_t failed() const { return failed_; }
+  int64_t ran() const { return done_ + failed_ - at_start_; }
+  std::vector<RunResult> failures;
+
+ private:
+  void flush_loop() {
+    std::unique_lock lk(m_);
+    auto last_counts = clock_type::now();
+    while (!stopping_) {
+      wake_.wait_for(lk, std::chrono::milliseconds(500));
+      if (stopping_ || flush_error_) break;
+      try {
+        if (clock_type::now() - last_counts >= std::chrono::seconds(2)) {
+          f_.flush(done_, failed_, total_ - done_ - failed_);
+          last_counts = clock_type::now();
+        } else {
+          f_.commit();
+        }
+      } catch (...) {
+        flush_error_ = std::current_exception();
+      }
+    }
+  }
+  void stop_flusher() {
+    {
+      std::lock_guard lk(m_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (flusher_.joinable()) flusher_.join();
+  }
+  void show_locked(bool final) {
     if (!progress_) return;
     const auto now = clock_type::now();
     if (!final && now - last_show_ < std::chrono::milliseconds(200)) return;
@@ -74,12 +120,7 @@ class Sink : public ResultSink {
     if (final) std::fprintf(stderr, "\n");
     std::fflush(stderr);
   }
-  int64_t done() const { return done_; }
-  int64_t failed() const { return failed_; }
-  int64_t ran() const { return done_ + failed_ - at_start_; }
-  std::vector<RunResult> failures;
 
- private:
   Journal& j_;
   SweepFile& f_;
   std::vector<uint8_t>& status_;
@@ -87,7 +128,12 @@ class Sink : public ResultSink {
   std::size_t K_;
   bool progress_;
   int64_t total_, done_ = 0, failed_ = 0, at_start_ = 0;
-  clock_type::time_point t0_, last_show_{}, last_flush_{};
+  clock_type::time_point t0_, last_show_{};
+  std::mutex m_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::exception_ptr flush_error_;
+  std::thread flusher_;
 };
 
 std::string status_of(const std::string& path) {
@@ -206,7 +252,12 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
     err << (opt.progress ? "\n" : "") << "talentsim sweep: " << e.what() << "\n";
     broken = true;
   }
-  sink.show(true);
+  try {
+    sink.finish();  // the flusher stops before anything else touches the file
+  } catch (const std::exception& e) {
+    err << "talentsim sweep: " << e.what() << "\n";
+    broken = true;
+  }
   res.done = sink.done();
   res.failed = sink.failed();
   res.pending = N - res.done - res.failed;

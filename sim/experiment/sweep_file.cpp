@@ -194,13 +194,12 @@ SweepFile::~SweepFile() {
   }
 }
 
-void SweepFile::write(const RunResult& r, bool now) {
+void SweepFile::write(const RunResult& r) {
   held_.push_back(r);
-  if (now || std::chrono::steady_clock::now() - last_commit_ > std::chrono::milliseconds(500) || held_.size() >= 4096) commit();
+  if (held_.size() >= 4096) commit();
 }
 
 void SweepFile::commit() {
-  last_commit_ = std::chrono::steady_clock::now();
   if (held_.empty()) return;
   std::sort(held_.begin(), held_.end(), [](const RunResult& a, const RunResult& b) { return a.id < b.id; });
   auto root = file_.root();

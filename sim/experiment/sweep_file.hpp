@@ -7,7 +7,6 @@
 // ends, from the values in the file.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,10 +46,10 @@ class SweepFile {
   SweepFile(const std::string& path, const SweepInfo& info);
   SweepFile(SweepFile&&) = default;
   ~SweepFile();
-  /// Writes run r's rows (status, seconds, host, error, outcome values): at once when `now`, else
-  /// with the next runs within half a second (runs with consecutive ids are written together;
-  /// the journal has every run at once).
-  void write(const RunResult& r, bool now = false);
+  /// Writes run r's rows (status, seconds, host, error, outcome values): held until commit()
+  /// (or until 4096 are held), which writes runs with consecutive ids together; run_sweep commits
+  /// at least every half second (the journal has every run at once).
+  void write(const RunResult& r);
   /// Writes what write() holds back.
   void commit();
   /// Commits, writes the counts of done, failed and pending runs and flushes the file to disk.
@@ -66,7 +65,6 @@ class SweepFile {
   std::size_t K_ = 0;
   std::vector<std::string> variant_names_, outcome_names_, param_keys_;
   std::vector<RunResult> held_;  ///< written by the next commit()
-  std::chrono::steady_clock::time_point last_commit_ = std::chrono::steady_clock::now();
   bool closed_ = false;
 };
 
