@@ -325,6 +325,17 @@ void print_report(std::ostream& os, const Report& c) {
     });
 }
 
+// ------------------------------------------------------------------ CSV
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+std::string csv_num(double x) { return std::isnan(x) ? std::string() : model::schema::fmt_num(x); }
+
 // ------------------------------------------------------------------ running
 
 int resolve_threads(int requested) {
@@ -406,11 +417,11 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
     std::cerr << spec.path << ": " << summary << "\n";
     for (const auto& n : info.notes) std::cerr << "note: " << n << "\n";
     std::cout << "point";
-    for (const auto& p : spec.parameters) std::cout << ",\"" << p.key << "\"";
+    for (const auto& p : spec.parameters) std::cout << "," << csv_field(p.key);
     std::cout << "\n";
     for (std::size_t p = 0; p < design.points(); ++p) {
       std::cout << p;
-      for (std::size_t j = 0; j < design.k; ++j) std::cout << "," << design.t(p, j);
+      for (std::size_t j = 0; j < design.k; ++j) std::cout << "," << csv_field(design.t(p, j));
       std::cout << "\n";
     }
     return kOk;
@@ -433,6 +444,7 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
   LocalExecutor executor(o.jobs, per_job);
   SweepOptions so;
+  so.command = cmd;
   so.out = o.out;
   so.jobs = o.jobs;
   so.threads_per_job = per_job;
@@ -440,9 +452,11 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
   so.retry_failed = o.retry_failed;
   so.force = o.force;
   so.progress = !o.quiet && isatty(2);
-  if (!o.quiet)
+  if (!o.quiet) {
     std::cerr << cmd << ": " << spec.path << ": " << summary << "; " << o.jobs << " job" << (o.jobs == 1 ? "" : "s") << " × "
               << per_job << " thread" << (per_job == 1 ? "" : "s") << "\n";
+    for (const auto& n : info.notes) std::cerr << "note: " << n << "\n";
+  }
   g_stop = false;
   auto old_int = std::signal(SIGINT, on_stop_signal);
   auto old_term = std::signal(SIGTERM, on_stop_signal);
@@ -452,12 +466,13 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
   if (r.exit_code == kInputError) return kInputError;
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f", r.seconds);
-  if (r.exit_code == kInterrupted) {
-    std::cerr << "talentsim " << cmd << ": interrupted: " << r.done << " runs done, " << r.failed << " failed, " << r.pending
-              << " pending; " << o.out << " is marked interrupted. Continue with the same command and --resume\n";
-    return kInterrupted;
+  if (r.pending > 0) {  // interrupted, or stopped by an error (the message is above)
+    std::cerr << "talentsim " << cmd << ": " << (r.exit_code == kInterrupted ? "interrupted" : "stopped") << ": " << r.done
+              << " runs done, " << r.failed << " failed, " << r.pending << " pending; " << o.out
+              << " is marked interrupted. Continue with the same command and --resume\n";
+    return r.exit_code;
   }
-  if (!o.quiet && r.pending == 0) {
+  if (!o.quiet) {
     std::cout << "wrote " << o.out << ": " << r.done + r.failed << " runs (" << r.done << " done, " << r.failed << " failed; "
               << r.ran << " run now in " << secs << " s)\n";
     print_report(std::cout, report_of(spec, design, plan, info.variant_names, r.analysis));
@@ -482,17 +497,6 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
   po::notify(vm);
   return vm;
 }
-
-// ------------------------------------------------------------------ CSV
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
-}
-
-std::string csv_num(double x) { return std::isnan(x) ? std::string() : model::schema::fmt_num(x); }
 
 }  // namespace
 

@@ -165,8 +165,9 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
   const std::string partial = (dir / ("." + out.filename().string() + ".partial")).string();
   const std::string journal_path = (dir / ("." + out.filename().string() + ".journal")).string();
   std::error_code ec;
+  const std::string me = "talentsim " + opt.command + ": ";
   auto fail = [&](int code, const std::string& msg) {
-    err << "talentsim sweep: " << msg << "\n";
+    err << me << msg << "\n";
     res.exit_code = code;
     return res;
   };
@@ -193,23 +194,32 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
         return fail(2, "the unfinished sweep of " + opt.out +
                            " was started with another experiment, other scenario files or another talentsim build; "
                            "rerun it with the same ones, or start over with --force");
+      // A complete sweep keeps its journal only when runs failed: --retry-failed runs them again.
+      if (fs::exists(out) && status_of(opt.out) == "complete" && !opt.retry_failed) {
+        int64_t failed = 0;
+        for (const auto& r : c.records) failed += r.status == RunStatus::Failed;
+        return fail(2, "nothing to resume: " + opt.out + " is complete" +
+                           (failed ? " (" + std::to_string(failed) + " run" + (failed == 1 ? "" : "s") +
+                                         " failed: add --retry-failed to run them again)"
+                                   : std::string()));
+      }
       journal->truncate(c.good_bytes);
       if (c.dropped > 0)
-        err << "talentsim sweep: " << c.dropped << " damaged journal line" << (c.dropped == 1 ? "" : "s")
+        err << me << c.dropped << " damaged journal line" << (c.dropped == 1 ? "" : "s")
             << " left out (a run cut short by a kill); those runs run again\n";
       for (const auto& r : c.records)
         if (!(opt.retry_failed && r.status == RunStatus::Failed)) previous.push_back(r);
-      if (fs::exists(out) && status_of(opt.out) == "complete")
-        return fail(2, opt.out + " is complete, yet an unfinished sweep's journal " + journal_path +
-                           " exists: remove the journal, or start over with --force");
       fs::remove(partial, ec);
       fs::remove(opt.out, ec);  // superseded: the journal holds every run it had, and the file is rebuilt
       remove_stale_run_files(info.runs_dir);
     } else {
       const bool exists = fs::exists(out), unfinished = fs::exists(journal_path) || fs::exists(partial);
       if (!opt.force && unfinished)
-        return fail(2, "an unfinished sweep of " + opt.out + " exists (" + journal_path +
-                           "): continue it with --resume, or start over with --force");
+        return fail(2, exists && status_of(opt.out) == "complete"
+                           ? opt.out + " exists, with failed runs (" + journal_path +
+                                 "): run them again with --resume --retry-failed, or start over with --force"
+                           : "an unfinished sweep of " + opt.out + " exists (" + journal_path +
+                                 "): continue it with --resume, or start over with --force");
       if (!opt.force && exists) return fail(2, "output file '" + opt.out + "' already exists (use --force to overwrite it)");
       if (!info.runs_dir.empty() && fs::is_directory(info.runs_dir) && !fs::is_empty(info.runs_dir) && !opt.force)
         return fail(2, "the runs directory '" + info.runs_dir + "' is not empty (use --force to start over)");
@@ -249,13 +259,13 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
   try {
     executor.execute(todo, info.plan, ev, sink, stop);
   } catch (const std::exception& e) {
-    err << (opt.progress ? "\n" : "") << "talentsim sweep: " << e.what() << "\n";
+    err << (opt.progress ? "\n" : "") << me << e.what() << "\n";
     broken = true;
   }
   try {
     sink.finish();  // the flusher stops before anything else touches the file
   } catch (const std::exception& e) {
-    err << "talentsim sweep: " << e.what() << "\n";
+    err << me << e.what() << "\n";
     broken = true;
   }
   res.done = sink.done();
@@ -277,11 +287,11 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
       file.reset();
       fs::rename(partial, opt.out);
       journal.reset();
-      fs::remove(journal_path, ec);
+      if (res.failed == 0) fs::remove(journal_path, ec);  // kept with failed runs, for --retry-failed
       res.exit_code = res.failed > 0 ? 1 : 0;
     }
   } catch (const std::exception& e) {
-    err << "talentsim sweep: cannot finish the sweep file: " << e.what() << "\n";
+    err << me << "cannot finish the sweep file: " << e.what() << "\n";
     res.exit_code = 1;
   }
   res.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();

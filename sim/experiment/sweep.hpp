@@ -4,6 +4,7 @@
 // Files, for an output OUT.h5 in directory DIR:
 //   DIR/.OUT.h5.partial   the sweep file while the sweep runs (renamed to OUT.h5 at the end)
 //   DIR/.OUT.h5.journal   one line per finished run (journal.hpp); removed when the sweep completes
+//                         with every run done (kept with failed runs, for --resume --retry-failed)
 //   OUT.h5                the finished sweep, status "complete"; or, after SIGINT/SIGTERM, the
 //                         runs so far with status "interrupted" (the journal is kept)
 // A sweep killed outright leaves the partial file and the journal. `--resume` rebuilds the file
@@ -24,6 +25,7 @@
 namespace ts::exp {
 
 struct SweepOptions {
+  std::string command = "sweep";  ///< for messages: talentsim COMMAND: ...
   std::string out;
   int jobs = 1;
   int threads_per_job = 1;

@@ -196,9 +196,22 @@ TEST_CASE("sweep: a failing run is isolated: recorded with its error, the rest d
     CHECK(runs.error[i].empty() == (i != 5));
   }
   CHECK(runs.error[5].find("this run fails") != std::string::npos);
-  auto f = ts::h5::File::open_read(dir / "f.h5");
-  CHECK(f.root().attr_string("status") == "complete");
-  CHECK(f.root().open_group("summary").read<int64_t>("n")[1 * 5] == 1);  // point 1: one replication left
+  {
+    auto f = ts::h5::File::open_read(dir / "f.h5");
+    CHECK(f.root().attr_string("status") == "complete");
+    CHECK(f.root().open_group("summary").read<int64_t>("n")[1 * 5] == 1);  // point 1: one replication left
+  }
+  // The journal is kept for the failed run: --resume alone has nothing to do, --retry-failed reruns it.
+  const auto plain = talentsim("sweep " + q(dir / "exp.yaml") + " -o " + q(dir / "f.h5") + " --resume --quiet");
+  CHECK(plain.code == 2);
+  CHECK(plain.out.find("1 run failed: add --retry-failed") != std::string::npos);
+  const auto retried = talentsim("sweep " + q(dir / "exp.yaml") + " -o " + q(dir / "f.h5") + " --resume --retry-failed --quiet");
+  INFO(retried.out);
+  REQUIRE(retried.code == 0);
+  CHECK(!fs::exists(dir / ".f.h5.journal"));
+  const auto clean = talentsim("sweep " + q(dir / "exp.yaml") + " -o " + q(dir / "clean.h5") + " --quiet");
+  REQUIRE(clean.code == 0);
+  check_same(dir / "clean.h5", dir / "f.h5");
 }
 
 TEST_CASE("sweep keep: series writes one compressed run file per run into the runs folder; talentsim run reproduces it") {
