@@ -481,15 +481,15 @@ void parse_variant(const std::string& name, const cfg::Node& node, const std::st
   v.finish();
 }
 
+/// Calls fn(name, value) for each entry of the mapping `key` (user-named entries).
 template <class Fn>
-void each_entry(schema::Loader& v, const char* key, const char* what, cfg::Diagnostics& d, Fn&& fn) {
+void each_entry(schema::Loader& v, const char* key, const char* what, Fn&& fn) {
   const cfg::Node* n = v.raw(key);
   if (!n) return;
   if (!n->is_map()) {
     v.error_at(key, std::string("expected a mapping of ") + what + ", got " + cfg::describe(*n));
     return;
   }
-  (void)d;
   for (const auto& [k, val] : n->map) fn(k, val);
 }
 
@@ -588,13 +588,13 @@ std::optional<ExperimentSpec> parse_root(cfg::Node root, const std::string& path
   if (const cfg::Node* n = root.find("steps")) s.steps_loc = n->loc;
   v.num("steps", s.steps, 1, 1e6, "");
   overrides(v, "set", "", s.overrides, s.override_locs, d);
-  each_entry(v, "variants", "variant names to {scenario: FILE, set: [key.path=value, ...]}", d,
+  each_entry(v, "variants", "variant names to {scenario: FILE, set: [key.path=value, ...]}",
              [&](const std::string& k, const cfg::Node& n) {
                VariantSpec vs;
                parse_variant(k, n, path, d, vs);
                s.variants.push_back(std::move(vs));
              });
-  each_entry(v, "parameters", "scenario key paths to {values: [...]}, {range: [min, max]} or {dist: ...}", d,
+  each_entry(v, "parameters", "scenario key paths to {values: [...]}, {range: [min, max]} or {dist: ...}",
              [&](const std::string& k, const cfg::Node& n) {
                ParameterSpec ps;
                parse_parameter(k, n, d, ps);
@@ -603,7 +603,7 @@ std::optional<ExperimentSpec> parse_root(cfg::Node root, const std::string& path
   s.design.given = root.find("design") != nullptr;
   v.obj("design", s.design, "");
   if (const cfg::Node* n = root.find("design")) s.design.loc = n->loc;
-  each_entry(v, "outcomes", "outcome names to {metric: ..., ...}", d, [&](const std::string& k, const cfg::Node& n) {
+  each_entry(v, "outcomes", "outcome names to {metric: ..., ...}", [&](const std::string& k, const cfg::Node& n) {
     OutcomeSpec os;
     parse_outcome(k, n, d, os);
     s.outcomes.push_back(std::move(os));
