@@ -30,7 +30,7 @@ bool firm_exists(const model::Params& p, const std::string& name) {
     if (f.count > 1 && name.size() > f.name.size() + 1 && name.compare(0, f.name.size(), f.name) == 0 &&
         name[f.name.size()] == '#') {
       const std::string num = name.substr(f.name.size() + 1);
-      if (!num.empty() && std::all_of(num.begin(), num.end(), ::isdigit)) {
+      if (!num.empty() && num.size() < 12 && std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         const long long i = std::stoll(num);
         if (i >= 1 && i <= f.count) return true;
       }
