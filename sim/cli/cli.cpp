@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "sim/cli/calibrate.hpp"
+#include "sim/cli/experiment.hpp"
 #include "sim/cli/summarize.hpp"
 #include "sim/config/scenario.hpp"
 #include "sim/io/checkpoint.hpp"
@@ -68,7 +69,12 @@ usage:
   talentsim calibrate CALIBRATION.yaml [--threads N] [--set key.path=value]...
                 [--max-evaluations N] [--replications R] [--evaluate] [--no-write]
                 [--overlay FILE] [--report FILE] [--quiet]
-                                                             fit free parameters to article targets (docs/model.md)
+                                                             fit free parameters to article targets (docs/calibration.md)
+  talentsim sweep EXPERIMENT.yaml -o OUT.h5 [--jobs N] [--resume] [--set key=value]...
+                                                             run an experiment (docs/experiments.md)
+  talentsim compare BASE.yaml SCENARIO.yaml... -o OUT.h5 [--replications R] [--steps T]
+                [--outcomes FILE] [--jobs N]                 scenarios against a base, paired by seed
+  talentsim export OUT.h5 --csv DIR | --table               a sweep's tables as CSV, or its report
   talentsim config SCENARIO.yaml [--set key.path=value]...   print the resolved configuration
   talentsim keys [PATTERN]                                   print the scenario keys (containing PATTERN)
   talentsim layout [--json | --markdown]                     the run file's step datasets, for the layout document
@@ -545,6 +551,9 @@ int main(int argc, char** argv) {
     if (cmd == "resume") return cmd_resume(args);
     if (cmd == "calibrate") return calibrate_main(args);
     if (cmd == "validate") return cmd_validate(args);
+    if (cmd == "sweep") return sweep_main(args, cmdline);
+    if (cmd == "compare") return compare_main(args, cmdline);
+    if (cmd == "export") return export_main(args);
     if (cmd == "keys") return cmd_keys(args);
     if (cmd == "layout") return cmd_layout(args);
     std::cerr << "talentsim: unknown command " << cfg::quoted(cmd) << "\n\n" << kUsage;

@@ -330,6 +330,8 @@ void describe(V& v, OutputParams& p) {
   v.steps("snapshots", p.snapshots, "steps at which every researcher's state is written");
   v.num("chunk_rows", p.chunk_rows, 1, 1e6, "time-series rows per HDF5 chunk");
   v.num("max_cohort_years", p.max_cohort_years, 1, 100, "longest stay-rate horizon recorded, years");
+  v.num("compression", p.compression, 0, 9,
+        "deflate level of the run file's datasets, with the shuffle filter (0 = none, 1 = fastest, 9 = smallest)");
 }
 
 template <class V>

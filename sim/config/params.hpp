@@ -200,6 +200,7 @@ struct OutputParams {
   std::vector<int64_t> snapshots;  ///< steps at which every researcher's state is written
   int chunk_rows = 64;             ///< rows per HDF5 chunk of the time series
   int max_cohort_years = 10;       ///< stay-rate horizons recorded
+  int compression = 1;             ///< deflate level of the run file's datasets (shuffle + gzip; 0 = none)
 };
 
 struct RunParams {
