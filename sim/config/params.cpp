@@ -142,6 +142,7 @@ const EnumName<FirmKind> kFirmKinds[] = {{FirmKind::FrontierLab, "frontier_lab"}
                                          {FirmKind::Academia, "academia"}};
 const EnumName<RetentionRule> kRetention[] = {
     {RetentionRule::None, "none"}, {RetentionRule::Match, "match"}, {RetentionRule::Bertrand, "bertrand"}};
+const EnumName<PayRule> kPayRules[] = {{PayRule::Posted, "posted"}, {PayRule::Valuation, "valuation"}};
 const EnumName<EventLogLevel> kLogLevels[] = {
     {EventLogLevel::None, "none"}, {EventLogLevel::Top, "top"}, {EventLogLevel::All, "all"}};
 const EnumName<ValidationKind> kValidation[] = {{ValidationKind::None, "none"},
@@ -166,6 +167,7 @@ static const char* name_of(const EnumName<E> (&names)[N], E v) {
 }
 const char* to_string(FirmKind k) { return name_of(kFirmKinds, k); }
 const char* to_string(RetentionRule r) { return name_of(kRetention, r); }
+const char* to_string(PayRule r) { return name_of(kPayRules, r); }
 const char* to_string(EventType t) { return name_of(kEventTypes, t); }
 
 // ----------------------------------------------------------------- descriptions
@@ -220,10 +222,15 @@ void describe(V& v, RegionParams& p) {
 
 template <class V>
 void describe(V& v, PayPolicy& p) {
-  v.dist("base", p.base, 0, kMoney, "annual USD pay at θ = 1 before the region's pay level [P5]");
-  v.num("elasticity", p.elasticity, 0, 10, "pay grows as θ^elasticity");
-  v.num("premium", p.premium, 0, 100, "poaching premium on offers to researchers employed elsewhere");
-  v.dist("max_package", p.max_package, 0, kMoney, "cap on any annual package, USD [A7]");
+  v.choice("rule", p.rule, kPayRules,
+           "posted: pay = base × region pay level × θ^elasticity (× 1 + premium for the employed); valuation: the "
+           "firm bids valuation_share of the researcher's value to it, V = 12 × production.output_value × region pay "
+           "level × ∂Y/∂θ × θ(t), never below base × pay level, and counters up to V (docs/model.md, pay)");
+  v.num("valuation_share", p.valuation_share, 0, 1, "valuation: the share of the researcher's value a firm offers [S]");
+  v.dist("base", p.base, 0, kMoney, "annual USD pay at θ = 1 before the region's pay level (valuation: the floor of any offer) [P5]");
+  v.num("elasticity", p.elasticity, 0, 10, "posted: pay grows as θ^elasticity");
+  v.num("premium", p.premium, 0, 100, "posted: poaching premium on offers to researchers employed elsewhere");
+  v.dist("max_package", p.max_package, 0, kMoney, "cap on any annual package, USD, offers and counteroffers alike [A7]");
   v.num("annual_raise", p.annual_raise, -0.5, 5, "raise on each tenure anniversary");
 }
 
@@ -322,6 +329,9 @@ void describe(V& v, ProductionParams& p) {
   v.num("beta", p.beta, 0, 2, "β: returns to compute");
   v.num("scale", p.scale, 0, 1e9, "papers per month per unit of A·(Σθ)^α·C^β");
   v.num("gpu_cost", p.gpu_cost, 1, kMoney, "USD per GPU-equivalent per year");
+  v.num("output_value", p.output_value, 0, kMoney,
+        "P: USD a paper is worth to the firm that produces it; a researcher's value to a firm under pay.rule valuation "
+        "is 12 × P × region pay level × ∂Y/∂θ × θ(t) a year [fit]");
 }
 
 template <class V>

@@ -93,9 +93,12 @@ struct RegionParams {
 
 enum class FirmKind : uint8_t { FrontierLab, BigTech, Startup, Academia };
 enum class RetentionRule : uint8_t { None, Match, Bertrand };
+enum class PayRule : uint8_t { Posted, Valuation };
 
 struct PayPolicy {
-  Dist base = Dist::constant(150000);  ///< annual USD pay for θ = 1 (before region pay level)
+  PayRule rule = PayRule::Posted;      ///< posted schedule, or bids from the researcher's value to the firm
+  double valuation_share = 0.5;        ///< valuation: the share of the value offered [S]
+  Dist base = Dist::constant(150000);  ///< annual USD pay for θ = 1 (before region pay level); valuation: the floor
   double elasticity = 1.0;             ///< pay ∝ θ^elasticity
   double premium = 0.0;                ///< poaching premium on outside offers
   Dist max_package = Dist::constant(1e8);  ///< cap on any annual package [A7]
@@ -191,6 +194,7 @@ struct ProductionParams {
   double beta = 0.2;    ///< returns to compute
   double scale = 1e-3;  ///< papers per month per unit of A·(Σθ)^α·C^β
   double gpu_cost = 25000;  ///< USD per GPU-equivalent per year
+  double output_value = 0.0;  ///< P: USD a paper is worth to the firm (valuation pay) [fit]
 };
 
 enum class EventLogLevel : uint8_t { None, Top, All };
@@ -284,6 +288,7 @@ std::vector<RegionParams> default_regions();
 
 const char* to_string(FirmKind k);
 const char* to_string(RetentionRule r);
+const char* to_string(PayRule r);
 const char* to_string(EventType t);
 
 }  // namespace ts::model

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "sim/engine/sort.hpp"
+#include "sim/model/ledger.hpp"
 #include "sim/model/terms.hpp"
 #include "sim/model/tiers.hpp"
 
@@ -90,9 +91,9 @@ void init_firms(State& s) {
       for (auto* col : {&F.budget, &F.compute_share, &F.compute_factor, &F.productivity, &F.prestige, &F.base_pay,
                         &F.elasticity, &F.premium, &F.max_package, &F.annual_raise, &F.search_intensity, &F.growth,
                         &F.scouting_rate, &F.max_raise, &F.max_fee, &F.target, &F.compute, &F.wage_bill,
-                        &F.sum_theta, &F.output, &F.hc_output})
+                        &F.sum_theta, &F.output, &F.hc_output, &F.valuation_share, &F.value_per_theta})
         col->push_back(0.0);
-      for (auto* col : {&F.unlimited, &F.retention, &F.sponsors}) col->push_back(0);
+      for (auto* col : {&F.unlimited, &F.retention, &F.sponsors, &F.pay_rule}) col->push_back(0);
       for (auto* col : {&F.scouting_list, &F.headcount, &F.elite, &F.pending_in, &F.vacancies, &F.extra_capacity})
         col->push_back(0);
       apply_firm_policy(s, f, spec, true);
@@ -240,6 +241,11 @@ void init_researchers(State& s) {
       a = b;
     }
   }
+  // Valuation pay needs each firm's value of a researcher, from the staff just placed.
+  if (s.params.production.output_value > 0 && s.params.production.scale > 0) {
+    count_staff_theta(s);
+    update_firm_values(s);
+  }
   engine::for_each(N, [&](std::size_t i) {
     r.flags[i] = 0;
     if (r.employer[i] != kNoFirm)
@@ -314,6 +320,8 @@ void apply_firm_policy(State& s, int f, const FirmSpec& spec, bool reset_levels)
   F.scouting_list[f] = spec.hiring.scouting_list;
   F.scouting_rate[f] = spec.hiring.scouting_rate;
   F.retention[f] = uint8_t(spec.retention.rule);
+  F.pay_rule[f] = uint8_t(spec.pay.rule);
+  F.valuation_share[f] = spec.pay.valuation_share;
   F.max_raise[f] = spec.retention.max_raise;
   F.sponsors[f] = spec.visa.sponsors;
   F.max_fee[f] = spec.visa.max_fee;

@@ -117,7 +117,8 @@ ValidationReport run_validation(const Params& params) {
     const auto& F = sim.world().f;
     const double b = p.regions[0].unemployed_income;
     for (std::size_t f = 0; f < F.size(); ++f) {
-      const double v = V.kind == ValidationKind::PostelVinayRobin ? F.max_package[f] : offer_comp(sim.state(), int(f), F.hq[f], 1.0f, false);
+      const double v = V.kind == ValidationKind::PostelVinayRobin ? max_comp(sim.state(), int(f), F.hq[f], 1.0f)
+                                                                  : offer_comp(sim.state(), int(f), F.hq[f], 1.0f, false);
       require(v > b, "firm " + F.name[f] + " has value " + std::to_string(v) + " <= b = " + std::to_string(b) +
                          " (the theory needs every firm type above the unemployment income)");
     }
@@ -182,7 +183,8 @@ ValidationReport run_validation(const Params& params) {
     for (std::size_t f = 0; f < F.size(); ++f)
       // Pay is stored as float: compare workers with their firm's wage in the same precision,
       // or a wage rounded up would be counted at the next firm's point.
-      firm_value[f] = bm ? double(float(offer_comp(sim.state(), int(f), F.hq[f], 1.0f, false))) : F.max_package[f];
+      firm_value[f] = bm ? double(float(offer_comp(sim.state(), int(f), F.hq[f], 1.0f, false)))
+                         : max_comp(sim.state(), int(f), F.hq[f], 1.0f);
     for (std::size_t i = 0; i < r.size(); ++i)
       if (r.alive[i] && r.employer[i] != kNoFirm) worker_value.push_back(bm ? double(r.comp[i]) : firm_value[r.employer[i]]);
     const auto ks = ladder_ks(firm_value, worker_value, delta, l1);

@@ -113,7 +113,11 @@ struct Firms {
   // policy
   std::vector<double> budget, compute_share, compute_factor, productivity, prestige;
   std::vector<double> base_pay, elasticity, premium, max_package, annual_raise;
-  std::vector<uint8_t> unlimited, retention, sponsors;
+  std::vector<uint8_t> unlimited, retention, sponsors, pay_rule;
+  std::vector<double> valuation_share;
+  /// A unit of realised talent's value to the firm, 12 × output_value × ∂Y/∂(Σθ) (USD a year,
+  /// before the region's pay level), from the staff at planning (pay rule valuation).
+  std::vector<double> value_per_theta;
   std::vector<double> search_intensity, growth, scouting_rate, max_raise, max_fee;
   std::vector<int64_t> scouting_list;
   std::vector<uint32_t> rivals_begin;  ///< rivals of firm f: rivals[rivals_begin[f] .. rivals_begin[f+1])
@@ -152,6 +156,7 @@ void for_each_firm_column(F& f, V&& v) {
   v("compute_factor", f.compute_factor); v("productivity", f.productivity); v("prestige", f.prestige);
   v("base_pay", f.base_pay); v("elasticity", f.elasticity); v("premium", f.premium); v("max_package", f.max_package);
   v("annual_raise", f.annual_raise); v("unlimited", f.unlimited); v("retention", f.retention); v("sponsors", f.sponsors);
+  v("pay_rule", f.pay_rule); v("valuation_share", f.valuation_share); v("value_per_theta", f.value_per_theta);
   v("search_intensity", f.search_intensity); v("growth", f.growth); v("scouting_rate", f.scouting_rate);
   v("max_raise", f.max_raise); v("max_fee", f.max_fee); v("scouting_list", f.scouting_list);
   v("rivals_begin", f.rivals_begin); v("rivals", f.rivals); v("target", f.target); v("headcount", f.headcount);

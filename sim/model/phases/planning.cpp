@@ -5,6 +5,7 @@
 
 #include "sim/model/ledger.hpp"
 #include "sim/model/phases/phases.hpp"
+#include "sim/model/terms.hpp"
 
 namespace ts::model::phase {
 
@@ -74,6 +75,8 @@ void FirmPlanning::run(State& s) {
       s.plan_capacity[f] = std::max<int64_t>(F.headcount[f] + F.pending_in[f], std::llround(F.target[f]));
     }
   });
+  // The value of a researcher to each firm (pay rule valuation), from its staff now.
+  if (s.params.production.output_value > 0) update_firm_values(s);
   build_firm_sampler(s);
 }
 
