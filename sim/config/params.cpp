@@ -294,6 +294,9 @@ void describe(V& v, MarketParams& p) {
   v.num("lambda0", p.lambda0, 0, 1, "monthly probability of a random offer without a job (λ0)");
   v.num("lambda1", p.lambda1, 0, 1, "monthly probability of a random offer with a job (λ1)");
   v.num("separation", p.separation, 0, 1, "monthly probability of losing the job (δ)");
+  v.num("local_share", p.local_share, 0, 1,
+        "share of random offers drawn among the offices in the researcher's own region (by vacancies); the rest "
+        "among all offices worldwide (international recruiting) [S]");
   v.obj("utility", p.utility, "weights of the decision rule (docs/model.md, decisions)");
   v.num("elite_share", p.elite_share, 0, 1, "elite tier: this top share by talent");
   v.num("top_share", p.top_share, 0, 1, "top tier: this top share by talent [A2]");

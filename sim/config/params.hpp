@@ -162,6 +162,7 @@ struct MarketParams {
   double lambda0 = 0.2;     ///< monthly offer probability without a job
   double lambda1 = 0.02;    ///< monthly offer probability with a job
   double separation = 0.005;  ///< monthly probability of losing the job (δ)
+  double local_share = 0.0;   ///< share of random offers from offices in the researcher's own region [S]
   UtilityWeights utility;
   double elite_share = 0.001;     ///< elite tier: top 0.1% by talent
   double top_share = 0.07222;     ///< top tier: 21,668 / 300,000 [A2][P1]

@@ -18,10 +18,10 @@ namespace ts::model {
 /// A uniform in [0, 1) from one 32-bit word (2^-32 resolution).
 inline double unit(uint32_t word) { return double(word) * 0x1.0p-32; }
 
-/// The words of a random job offer (offers phase): the alias table's column, its coin, the
-/// office.
+/// The words of a random job offer (offers phase): whether it comes from the researcher's region
+/// (local search) or from anywhere, the alias table's column and its coin.
 struct OfferDraw {
-  uint32_t column_word, coin_word, office_word;
+  uint32_t local_word, column_word, coin_word;
 };
 /// The words of a visa clock's month (visa phase): the pending petition's approval, the work
 /// visa holder's permanent residency.
@@ -84,11 +84,11 @@ struct Draws {
   // ------------------------------------------------------------------ offers
   /// Which slots of chunk c receive a random offer this step: engine::Arrivals' stream.
   rng::Stream offer_candidates(uint64_t chunk) const { return stream(chunk, rng::Purpose::OfferCandidates); }
-  /// A random offer: word 1 picks the alias table's column, word 2 is its coin, word 3 the
-  /// office (word 0 is unused).
+  /// A random offer: word 0 decides local or worldwide search, word 1 picks the alias table's
+  /// column, word 2 is its coin (word 3 is unused).
   OfferDraw random_offer(uint64_t uid) const {
     const auto b = words(uid, rng::Purpose::OfferArrival);
-    return {b[1], b[2], b[3]};
+    return {b[0], b[1], b[2]};
   }
   /// Whether firm f scouts this step (a Bernoulli's stream).
   rng::Stream scouting_round(uint64_t firm) const { return stream(firm, rng::Purpose::Scouting); }
