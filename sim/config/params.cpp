@@ -238,7 +238,6 @@ template <class V>
 void describe(V& v, HiringPolicy& p) {
   v.flag("unlimited", p.unlimited, "no capacity limit: hires everyone who accepts (textbook firms)");
   v.num("search_intensity", p.search_intensity, 0, 1e6, "weight on vacancies when a random offer picks a firm");
-  v.num("growth", p.growth, -1, 10, "yearly growth of target headcount");
   v.num("scouting_list", p.scouting_list, 0, 1e6, "targeted offers per scouting round [A10]");
   v.num("scouting_rate", p.scouting_rate, 0, 1, "monthly probability of a scouting round");
   v.names("rivals", p.rivals, p.rivals_loc, "scout only staff of these firms (empty: everyone)");
@@ -264,8 +263,13 @@ void describe(V& v, FirmSpec& p) {
   v.text("hq", p.hq, "region of headquarters");
   v.text("controlled_by", p.controlled_by, "region of control (export controls and service bans act on it); default hq");
   v.shares("offices", p.offices, 0, kInf, "region -> share of hiring (default: hq only) [A17–A19]");
-  v.dist("headcount", p.headcount, 0, 1e8, "initial and target number of researchers");
-  v.num("budget_per_head", p.budget_per_head, 0, kMoney, "annual AI budget per target researcher, USD [A9]");
+  v.dist("headcount", p.headcount, 0, 1e8,
+         "planned number of researchers at the start (the firm's wage budget is what this headcount costs at its "
+         "pay; its plan then follows the budget)");
+  v.num("budget_per_head", p.budget_per_head, 0, kMoney,
+        "annual AI budget per planned researcher at the start, USD: compute_share of it buys compute [A9]");
+  v.num("budget_growth", p.budget_growth, -1, 10,
+        "yearly growth of the budget, wages and compute alike (a trend; 0 = none) [S]");
   v.num("compute_share", p.compute_share, 0, 1, "share of the budget spent on compute");
   v.dist("productivity", p.productivity, 0, 1e6, "research productivity A (PVR: the firm type p)");
   v.num("prestige", p.prestige, -100, 100, "prestige in researchers' utility");

@@ -108,7 +108,6 @@ struct PayPolicy {
 struct HiringPolicy {
   bool unlimited = false;          ///< no capacity limit (textbook firms)
   double search_intensity = 1.0;   ///< weight on vacancies when random offers pick a firm
-  double growth = 0.0;             ///< yearly growth of target headcount
   int64_t scouting_list = 0;       ///< targeted offers per scouting round [A10]
   double scouting_rate = 0.0;      ///< monthly probability of a scouting round
   std::vector<std::string> rivals; ///< scout only staff of these firms (empty = everyone)
@@ -135,7 +134,8 @@ struct FirmSpec {
   std::string controlled_by;       ///< defaults to hq
   std::vector<Share> offices;      ///< region -> share of hiring (default: hq 1.0)
   Dist headcount = Dist::constant(100);  ///< initial and target headcount
-  double budget_per_head = 1e6;    ///< annual AI budget per target researcher, USD
+  double budget_per_head = 1e6;    ///< annual AI budget per initial researcher, USD
+  double budget_growth = 0.0;      ///< yearly growth of the budget (a trend; 0 = none) [S]
   double compute_share = 0.5;      ///< share of budget spent on compute
   Dist productivity = Dist::constant(1.0);
   double prestige = 0.0;

@@ -89,9 +89,9 @@ void init_firms(State& s) {
       }
       F.office_begin.push_back(uint32_t(F.office_region.size()));
       for (auto* col : {&F.budget, &F.compute_share, &F.compute_factor, &F.productivity, &F.prestige, &F.base_pay,
-                        &F.elasticity, &F.premium, &F.max_package, &F.annual_raise, &F.search_intensity, &F.growth,
+                        &F.elasticity, &F.premium, &F.max_package, &F.annual_raise, &F.search_intensity, &F.budget_growth,
                         &F.scouting_rate, &F.max_raise, &F.max_fee, &F.target, &F.compute, &F.wage_bill,
-                        &F.sum_theta, &F.output, &F.hc_output, &F.valuation_share, &F.value_per_theta})
+                        &F.sum_theta, &F.output, &F.hc_output, &F.valuation_share, &F.value_per_theta, &F.wage_budget})
         col->push_back(0.0);
       for (auto* col : {&F.unlimited, &F.retention, &F.sponsors, &F.pay_rule}) col->push_back(0);
       for (auto* col : {&F.scouting_list, &F.headcount, &F.elite, &F.pending_in, &F.vacancies, &F.extra_capacity})
@@ -254,6 +254,10 @@ void init_researchers(State& s) {
       r.tenure[i] = 0;
   });
   refresh_tiers(s);
+  // Each firm's wage budget: what its planned headcount costs at its pay (MODEL.md §2: every
+  // firm can pay its own pay scale), so the plan starts at the planned headcount.
+  count_firm_books(s);
+  for (std::size_t f = 0; f < F.size(); ++f) F.wage_budget[f] = F.target[f] * expected_pay(s, int(f));
 }
 
 }  // namespace
@@ -316,7 +320,7 @@ void apply_firm_policy(State& s, int f, const FirmSpec& spec, bool reset_levels)
   F.annual_raise[f] = spec.pay.annual_raise;
   F.unlimited[f] = spec.hiring.unlimited;
   F.search_intensity[f] = spec.hiring.search_intensity;
-  F.growth[f] = spec.hiring.growth;
+  F.budget_growth[f] = spec.budget_growth;
   F.scouting_list[f] = spec.hiring.scouting_list;
   F.scouting_rate[f] = spec.hiring.scouting_rate;
   F.retention[f] = uint8_t(spec.retention.rule);
@@ -330,7 +334,10 @@ void apply_firm_policy(State& s, int f, const FirmSpec& spec, bool reset_levels)
     F.target[f] = std::max(0.0, std::round(value(spec.headcount, 0)));
     F.compute_factor[f] = 1.0;
   }
-  F.budget[f] = spec.budget_per_head * std::max(1.0, F.target[f]);
+  const double budget = spec.budget_per_head * std::max(1.0, F.target[f]);
+  // A `set` that changes the budget changes the wage budget with it.
+  if (!reset_levels && F.budget[f] > 0) F.wage_budget[f] *= budget / F.budget[f];
+  F.budget[f] = budget;
 }
 
 void init_world(State& s) {

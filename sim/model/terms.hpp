@@ -64,6 +64,14 @@ inline double offer_comp(const State& s, int f, int region, float talent, bool e
   return offer_pay(offer_card(s, f), s.params.regions[region].pay_level, talent, employed);
 }
 
+/// What firm f expects to pay a researcher (its plan divides the wage budget by it): the average
+/// pay of its staff, or, without staff, its offer to θ = 1 at its headquarters.
+inline double expected_pay(const State& s, int f) {
+  const auto& F = s.world.f;
+  if (F.headcount[f] > 0) return F.wage_bill[f] / double(F.headcount[f]);
+  return offer_comp(s, f, F.hq[f], 1.0f, false);
+}
+
 // ------------------------------------------------------------------------------ production
 /// Firm f's monthly output from its staff's Σθ by office region (Ledger::theta_sums, fixed
 /// point): Y = scale·A·(Σθ)^α·C^β (MODEL.md §4.8), with A after service restrictions and C the

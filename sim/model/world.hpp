@@ -118,12 +118,15 @@ struct Firms {
   /// A unit of realised talent's value to the firm, 12 × output_value × ∂Y/∂(Σθ) (USD a year,
   /// before the region's pay level), from the staff at planning (pay rule valuation).
   std::vector<double> value_per_theta;
-  std::vector<double> search_intensity, growth, scouting_rate, max_raise, max_fee;
+  std::vector<double> search_intensity, budget_growth, scouting_rate, max_raise, max_fee;
+  /// The part of the budget that pays researchers (USD a year): at the start, what the planned
+  /// headcount costs at the firm's pay; it changes with the budget (trend, shocks).
+  std::vector<double> wage_budget;
   std::vector<int64_t> scouting_list;
   std::vector<uint32_t> rivals_begin;  ///< rivals of firm f: rivals[rivals_begin[f] .. rivals_begin[f+1])
   std::vector<int32_t> rivals;
   // planning and bookkeeping
-  std::vector<double> target;          ///< target headcount
+  std::vector<double> target;          ///< target headcount: the wage budget over the expected pay
   /// headcount, elite (staff in the elite tier) and pending_in (incoming hires waiting for a
   /// visa) are current at all times (Simulation::staff_into); vacancies are set by planning,
   /// used by clearing.
@@ -157,7 +160,8 @@ void for_each_firm_column(F& f, V&& v) {
   v("base_pay", f.base_pay); v("elasticity", f.elasticity); v("premium", f.premium); v("max_package", f.max_package);
   v("annual_raise", f.annual_raise); v("unlimited", f.unlimited); v("retention", f.retention); v("sponsors", f.sponsors);
   v("pay_rule", f.pay_rule); v("valuation_share", f.valuation_share); v("value_per_theta", f.value_per_theta);
-  v("search_intensity", f.search_intensity); v("growth", f.growth); v("scouting_rate", f.scouting_rate);
+  v("search_intensity", f.search_intensity); v("budget_growth", f.budget_growth); v("scouting_rate", f.scouting_rate);
+  v("wage_budget", f.wage_budget);
   v("max_raise", f.max_raise); v("max_fee", f.max_fee); v("scouting_list", f.scouting_list);
   v("rivals_begin", f.rivals_begin); v("rivals", f.rivals); v("target", f.target); v("headcount", f.headcount);
   v("elite", f.elite); v("pending_in", f.pending_in); v("vacancies", f.vacancies); v("extra_capacity", f.extra_capacity);

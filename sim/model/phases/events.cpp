@@ -170,7 +170,7 @@ void apply_event(State& s, const Event& e) {
     case EventType::BudgetShock:
       for (int f : s.firms_named(e.firm)) {
         F.budget[f] *= e.factor;
-        F.target[f] *= e.factor;
+        F.wage_budget[f] *= e.factor;
       }
       break;
     case EventType::ComputeShock:

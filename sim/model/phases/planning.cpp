@@ -90,21 +90,34 @@ void FirmPlanning::run(State& s) {
     count_firm_books(s);
     s.books.recount = false;
   }
+  // Budgets follow their trend, and the budget's compute share buys compute.
   const double month_growth = 1.0 / 12.0;
+  engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {
+    for (std::size_t f = fb; f < fe; ++f) {
+      if (F.budget_growth[f] != 0 && s.world.step > 0) {
+        const double g = std::pow(1.0 + F.budget_growth[f], month_growth);
+        F.budget[f] *= g;
+        F.wage_budget[f] *= g;
+      }
+      F.compute[f] = F.budget[f] * F.compute_share[f] / s.params.production.gpu_cost * F.compute_factor[f];
+    }
+  });
+  // The value of a researcher to each firm (pay rule valuation), from its staff and compute now.
+  if (s.params.production.output_value > 0) update_firm_values(s);
+  // The headcount plan is what the wage budget pays at the expected pay; vacancies fill it.
   s.plan_capacity.assign(NF, 0);
   engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {
     for (std::size_t f = fb; f < fe; ++f) {
-      if (F.growth[f] != 0 && s.world.step > 0) F.target[f] *= std::pow(1.0 + F.growth[f], month_growth);
-      F.compute[f] = F.budget[f] * F.compute_share[f] / s.params.production.gpu_cost * F.compute_factor[f];
-      const bool broke = F.wage_bill[f] >= F.budget[f] * (1.0 - F.compute_share[f]) && F.budget[f] > 0 && !F.unlimited[f];
-      F.vacancies[f] = F.unlimited[f] ? std::numeric_limits<int64_t>::max() / 4
-                       : broke ? 0
-                               : std::max<int64_t>(0, std::llround(F.target[f]) - F.headcount[f] - F.pending_in[f]);
+      if (F.unlimited[f]) {
+        F.vacancies[f] = std::numeric_limits<int64_t>::max() / 4;
+        continue;
+      }
+      const double pay = expected_pay(s, int(f));
+      F.target[f] = pay > 0 ? F.wage_budget[f] / pay : 0.0;
+      F.vacancies[f] = std::max<int64_t>(0, std::llround(F.target[f]) - F.headcount[f] - F.pending_in[f]);
       s.plan_capacity[f] = std::max<int64_t>(F.headcount[f] + F.pending_in[f], std::llround(F.target[f]));
     }
   });
-  // The value of a researcher to each firm (pay rule valuation), from its staff now.
-  if (s.params.production.output_value > 0) update_firm_values(s);
   build_office_sampler(s);
 }
 
