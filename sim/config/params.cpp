@@ -307,6 +307,13 @@ void describe(V& v, MarketParams& p) {
 }
 
 template <class V>
+void describe(V& v, ExperienceParams& p) {
+  v.flag("enabled", p.enabled, "realised talent grows with experience (false: θ(t) = θ, the textbook reductions)");
+  v.num("start", p.start, 0, 1, "realised talent at entry, as a share of θ [S]");
+  v.num("months", p.months, 1, 1200, "career months to full realised talent (linear rise) [S]");
+}
+
+template <class V>
 void describe(V& v, PopulationParams& p) {
   v.num("researchers", p.researchers, 0, 4e9, "researchers at step 0 [P1]");
   v.num("reference_researchers", p.reference_researchers, 0, 4e9,
@@ -328,6 +335,9 @@ void describe(V& v, PopulationParams& p) {
   v.num("exit_rate", p.exit_rate, 0, 1, "monthly probability of leaving the field before retirement");
   v.num("fixed_talent", p.fixed_talent, 0, 1e6, "if > 0, every researcher has θ = fixed_talent (textbook reductions)");
   v.flag("ageing", p.ageing, "age researchers and retire them");
+  v.obj("experience", p.experience,
+        "realised talent θ(t) = θ · e(career months), rising from `start` to 1 over `months`; tiers, output and pay "
+        "use θ(t) (docs/model.md)");
 }
 
 template <class V>

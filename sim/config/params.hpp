@@ -168,6 +168,14 @@ struct MarketParams {
   double top_share = 0.07222;     ///< top tier: 21,668 / 300,000 [A2][P1]
 };
 
+/// Realised talent θ(t) = θ · e(career months): e rises linearly from `start` at entry to 1
+/// after `months` months; tiers, output and pay use θ(t) [S].
+struct ExperienceParams {
+  bool enabled = false;
+  double start = 0.6;   ///< e at entry [S]
+  int64_t months = 60;  ///< months to full productivity [S]
+};
+
 struct PopulationParams {
   int64_t researchers = 300000;    ///< [P1]
   /// The population the absolute counts of a scenario file describe (firm headcounts and
@@ -188,6 +196,7 @@ struct PopulationParams {
   double exit_rate = 0.002;        ///< monthly probability of leaving the field before retirement
   double fixed_talent = 0.0;       ///< if > 0, every researcher has θ = fixed_talent (textbook runs)
   bool ageing = true;              ///< age researchers and retire them
+  ExperienceParams experience;
 };
 
 struct ProductionParams {

@@ -392,7 +392,9 @@ void RunWriter::write_snapshot(const model::Simulation& sim) {
     g.write(nm, out, {n});
   };
   model::for_each_researcher_column(r, [&](const auto& c, const auto& column) {
-    if (c.snapshot) col(c.snapshot, column);
+    if (!c.snapshot) return;
+    col(c.snapshot, column);
+    if (*c.dictionary) g.attr("dictionary", std::string(c.dictionary), c.snapshot);
   });
 }
 

@@ -175,6 +175,11 @@ void init_researchers(State& s) {
     }
     r.tenure[i] = int16_t(rng::uniform_int(st, 60));
     r.flags[i] = rng::bernoulli(st, P.employment_rate) ? 1 : 0;  // temporary: wants a job
+    // Career months: since an entry age drawn like an entrant's, at most the time since the
+    // youngest entry age.
+    const int entry = P.min_age * 12 + int(rng::uniform_int(st, uint32_t((P.max_entry_age - P.min_age) * 12 + 1)));
+    r.career[i] = int16_t(std::clamp(int(r.age[i]) - entry, 0, 32767));
+    r.skill[i] = realised_talent(r.talent[i], r.career[i], P.experience);
   });
   s.world.next_uid = N;
 
@@ -202,7 +207,7 @@ void init_researchers(State& s) {
       std::size_t* o = &at[c * std::size_t(R)];
       for (std::size_t i = b; i < e; ++i) {
         if (!r.flags[i]) continue;
-        const float key = float(std::log(r.talent[i]) + P.sorting_noise * draws.sorting_noise(i));
+        const float key = float(std::log(r.skill[i]) + P.sorting_noise * draws.sorting_noise(i));
         cands[r.location[i]][o[r.location[i]]++] = engine::descending_key(key, uint32_t(i));
       }
     });
@@ -249,7 +254,7 @@ void init_researchers(State& s) {
   engine::for_each(N, [&](std::size_t i) {
     r.flags[i] = 0;
     if (r.employer[i] != kNoFirm)
-      r.comp[i] = float(offer_comp(s, r.employer[i], r.location[i], r.talent[i], false));
+      r.comp[i] = float(offer_comp(s, r.employer[i], r.location[i], r.skill[i], false));
     else
       r.tenure[i] = 0;
   });

@@ -50,7 +50,7 @@ struct Mover {
   uint8_t region;
   uint8_t targeted;
   float comp;
-  float talent;
+  float talent;  ///< realised talent θ(t) (clearing's order)
   uint64_t uid;
 };
 
@@ -59,7 +59,7 @@ struct MoveRecord {
   uint64_t uid;
   int32_t from, to;
   float before, after;
-  float talent;
+  float talent;  ///< realised talent θ(t) (the firms' Σθ)
   uint8_t from_region, to_region, kind, origin, tier;
 };
 

@@ -86,7 +86,7 @@ void apply_raid(State& s, const Event& e) {
       staff.push_back(uint32_t(i));
   const std::size_t n = std::min<std::size_t>(staff.size(), std::size_t(e.offers));
   std::partial_sort(staff.begin(), staff.begin() + std::ptrdiff_t(n), staff.end(), [&](uint32_t a, uint32_t b) {
-    return r.talent[a] != r.talent[b] ? r.talent[a] > r.talent[b] : r.uid[a] < r.uid[b];
+    return r.skill[a] != r.skill[b] ? r.skill[a] > r.skill[b] : r.uid[a] < r.uid[b];
   });
   rng::Stream offices = s.draws().raid_offices(uint64_t(f));
   for (std::size_t k = 0; k < n; ++k) {

@@ -58,7 +58,7 @@ void scouting(State& s, const OfferTerms& terms, std::vector<Offer>& targeted) {
       if (rb != re && std::find(rb, re, r.employer[i]) == re) continue;
       const int region = pick_office(F, f, rng::uniform01(offices));
       const bool employed = r.employer[i] != kNoFirm;
-      Offer o{i, int32_t(f), uint8_t(region), 1, float(offer_comp(s, f, region, r.talent[i], employed)), 0.f, 0.f};
+      Offer o{i, int32_t(f), uint8_t(region), 1, float(offer_comp(s, f, region, r.skill[i], employed)), 0.f, 0.f};
       const std::size_t before = targeted.size();
       consider(s, terms, o, targeted);
       sent += targeted.size() > before;
@@ -68,7 +68,7 @@ void scouting(State& s, const OfferTerms& terms, std::vector<Offer>& targeted) {
 
 /// The columns the evaluation of a random offer reads of researcher i.
 [[gnu::always_inline]] inline void prefetch_offer_taker(const Researchers& r, std::size_t i) {
-  engine::prefetch_slot(i, r.employer, r.uid, r.talent, r.comp, r.location, r.origin, r.status, r.visa_left,
+  engine::prefetch_slot(i, r.employer, r.uid, r.skill, r.comp, r.location, r.origin, r.status, r.visa_left,
                         r.compute_taste, r.home_bias);
 }
 
@@ -148,7 +148,7 @@ void random_search(const State& s, const OfferTerms& terms, std::size_t c, std::
     const OfferCard& card = terms.cards[std::size_t(d.firm)];
     const int region = F.office_region[std::size_t(d.office)];
     const Offer o{uint32_t(i), d.firm, uint8_t(region), 0,
-                  float(offer_pay(card, s.params.regions[region].pay_level, r.talent[i], employed)), 0.f, 0.f};
+                  float(offer_pay(card, s.params.regions[region].pay_level, r.skill[i], employed)), 0.f, 0.f};
     consider(s, terms, o, out);
   };
   engine::pipeline(0, n, evaluate,

@@ -102,8 +102,12 @@ void FirmPlanning::run(State& s) {
       F.compute[f] = F.budget[f] * F.compute_share[f] / s.params.production.gpu_cost * F.compute_factor[f];
     }
   });
-  // The value of a researcher to each firm (pay rule valuation), from its staff and compute now.
-  if (s.params.production.output_value > 0) update_firm_values(s);
+  // The value of a researcher to each firm (pay rule valuation), from its staff and compute now
+  // (Σθ(t) counted afresh when realised talent grows with experience).
+  if (s.params.production.output_value > 0) {
+    if (s.params.population.experience.enabled && s.params.production.scale > 0) count_staff_theta(s);
+    update_firm_values(s);
+  }
   // The headcount plan is what the wage budget pays at the expected pay; vacancies fill it.
   s.plan_capacity.assign(NF, 0);
   engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {

@@ -52,7 +52,9 @@ void Production::run(State& s) {
   if (Pp.scale <= 0) return;
   // Σθ by firm × office region and the top tiers' Σθ by firm (fixed point, exact): carried
   // forward in the ledger, counted here only after a hand edit since planning.
-  if (s.books.recount || s.books.theta_sums.empty()) count_staff_theta(s);
+  // Σθ(t) is carried forward in the ledger; counted afresh after a hand edit, and every step
+  // when realised talent grows with experience.
+  if (s.books.recount || s.books.theta_sums.empty() || s.params.population.experience.enabled) count_staff_theta(s);
   std::vector<double> per_theta(NF, 0.0);
   engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {  // two pows a firm
     for (std::size_t f = fb; f < fe; ++f) {
@@ -65,7 +67,7 @@ void Production::run(State& s) {
   });
   const auto& tot = s.counters.count(N, 4 * std::size_t(R), [&](int64_t* a, std::size_t b, std::size_t e) {
     credit_output(b, e, std::size_t(R), r.employer.data(), r.alive.data(), r.location.data(), r.origin.data(),
-                  r.tier.data(), r.talent.data(), r.output.data(), r.hc_output.data(), per_theta.data(), a);
+                  r.tier.data(), r.skill.data(), r.output.data(), r.hc_output.data(), per_theta.data(), a);
   });
   for (int x = 0; x < R; ++x) {
     s.stats.output_region[x] = double(tot[x]) / kOut;

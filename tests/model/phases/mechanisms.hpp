@@ -76,6 +76,8 @@ inline void put(Simulation& sim, std::size_t i, const Person& p) {
   r.location[i] = uint8_t(p.location);
   r.status[i] = uint8_t(p.status);
   r.talent[i] = p.talent;
+  r.skill[i] = p.talent;  // realised talent: experience is off in these worlds
+  r.career[i] = 120;
   r.employer[i] = p.employer;
   r.comp[i] = p.comp;
   r.visa_left[i] = int16_t(p.visa_left);

@@ -90,3 +90,39 @@ TEST_CASE("model: tiers - 1000 researchers, elite_share 0.01 gives exactly the 1
   CHECK(elite == 10);
   CHECK(top == 40);  // top share 5% = 50 including the 10 elite
 }
+
+TEST_CASE("model: realised talent grows with experience, and tiers rank realised talent") {
+  // Experience on: e rises linearly from 0.5 at entry to 1 after 24 months. Researcher 0 has
+  // θ = 2 and starts her career now (0 months); researcher 1 has θ = 1.5 and is fully
+  // experienced. top_share 0.5 ⇒ the top tier is the one with the higher realised talent.
+  // Demography adds a month each step first: after step t, researcher 0 has t + 1 months and
+  // θ(t) = 2·(0.5 + 0.5·(t + 1)/24), below 1.5 until t + 1 > 12, above after; 2 from t + 1 = 24.
+  auto sim = make(scenario("  US: {pay_level: 1}\n", "  - {name: Lab, hq: US, headcount: 5}\n"),
+                  {"population.researchers=2", "population.experience={enabled: true, start: 0.5, months: 24}",
+                   "market.top_share=0.5", "market.elite_share=0"});
+  put(sim, 0, {.talent = 2.0f, .employer = 0, .comp = 1e5});
+  put(sim, 1, {.talent = 1.5f, .employer = 0, .comp = 1e5});
+  auto& r = sim.edit_world().r;
+  r.career[0] = 0;
+  r.skill[0] = 1.0f;
+  const auto& w = sim.world().r;
+  for (int t = 0; t < 30; ++t) {
+    sim.step();
+    CAPTURE(t);
+    const double e = std::min(1.0, 0.5 + 0.5 * double(t + 1) / 24.0);
+    CHECK(w.career[0] == t + 1);
+    CHECK(w.skill[0] == doctest::Approx(2.0 * e));
+    CHECK(w.skill[1] == doctest::Approx(1.5));
+    CHECK(w.talent[0] == 2.0f);  // innate talent does not change
+    // Production sums realised talent (Y = scale·A·(Σθ(t))^α·C^β).
+    CHECK(sim.world().f.sum_theta[0] == doctest::Approx(double(w.skill[0]) + double(w.skill[1])).epsilon(1e-6));
+    if (2.0 * e == 1.5) {  // t + 1 = 12: equal realised talents, both at the cut
+      CHECK(w.tier[0] == model::Top);
+      CHECK(w.tier[1] == model::Top);
+      continue;
+    }
+    const bool zero_ahead = 2.0 * e > 1.5;
+    CHECK(w.tier[0] == (zero_ahead ? model::Top : model::Regular));
+    CHECK(w.tier[1] == (zero_ahead ? model::Regular : model::Top));
+  }
+}
