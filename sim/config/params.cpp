@@ -335,6 +335,12 @@ void describe(V& v, PopulationParams& p) {
   v.num("exit_rate", p.exit_rate, 0, 1, "monthly probability of leaving the field before retirement");
   v.num("fixed_talent", p.fixed_talent, 0, 1e6, "if > 0, every researcher has θ = fixed_talent (textbook reductions)");
   v.flag("ageing", p.ageing, "age researchers and retire them");
+  v.num("abroad_selection", p.abroad_selection, -1, 1,
+        "selection on talent of who studies abroad and who works abroad at the start: correlation of the "
+        "standardised ln θ with the propensity to go (probit; the shares abroad are kept) [fit]");
+  v.flag("steady_entry", p.steady_entry,
+         "derive every origin's entrants_per_month so that entry keeps the population and its origin shares in "
+         "steady state: researchers × share / (mean career months × ai_propensity)");
   v.obj("experience", p.experience,
         "realised talent θ(t) = θ · e(career months), rising from `start` to 1 over `months`; tiers, output and pay "
         "use θ(t) (docs/model.md)");
@@ -659,7 +665,32 @@ Params load_params(const cfg::Node& root, cfg::Diagnostics& d) {
   for (auto& f : p.firms)
     if (f.controlled_by.empty()) f.controlled_by = f.hq;
   check_params(p, root, d);
+  if (p.population.steady_entry) {
+    const double career = mean_career_months(p.population);
+    for (auto& reg : p.regions) {
+      double share = p.population.origin_shares.empty() ? 1.0 / double(p.regions.size()) : 0.0;
+      for (const auto& sh : p.population.origin_shares)
+        if (sh.name == reg.name) share = sh.value;
+      reg.entrants_per_month = career > 0 && reg.ai_propensity > 0
+                                   ? double(p.population.researchers) * share / (career * reg.ai_propensity)
+                                   : 0.0;
+    }
+  }
   return p;
+}
+
+double mean_career_months(const PopulationParams& p) {
+  const double x = std::clamp(p.exit_rate, 0.0, 1.0);
+  if (!p.ageing) return x > 0 ? 1.0 / x : 0.0;
+  // Months in the field of an entrant of entry month u (as demography draws them), until
+  // retirement or an exit: Σ_{m<L} (1 − x)^m = (1 − (1 − x)^L) / x, L = retirement − u.
+  const int lo = p.min_age * 12, hi = std::max(lo, p.max_entry_age * 12);
+  double sum = 0;
+  for (int u = lo; u <= hi; ++u) {
+    const double L = std::max(0, p.retirement_age * 12 - u);
+    sum += x > 0 ? (1.0 - std::pow(1.0 - x, L)) / x : L;
+  }
+  return sum / double(hi - lo + 1);
 }
 
 cfg::Node dump_params(const Params& p) {

@@ -197,7 +197,18 @@ struct PopulationParams {
   double fixed_talent = 0.0;       ///< if > 0, every researcher has θ = fixed_talent (textbook runs)
   bool ageing = true;              ///< age researchers and retire them
   ExperienceParams experience;
+  /// Selection on talent of who studies abroad (entrants) and who works abroad at the start:
+  /// the correlation of the standardised ln θ with the propensity to go (probit; 0 = none) [fit].
+  double abroad_selection = 0.0;
+  /// Entrants keep the population and its origin shares in steady state: each origin's
+  /// entrants_per_month is derived as researchers × share / (mean career months × ai_propensity)
+  /// (steady_entry_months()), replacing the values given.
+  bool steady_entry = false;
 };
+
+/// Mean months a researcher stays in the field: entry ages uniform over [min_age, max_entry_age]
+/// (in months), a monthly exit probability and retirement (if ageing). 0 if unbounded.
+double mean_career_months(const PopulationParams& p);
 
 struct ProductionParams {
   double alpha = 0.8;   ///< returns to summed talent

@@ -60,11 +60,12 @@ struct Draws {
     for (uint32_t i = 0; i <= which; ++i) u = rng::uniform01(s);
     return u;
   }
-  /// A researcher's start, read in this order: ln-talent z (normal), age (uniform integer),
-  /// home-bias z, compute-taste z (normals), works abroad (Bernoulli), destination (uniform,
-  /// only if abroad), permanent resident (Bernoulli) and visa months left (uniform integer),
-  /// both only if abroad, months in the region (uniform integer, only if abroad), tenure
-  /// (uniform integer), employed (Bernoulli).
+  /// A researcher's start, read in this order: ln-talent z (normal); entry month (uniform
+  /// integer) and months in the field (uniform), repeated until they fit the working life
+  /// (initial_age); home-bias z, compute-taste z (normals); if the origin has people abroad,
+  /// the selection's ε (normal), and if abroad: destination (uniform), permanent resident
+  /// (Bernoulli), visa months left and months in the region (uniform integers); tenure (uniform
+  /// integer), employed (Bernoulli).
   rng::Stream initial_researcher(uint64_t slot) const { return stream(slot, rng::Purpose::Init); }
   /// The noise on ln θ when the start sorts talent into firms (a standard normal).
   double sorting_noise(uint64_t slot) const {
@@ -78,7 +79,8 @@ struct Draws {
   /// Whether origin o's fractional expected entrant enters (a Bernoulli's stream).
   rng::Stream entrant_count(uint64_t origin) const { return stream(origin, rng::Purpose::Entry); }
   /// An entrant's draws, read in this order: ln-talent z (normal), age (uniform integer),
-  /// home-bias z, compute-taste z (normals), place of study (uniform).
+  /// home-bias z, compute-taste z (normals), and if the origin sends students abroad: the
+  /// selection's ε (normal) and, if abroad, the place of study (uniform).
   rng::Stream entrant(uint64_t uid) const { return stream(uid, rng::Purpose::Entry); }
 
   // ------------------------------------------------------------------ offers

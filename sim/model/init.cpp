@@ -9,6 +9,7 @@
 
 #include "sim/engine/sort.hpp"
 #include "sim/model/ledger.hpp"
+#include "sim/model/selection.hpp"
 #include "sim/model/terms.hpp"
 #include "sim/model/tiers.hpp"
 
@@ -17,6 +18,25 @@ namespace ts::model {
 namespace {
 
 double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0 * u); }
+
+/// Age and career months of a researcher at the start, from the steady state of entry and exit
+/// (population.steady_entry, with ageing): entry month u as entrants draw it, months in the
+/// field c with the monthly exit probability x (geometric), kept if c < retirement − u (a
+/// rejection draw: the joint density of the steady state is ∝ (1 − x)^c on c < retirement − u).
+std::pair<int, int> steady_state_age(const PopulationParams& P, rng::Stream& st) {
+  const int lo = P.min_age * 12, hi = std::max(lo, P.max_entry_age * 12), retire = P.retirement_age * 12;
+  const double x = std::clamp(P.exit_rate, 0.0, 1.0);
+  const double log_stay = x > 0 && x < 1 ? std::log1p(-x) : 0.0;
+  int u = lo, c = 0;
+  for (int tries = 0; tries < 1000; ++tries) {
+    u = lo + int(rng::uniform_int(st, uint32_t(hi - lo + 1)));
+    const double draw = rng::uniform_open01(st);
+    c = x >= 1 ? 0 : x > 0 ? int(std::min(1e6, std::floor(std::log(draw) / log_stay))) : int(draw * double(retire - lo));
+    if (c < retire - u) break;
+    c = std::max(0, retire - u - 1);
+  }
+  return {u + c, c};
+}
 
 /// The value of distribution d at quantile u (R, λ1, δ for the Burdett–Mortensen offer
 /// distribution).
@@ -127,8 +147,9 @@ void init_researchers(State& s) {
   }
   std::stable_sort(rem.begin(), rem.end(), [](auto& a, auto& b) { return a.first > b.first; });
   for (std::size_t k = 0; assigned < int64_t(N) && k < rem.size(); ++k, ++assigned) ++cnt[rem[k].second];
-  std::vector<double> abroad(R, 0.0), dest_w(R, 0.0);
+  std::vector<double> abroad(R, 0.0), dest_w(R, 0.0), abroad_cut(R, 0.0);
   for (const auto& sh : P.abroad) abroad[s.params.region_index(sh.name)] = sh.value;
+  for (int o = 0; o < R; ++o) abroad_cut[o] = selection_cut(abroad[o]);
   for (const auto& sh : P.abroad_destinations) dest_w[s.params.region_index(sh.name)] = sh.value;
   std::vector<uint8_t> origin_of(N);
   {
@@ -144,13 +165,26 @@ void init_researchers(State& s) {
     r.alive[i] = 1;
     r.origin[i] = o;
     const auto& reg = s.params.regions[o];
-    r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * rng::normal(st)));
-    const int lo = P.min_age * 12, hi = P.retirement_age * 12 - 1;
-    r.age[i] = int16_t(lo + int(rng::uniform_int(st, uint32_t(hi - lo + 1))));
+    const double z = P.fixed_talent > 0 ? 0.0 : rng::normal(st);  // standardised ln θ
+    r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * z));
+    // Ages: from the steady state of entry and exit, or (without steady entry) uniform over the
+    // working life, with careers since an entry month drawn last.
+    const bool steady = P.steady_entry && P.ageing;
+    int age = 0, career = -1;
+    if (steady) {
+      std::tie(age, career) = steady_state_age(P, st);
+    } else {
+      const int lo = P.min_age * 12, hi = P.retirement_age * 12 - 1;
+      age = lo + int(rng::uniform_int(st, uint32_t(hi - lo + 1)));
+    }
+    r.age[i] = int16_t(age);
     r.home_bias[i] = float(U.home + U.home_sd * rng::normal(st));
     r.compute_taste[i] = float(std::max(0.0, U.compute + U.compute_sd * rng::normal(st)));
     int loc = o;
-    if (abroad[o] > 0 && rng::bernoulli(st, abroad[o])) {
+    // Who works abroad: a share abroad[o] of each origin, selected on talent (abroad_selection).
+    const bool away = abroad[o] > 0 && (P.abroad_selection != 0 ? selected(z, P.abroad_selection, abroad_cut[o], st)
+                                                                : rng::bernoulli(st, abroad[o]));
+    if (away) {
       double tot = 0;
       for (int d = 0; d < R; ++d) tot += d == o ? 0.0 : dest_w[d];
       if (tot > 0) {
@@ -175,10 +209,12 @@ void init_researchers(State& s) {
     }
     r.tenure[i] = int16_t(rng::uniform_int(st, 60));
     r.flags[i] = rng::bernoulli(st, P.employment_rate) ? 1 : 0;  // temporary: wants a job
-    // Career months: since an entry age drawn like an entrant's, at most the time since the
-    // youngest entry age.
-    const int entry = P.min_age * 12 + int(rng::uniform_int(st, uint32_t((P.max_entry_age - P.min_age) * 12 + 1)));
-    r.career[i] = int16_t(std::clamp(int(r.age[i]) - entry, 0, 32767));
+    if (!steady) {
+      const int entry = P.min_age * 12 + int(rng::uniform_int(st, uint32_t((P.max_entry_age - P.min_age) * 12 + 1)));
+      career = std::clamp(int(r.age[i]) - entry, 0, 32767);
+    }
+    if (steady) r.tenure[i] = int16_t(std::min<int>(r.tenure[i], career));  // no longer at the employer than in the field
+    r.career[i] = int16_t(career);
     r.skill[i] = realised_talent(r.talent[i], r.career[i], P.experience);
   });
   s.world.next_uid = N;

@@ -8,6 +8,7 @@
 #include "sim/engine/compress.hpp"
 #include "sim/engine/pipeline.hpp"
 #include "sim/model/phases/phases.hpp"
+#include "sim/model/selection.hpp"
 #include "sim/model/tiers.hpp"
 #include "sim/model/transitions.hpp"
 
@@ -165,6 +166,11 @@ void enter(State& s) {
   const int R = s.regions();
   const Draws draws = s.draws();
   std::vector<int64_t> entering(R, 0);
+  std::vector<double> abroad(R, 0.0), abroad_cut(R, 0.0);  // share studying abroad, by origin; its probit cut
+  for (int o = 0; o < R; ++o) {
+    for (const auto& sa : s.params.regions[o].study_abroad) abroad[o] += sa.value;
+    abroad_cut[o] = selection_cut(abroad[o]);
+  }
   int64_t all_entering = 0;
   for (int o = 0; o < R; ++o) {
     const auto& reg = s.params.regions[o];
@@ -212,20 +218,32 @@ void enter(State& s) {
       r.uid[i] = uid;
       r.alive[i] = 1;
       r.origin[i] = uint8_t(o);
-      r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * rng::normal(t)));
+      const double z = P.fixed_talent > 0 ? 0.0 : rng::normal(t);  // standardised ln θ
+      r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * z));
       r.career[i] = 0;
       r.skill[i] = realised_talent(r.talent[i], 0, P.experience);
       r.age[i] = int16_t(P.min_age * 12 + int(rng::uniform_int(t, uint32_t((P.max_entry_age - P.min_age) * 12 + 1))));
       r.home_bias[i] = float(U.home + U.home_sd * rng::normal(t));
       r.compute_taste[i] = float(std::max(0.0, U.compute + U.compute_sd * rng::normal(t)));
+      // Studied abroad (the more talented more often, abroad_selection), where by the shares;
+      // without selection one uniform decides both, x < share of the first place, then the next.
       int loc = o;
-      double x = rng::uniform01(t);
-      for (const auto& sa : reg.study_abroad) {
-        x -= sa.value;
-        if (x < 0) {
-          loc = s.params.region_index(sa.name);
-          break;
+      if (abroad[o] > 0) {
+        double x = 0;
+        bool away = true;
+        if (P.abroad_selection != 0) {
+          away = selected(z, P.abroad_selection, abroad_cut[o], t);
+          x = rng::uniform01(t) * abroad[o];
+        } else {
+          x = rng::uniform01(t);
+          away = x < abroad[o];
         }
+        if (away)
+          for (const auto& sa : reg.study_abroad) {
+            loc = s.params.region_index(sa.name);
+            x -= sa.value;
+            if (x < 0) break;
+          }
       }
       r.location[i] = uint8_t(loc);
       r.status[i] = uint8_t(loc == o ? Status::Citizen : Status::StudentVisa);
