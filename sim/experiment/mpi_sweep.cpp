@@ -185,13 +185,38 @@ void Session::ready(bool ok, int code, int threads, const std::string& fingerpri
 }
 
 int Session::serve(const RunPlan& plan, Evaluator& ev, int threads, const std::atomic<bool>& signal) {
+  // One thread runs the runs (in a task arena of `threads`); this one talks to rank 0.
   tbb::task_arena arena(threads);
   std::atomic<bool> cancel{false};
   std::mutex run_m;
-  std::condition_variable done;
-  bool finished = false;  // under run_m: the run's thread has its result
-  std::thread runner;
-  std::optional<RunResult> result;
+  std::condition_variable cv;
+  std::optional<int64_t> job;             // under run_m: the run to start
+  std::optional<RunResult> result;        // under run_m: the last run's result (nullopt: stopped midway)
+  bool finished = false, quit = false;    // under run_m
+  std::thread runner([&] {
+    std::unique_lock lk(run_m);
+    for (;;) {
+      cv.wait(lk, [&] { return job.has_value() || quit; });
+      if (quit) return;
+      const int64_t id = *job;
+      job.reset();
+      lk.unlock();
+      auto r = run_one(plan.run(id), ev, arena, threads, cancel);
+      lk.lock();
+      result = std::move(r);
+      finished = true;
+      cv.notify_all();
+    }
+  });
+  auto end_runner = [&] {
+    {
+      std::lock_guard lk(run_m);
+      quit = true;
+    }
+    cv.notify_all();
+    runner.join();
+  };
+  std::deque<int64_t> queued;  // runs handed out, not started (rank 0 sends one ahead)
   bool running = false, gone = false, first = true;
   double waited = 0;
   auto wait_start = clock_type::now();
@@ -201,56 +226,66 @@ int Session::serve(const RunPlan& plan, Evaluator& ev, int threads, const std::a
     send(0, kGone, Buffer());
     gone = true;
   };
-  for (;;) {
-    if (signal.load()) cancel = true;
-    if (running) {  // woken when the run ends, or every 2 ms to look for STOP and signals
-      std::unique_lock lk(run_m);
-      done.wait_for(lk, std::chrono::milliseconds(2), [&] { return finished; });
+  auto start_next = [&] {
+    if (running || queued.empty() || cancel.load()) return;
+    waited = first ? std::nan("") : since(wait_start);  // the first wait is the start, not a run's cost
+    first = false;
+    running = true;
+    {
+      std::lock_guard lk(run_m);
+      job = queued.front();
+      finished = false;
     }
-    if (running && [&] { std::lock_guard lk(run_m); return finished; }()) {
-      runner.join();
-      running = false;
-      if (result) {
-        Buffer b;
-        put_result(b, *result);
-        b.put(waited);
-        send(0, kResult, b);
-      } else {
-        say_gone();  // stopped midway by a signal: the run stays pending, for another worker or --resume
+    queued.pop_front();
+    cv.notify_all();
+  };
+  try {
+    for (;;) {
+      if (signal.load()) cancel = true;
+      if (running) {  // woken when the run ends, or every 2 ms to look for STOP and signals
+        std::unique_lock lk(run_m);
+        if (cv.wait_for(lk, std::chrono::milliseconds(2), [&] { return finished; })) {
+          std::optional<RunResult> r = std::move(result);
+          lk.unlock();
+          running = false;
+          wait_start = clock_type::now();
+          if (r) {
+            const double w = waited;
+            start_next();  // the next run starts before this result is sent
+            Buffer b;
+            put_result(b, *r);
+            b.put(w);
+            send(0, kResult, b);
+          } else {
+            say_gone();  // stopped midway by a signal: the run stays pending, for another worker or --resume
+          }
+          backoff.reset();
+          continue;
+        }
       }
-      wait_start = clock_type::now();
-      backoff.reset();
-      continue;
+      if (!running && cancel) say_gone();
+      if (auto m = poll(0)) {
+        backoff.reset();
+        if (m->tag == kStop) {
+          stop_code_ = m->body.get<int32_t>();
+          stop_received_ = true;
+          cancel = true;
+          end_runner();
+          send(0, kBye, Buffer());
+          return stop_code_;
+        }
+        if (m->tag == kWork && !gone) {
+          queued.push_back(m->body.get<int64_t>());
+          start_next();
+        }
+        continue;
+      }
+      if (!running) backoff.wait();
     }
-    if (!running && cancel) say_gone();
-    if (auto m = poll(0)) {
-      backoff.reset();
-      if (m->tag == kStop) {
-        stop_code_ = m->body.get<int32_t>();
-        stop_received_ = true;
-        cancel = true;
-        if (running) runner.join();
-        send(0, kBye, Buffer());
-        return stop_code_;
-      }
-      if (m->tag == kWork && !gone && !running) {
-        const int64_t id = m->body.get<int64_t>();
-        waited = first ? std::nan("") : since(wait_start);  // the first wait is the start, not a run's cost
-        first = false;
-        finished = false;
-        result.reset();
-        running = true;
-        runner = std::thread([&, id] {
-          auto r = run_one(plan.run(id), ev, arena, threads, cancel);
-          std::lock_guard lk(run_m);
-          result = std::move(r);
-          finished = true;
-          done.notify_one();
-        });
-      }
-      continue;
-    }
-    if (!running) backoff.wait();
+  } catch (...) {
+    cancel = true;
+    end_runner();
+    throw;
   }
 }
 
@@ -316,21 +351,22 @@ void MpiExecutor::execute(const std::vector<int64_t>& ids, const RunPlan&, Evalu
   const auto t0 = clock_type::now();
   std::deque<int64_t> queue(ids.begin(), ids.end());
   auto& ws = s_.workers_;
-  int outstanding = 0;
+  int outstanding = 0, alive = 0;
+  for (int r = 1; r < s_.size_; ++r) alive += ws[std::size_t(r)].ok && !ws[std::size_t(r)].gone;
+  // A worker has its run and, while more runs wait than there are workers, the next one: it starts
+  // that one as soon as it sends a result, without waiting for rank 0. Near the end each worker has
+  // one run at a time, so the last runs go to whichever worker is free.
   auto hand_out = [&](int r) {
     WorkerInfo& w = ws[std::size_t(r)];
-    if (queue.empty() || w.gone || !w.ok || w.running >= 0) return;
-    w.running = queue.front();
-    queue.pop_front();
-    Buffer b;
-    b.put(w.running);
-    send(r, kWork, b);
-    ++outstanding;
-  };
-  auto alive = [&] {
-    for (int r = 1; r < s_.size_; ++r)
-      if (ws[std::size_t(r)].ok && !ws[std::size_t(r)].gone) return true;
-    return false;
+    if (w.gone || !w.ok) return;
+    while (!queue.empty() && w.assigned.size() < (queue.size() > std::size_t(alive) ? 2u : 1u)) {
+      Buffer b;
+      b.put(queue.front());
+      send(r, kWork, b);
+      w.assigned.push_back(queue.front());
+      queue.pop_front();
+      ++outstanding;
+    }
   };
   for (int r = 1; r < s_.size_; ++r) hand_out(r);
   std::exception_ptr sink_error;
@@ -350,9 +386,10 @@ void MpiExecutor::execute(const std::vector<int64_t>& ids, const RunPlan&, Evalu
         stats_.worker_wait_seconds += waited;
         ++stats_.waits;
       }
-      if (r.id != w.running) throw std::runtime_error("MPI: rank " + std::to_string(m->from) + " sent the result of run " +
-                                                      std::to_string(r.id) + ", not of its run " + std::to_string(w.running));
-      w.running = -1;
+      if (w.assigned.empty() || r.id != w.assigned.front())  // a worker runs its runs in the order given
+        throw std::runtime_error("MPI: rank " + std::to_string(m->from) + " sent the result of run " + std::to_string(r.id) +
+                                 ", which it was not running");
+      w.assigned.pop_front();
       --outstanding;
       try {
         sink.record(r);
@@ -362,15 +399,14 @@ void MpiExecutor::execute(const std::vector<int64_t>& ids, const RunPlan&, Evalu
       }
       ++stats_.results;
       hand_out(m->from);
-    } else if (m->tag == kGone) {
+    } else if (m->tag == kGone && !w.gone) {
       w.gone = true;
-      if (w.running >= 0) {  // its run goes to the next free worker
-        queue.push_front(w.running);
-        w.running = -1;
-        --outstanding;
-        for (int r = 1; r < s_.size_ && !queue.empty(); ++r) hand_out(r);
-      }
-      if (!alive()) break;
+      --alive;
+      outstanding -= int(w.assigned.size());  // its runs go to the next free workers, first in line
+      queue.insert(queue.begin(), w.assigned.begin(), w.assigned.end());
+      w.assigned.clear();
+      if (alive == 0) break;
+      for (int r = 1; r < s_.size_ && !queue.empty(); ++r) hand_out(r);
     }
     stats_.busy_seconds += since(busy0);
   }

@@ -2,8 +2,9 @@
 // (docs/clusters.md). Compiled only with TALENTSIM_MPI; this header needs no MPI header.
 //
 // Rank 0 is the manager. It checks the experiment, owns the journal and the sweep file exactly as
-// a single process does (run_sweep), and hands run ids to the other ranks, the workers, one at a
-// time as each becomes free, so long and short runs balance themselves. Every worker loads the same
+// a single process does (run_sweep), and hands run ids to the other ranks, the workers, as each
+// becomes free, so long and short runs balance themselves (a worker also holds the next run while
+// many wait, so it never waits for rank 0 between runs). Every worker loads the same
 // experiment and scenario files itself, runs each run it is given with run_one() in a task arena of
 // its threads, and sends the RunResult back; the manager records it as LocalExecutor's jobs do. Ids
 // go out in ascending order, a run's settings and seed come from its id alone (the plan) and its
@@ -28,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,7 +44,7 @@ struct WorkerInfo {
   int code = 0, threads = 0;
   std::string fingerprint, host, message, note;
   bool gone = false, stopped = false, bye = false;
-  int64_t running = -1;  ///< the run it has (manager's view)
+  std::deque<int64_t> assigned;  ///< the runs it has, in order: the one running and at most one more (manager's view)
 };
 
 /// The manager's costs, for the closing note and docs/clusters.md's measurements.
