@@ -31,9 +31,10 @@ double since(clock_type::time_point t) { return std::chrono::duration<double>(cl
 
 /// Sleeps a little longer each time nothing arrived: from 20 µs, doubling, to `most` µs. A
 /// message then waits at most `most` µs to be seen, and an idle rank wakes up 1e6 / most times a
-/// second (about 1% of a core at 500 µs).
+/// second. Rank 0 waits up to 2 ms (its workers hold their next run, so they do not wait for it);
+/// a worker without a run, up to 0.2 ms.
 struct Backoff {
-  int most = 500, idle = 0;
+  int most = 2000, idle = 0;
   void reset() { idle = 0; }
   void wait() {
     std::this_thread::sleep_for(std::chrono::microseconds(std::min(most, 20 << std::min(idle, 10))));

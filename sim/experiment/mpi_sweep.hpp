@@ -24,7 +24,7 @@
 // Every result recorded before is in rank 0's journal, and the same command with --resume runs the
 // rest (tests/experiment/test_distributed.cpp kills a worker mid-sweep and compares).
 // Waiting is polling with short sleeps (at most 2 ms), so an idle manager or worker does not keep a
-// core busy the way a blocking MPI receive does.
+// core busy the way a blocking MPI receive does (Open MPI's spins).
 #pragma once
 
 #include <atomic>

@@ -193,6 +193,30 @@ TEST_CASE("shards with per-run files: every shard writes into the sweep's runs f
   CHECK(ts::h5::File::open_read(dir / "m.h5").root().attr_string("runs_dir") == dir / "m.runs");
 }
 
+TEST_CASE("slurm: scripts/slurm/sweep_array.sbatch's tasks, merged, give the single-process file (Slurm's variables set by hand)") {
+  TempDir dir;
+  ts::test::write_file(dir / "exp.yaml", experiment(2));
+  REQUIRE(talentsim("sweep " + q(dir / "exp.yaml") + " -o " + q(dir / "one.h5") + " --quiet --threads 1").code == 0);
+  const std::string script = ts::test::source_dir() + "/scripts/slurm/sweep_array.sbatch";
+  auto task = [&](int id) {
+    return ts::test::run("env SLURM_ARRAY_TASK_ID=" + std::to_string(id + 4) +
+                         " SLURM_ARRAY_TASK_MIN=4 SLURM_ARRAY_TASK_COUNT=3 SLURM_CPUS_PER_TASK=1 TALENTSIM=" + q(ts::test::binary()) +
+                         " bash " + q(script) + " " + q(dir / "exp.yaml") + " " + q(dir / "a.h5") + " --quiet");
+  };
+  for (int i = 0; i < 3; ++i) {
+    const auto r = task(i);
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+  }
+  const auto again = task(1);  // the array submitted again: a complete shard is skipped
+  CHECK(again.code == 0);
+  CHECK(again.out.find("shard 1 of 3: " + dir / "a.shard-1-of-3.h5" + " is complete") != std::string::npos);
+  REQUIRE(talentsim("merge " + q(dir / "a.h5") + " " + q(dir / "a.shard-0-of-3.h5") + " " + q(dir / "a.shard-1-of-3.h5") + " " +
+                    q(dir / "a.shard-2-of-3.h5") + " --quiet")
+              .code == 0);
+  check_same(dir / "one.h5", dir / "a.h5");
+}
+
 #ifdef TALENTSIM_TEST_MPI
 
 namespace {
@@ -201,10 +225,14 @@ namespace {
 /// this machine only (plm isolated: no ssh), shared memory between them (btl self,vader: no
 /// network; vader's single-copy mechanism off, which containers often forbid), and more ranks than
 /// cores allowed (--oversubscribe). TALENTSIM_TEST_MARK tags the ranks of this test.
-std::string mpirun(int ranks, const std::string& args, const std::string& mark = "") {
+std::string mpi_env(const std::string& mark = "") {
   return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_plm=isolated OMPI_MCA_btl=self,vader "
          "OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1 TALENTSIM_TEST_MARK=" +
-         q(mark) + " " + q(TALENTSIM_MPIEXEC) + " --oversubscribe -np " + std::to_string(ranks) + " " + q(ts::test::binary()) + " " +
+         q(mark) + " ";
+}
+
+std::string mpirun(int ranks, const std::string& args, const std::string& mark = "") {
+  return mpi_env(mark) + q(TALENTSIM_MPIEXEC) + " --oversubscribe -np " + std::to_string(ranks) + " " + q(ts::test::binary()) + " " +
          args;
 }
 
@@ -262,6 +290,19 @@ TEST_CASE("mpi: one process, --jobs 2, mpirun -np 3 and two merged shards give t
   for (const auto& e : fs::directory_iterator(dir.path)) names.insert(e.path().filename().string());
   CHECK(names.count(".mpi.h5.journal") == 0);
   CHECK(names.count(".mpi.h5.partial") == 0);
+}
+
+TEST_CASE("slurm: scripts/slurm/sweep_mpi.sbatch (mpirun as its launcher) writes the single-process file") {
+  TempDir dir;
+  ts::test::write_file(dir / "exp.yaml", experiment(2));
+  REQUIRE(talentsim("sweep " + q(dir / "exp.yaml") + " -o " + q(dir / "one.h5") + " --quiet --threads 1").code == 0);
+  const std::string script = ts::test::source_dir() + "/scripts/slurm/sweep_mpi.sbatch";
+  const auto r = ts::test::run(mpi_env() + "SLURM_CPUS_PER_TASK=1 TALENTSIM=" + q(ts::test::binary()) + " LAUNCH=" +
+                               q(std::string(TALENTSIM_MPIEXEC) + " --oversubscribe -np 3") + " bash " + q(script) + " " +
+                               q(dir / "exp.yaml") + " " + q(dir / "m.h5") + " --quiet");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  check_same(dir / "one.h5", dir / "m.h5");
 }
 
 TEST_CASE("mpi: a worker rank killed mid-sweep, and the resumed sweep completes with the same file") {
