@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "sim/cli/cli.hpp"
+#include "sim/cli/sweep_report.hpp"
 #include "sim/config/schema.hpp"
 #include "sim/experiment/design.hpp"
 #include "sim/experiment/plan.hpp"
@@ -113,16 +114,6 @@ exit codes: 0 merged, 1 merged with failed runs (listed; rerun them in their sha
 --retry-failed and merge again) or a write error, 2 bad input (nothing written)
 )TXT";
 
-const char* kExportHelp = R"TXT(usage: talentsim export OUT.h5 --csv DIR [--force]
-       talentsim export OUT.h5 --table
-
---csv DIR writes a sweep file's tables as CSV files into DIR (created if missing): design.csv (one
-row per point), outcomes.csv (one row per run: the runs table, its point's parameter values and
-its outcomes), summaries.csv, differences.csv (with variants) and indices.csv (with a saltelli or
-morris design). Existing files are not replaced without --force.
---table prints the report `talentsim sweep` printed at the end (Markdown tables) again.
-)TXT";
-
 const char* kDefaultOutcomes = R"TXT(outcomes:
   us_top_share: {metric: share, location: US, tier: [top, elite], label: "US share of top tier at end (pp)", scale: 100, digits: 2}
   net_us_cn_top: {metric: net_flow, from: US, to: CN, tier: [top, elite], label: "net top-tier moves US→CN", digits: 0}
@@ -141,7 +132,8 @@ struct RunOptions {
 void add_run_options(po::options_description& od, RunOptions& o) {
   od.add_options()("output,o", po::value(&o.out), "output file")("jobs", po::value(&o.jobs), "runs at once")(
       "threads", po::value(&o.threads), "threads in all")("resume", po::bool_switch(&o.resume), "continue")(
-      "retry-failed", po::bool_switch(&o.retry_failed), "rerun failed runs")("shard", po::value(&o.shard), "i/N")("force", po::bool_switch(&o.force), "start over")(
+      "retry-failed", po::bool_switch(&o.retry_failed), "rerun failed runs")("shard", po::value(&o.shard), "i/N")(
+      "force", po::bool_switch(&o.force), "start over")(
       "quiet,q", po::bool_switch(&o.quiet), "no progress, no report")(
       "fail-run", po::value(&o.fail_runs)->composing(), "testing aid: this run fails instead of running")(
       "help,h", "help");
@@ -161,213 +153,6 @@ class FailSome : public Evaluator {
   Evaluator& inner_;
   std::set<int64_t> ids_;
 };
-
-// ------------------------------------------------------------------ report
-
-std::string fixed(double x, int digits, bool plus) {
-  if (std::isnan(x)) return "n/a";
-  char b[64];
-  std::snprintf(b, sizeof b, plus ? "%+.*f" : "%.*f", digits, x);
-  std::string s = b;
-  if (s == "-0" || s.rfind("-0.", 0) == 0) {  // "-0.00" reads as a sign: print it as 0
-    bool zero = true;
-    for (char c : s) zero = zero && (c == '-' || c == '0' || c == '.');
-    if (zero) s = plus ? "+" + s.substr(1) : s.substr(1);
-  }
-  return s;
-}
-
-std::string general(double x, bool plus = false) {
-  if (std::isnan(x)) return "n/a";
-  char b[64];
-  std::snprintf(b, sizeof b, plus ? "%+.4g" : "%.4g", x);
-  return b;
-}
-
-/// What a report shows: from a finished sweep, or read back from its file (`export --table`).
-struct Report {
-  std::vector<std::string> labels, params, variants, text;  ///< text: [point][parameter]
-  std::vector<double> scale;
-  std::vector<int64_t> digits;
-  std::size_t P = 0, V = 0, K = 0, k = 0;
-  Analysis a;
-};
-
-Report report_of(const ExperimentSpec& s, const Design& d, const RunPlan& plan, const std::vector<std::string>& variants,
-                 const Analysis& a) {
-  Report r;
-  for (const auto& o : s.outcomes) {
-    r.labels.push_back(o.label.empty() ? o.name : o.label);
-    r.scale.push_back(o.scale);
-    r.digits.push_back(o.digits);
-  }
-  for (const auto& p : s.parameters) r.params.push_back(p.key);
-  r.variants = variants;
-  r.text = d.text;
-  r.P = std::size_t(plan.points()), r.V = std::size_t(plan.variants()), r.K = s.outcomes.size(), r.k = d.k;
-  r.a = a;
-  return r;
-}
-
-/// The report of a complete sweep file; throws if the file has no statistics.
-Report report_of(const h5::Group& root) {
-  Report r;
-  auto o = root.open_group("outcomes");
-  r.labels = o.read_strings("labels");
-  r.scale = o.read<double>("scale");
-  r.digits = o.read<int64_t>("digits");
-  auto d = root.open_group("design");
-  r.params = d.read_strings("parameters");
-  r.text = d.read_strings("text");
-  r.variants = root.open_group("variants").read_strings("name");
-  r.P = std::size_t(root.attr_int("points")), r.V = r.variants.size(), r.K = r.labels.size(), r.k = r.params.size();
-  Analysis& a = r.a;
-  a.variants = r.V, a.points = r.P, a.outcomes = r.K, a.params = r.k;
-  if (!root.exists("summary")) throw std::runtime_error("the sweep has no statistics yet (status " + root.attr_string("status") + ")");
-  auto sum = root.open_group("summary");
-  a.n = sum.read<int64_t>("n"), a.mean = sum.read<double>("mean"), a.sd = sum.read<double>("sd");
-  a.lo = sum.read<double>("lo"), a.hi = sum.read<double>("hi");
-  if (root.exists("differences")) {
-    auto g = root.open_group("differences");
-    a.d_n = g.read<int64_t>("n"), a.d_mean = g.read<double>("mean"), a.d_sd = g.read<double>("sd");
-    a.d_lo = g.read<double>("lo"), a.d_hi = g.read<double>("hi");
-  }
-  if (root.exists("sensitivity/sobol")) {
-    auto g = root.open_group("sensitivity/sobol");
-    a.sobol = true;
-    a.S1 = g.read<double>("S1"), a.S1_lo = g.read<double>("S1_lo"), a.S1_hi = g.read<double>("S1_hi");
-    a.ST = g.read<double>("ST"), a.ST_lo = g.read<double>("ST_lo"), a.ST_hi = g.read<double>("ST_hi");
-    a.sobol_n = g.read<int64_t>("n");
-  }
-  if (root.exists("sensitivity/morris")) {
-    auto g = root.open_group("sensitivity/morris");
-    a.morris = true;
-    a.mu = g.read<double>("mu"), a.mu_star = g.read<double>("mu_star"), a.sigma = g.read<double>("sigma");
-    a.mu_star_lo = g.read<double>("mu_star_lo"), a.mu_star_hi = g.read<double>("mu_star_hi");
-    a.morris_n = g.read<int64_t>("n");
-  }
-  return r;
-}
-
-std::string num(const Report& c, std::size_t o, double x, bool plus = false) {
-  x *= c.scale[o];
-  return c.digits[o] >= 0 ? fixed(x, int(c.digits[o]), plus) : general(x, plus);
-}
-
-std::string interval(const Report& c, std::size_t o, double mean, double lo, double hi, bool plus, bool bold_if_excludes_zero) {
-  std::string s = num(c, o, mean, plus);
-  if (!std::isnan(lo)) s += " [" + num(c, o, lo, plus) + ", " + num(c, o, hi, plus) + "]";
-  const bool bold = bold_if_excludes_zero && !std::isnan(lo) && (lo > 0 || hi < 0);
-  return bold ? "**" + s + "**" : s;
-}
-
-std::string md_cell(std::string s) {
-  for (std::size_t i = 0; (i = s.find('|', i)) != std::string::npos; i += 2) s.replace(i, 1, "\\|");
-  return s;
-}
-
-void print_report(std::ostream& os, const Report& c) {
-  const Analysis& a = c.a;
-  const std::size_t K = c.K, P = c.P, V = c.V, k = c.k;
-  const auto& variants = c.variants;
-  auto cell = [&](std::size_t v, std::size_t p, std::size_t o) { return (v * P + p) * K + o; };
-  auto text = [&](std::size_t p, std::size_t j) -> const std::string& { return c.text[p * k + j]; };
-  if (V > 1 && P == 1) {
-    os << "\n| scenario |";
-    for (const auto& l : c.labels) os << " " << md_cell(l) << " |";
-    os << "\n|---|";
-    for (std::size_t o = 0; o < K; ++o) os << "---:|";
-    os << "\n| " << variants[0] << " (level, mean over seeds) |";
-    for (std::size_t o = 0; o < K; ++o) {
-      const std::size_t i = cell(0, 0, o);
-      char sd[64];
-      std::snprintf(sd, sizeof sd, " (sd %.3g)", std::fabs(a.sd[i] * c.scale[o]));
-      os << " " << num(c, o, a.mean[i]) << (std::isnan(a.sd[i]) ? "" : sd) << " |";
-    }
-    os << "\n";
-    for (std::size_t v = 1; v < V; ++v) {
-      os << "| `" << variants[v] << "` (difference) |";
-      for (std::size_t o = 0; o < K; ++o) {
-        const std::size_t i = ((v - 1) * P) * K + o;
-        os << " " << interval(c, o, a.d_mean[i], a.d_lo[i], a.d_hi[i], true, true) << " |";
-      }
-      os << "\n";
-    }
-    os << "\nDifferences are scenario − " << variants[0]
-       << ", paired by seed; mean [95% t interval]; **bold**: the interval excludes 0.\n";
-    return;
-  }
-  if (P <= 60) {
-    for (std::size_t v = 0; v < V; ++v) {
-      os << "\n" << (V > 1 ? "`" + variants[v] + "`: " : std::string()) << "mean [95% t interval] over replications\n\n| point |";
-      for (const auto& p : c.params) os << " " << md_cell(p) << " |";
-      for (const auto& l : c.labels) os << " " << md_cell(l) << " |";
-      os << "\n|---:|";
-      for (std::size_t j = 0; j < k + K; ++j) os << (j < k ? "---|" : "---:|");
-      os << "\n";
-      for (std::size_t p = 0; p < P; ++p) {
-        os << "| " << p << " |";
-        for (std::size_t j = 0; j < k; ++j) os << " " << md_cell(text(p, j)) << " |";
-        for (std::size_t o = 0; o < K; ++o) {
-          const std::size_t i = cell(v, p, o);
-          os << " " << interval(c, o, a.mean[i], a.lo[i], a.hi[i], false, false) << " |";
-        }
-        os << "\n";
-      }
-      if (v > 0) {
-        os << "\n`" << variants[v] << "` − " << variants[0] << ", paired by seed (**bold**: the interval excludes 0)\n\n| point |";
-        for (const auto& l : c.labels) os << " " << md_cell(l) << " |";
-        os << "\n|---:|";
-        for (std::size_t o = 0; o < K; ++o) os << "---:|";
-        os << "\n";
-        for (std::size_t p = 0; p < P; ++p) {
-          os << "| " << p << " |";
-          for (std::size_t o = 0; o < K; ++o) {
-            const std::size_t i = ((v - 1) * P + p) * K + o;
-            os << " " << interval(c, o, a.d_mean[i], a.d_lo[i], a.d_hi[i], true, true) << " |";
-          }
-          os << "\n";
-        }
-      }
-    }
-  } else {
-    os << "\n" << P << " points: the per-point summaries are in the file (/summary; `talentsim export`).\n";
-  }
-  auto indices = [&](const char* title, const std::vector<std::string>& heads, auto&& row) {
-    for (std::size_t v = 0; v < V; ++v)
-      for (std::size_t o = 0; o < K; ++o) {
-        os << "\n" << title << ": " << md_cell(c.labels[o]) << (V > 1 ? " (`" + variants[v] + "`)" : std::string()) << "\n\n| parameter |";
-        for (const auto& h : heads) os << " " << h << " |";
-        os << "\n|---|";
-        for (std::size_t h = 0; h < heads.size(); ++h) os << "---:|";
-        os << "\n";
-        for (std::size_t j = 0; j < k; ++j) os << "| " << md_cell(c.params[j]) << " |" << row((v * K + o) * k + j) << "\n";
-      }
-  };
-  if (a.sobol)
-    indices("Sobol indices (95% bootstrap intervals)", {"first order S1", "total ST"}, [&](std::size_t i) {
-      char b[256];
-      std::snprintf(b, sizeof b, " %.3f [%.3f, %.3f] | %.3f [%.3f, %.3f] |", a.S1[i], a.S1_lo[i], a.S1_hi[i], a.ST[i], a.ST_lo[i],
-                    a.ST_hi[i]);
-      return std::string(b);
-    });
-  if (a.morris)
-    indices("Morris elementary effects (per whole range; 95% bootstrap interval of μ*)", {"μ*", "μ", "σ"}, [&](std::size_t i) {
-      return " " + general(a.mu_star[i]) + " [" + general(a.mu_star_lo[i]) + ", " + general(a.mu_star_hi[i]) + "] | " +
-             general(a.mu[i]) + " | " + general(a.sigma[i]) + " |";
-    });
-}
-
-// ------------------------------------------------------------------ CSV
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
-}
-
-std::string csv_num(double x) { return std::isnan(x) ? std::string() : model::schema::fmt_num(x); }
 
 // ------------------------------------------------------------------ running
 
@@ -419,21 +204,28 @@ int with_ranks(const char* cmd, const std::function<int()>& body) {
     int code = 0;
     std::string captured;
     if (session.manager()) {
-      code = body();
-    } else {
+      try {
+        code = body();
+      } catch (...) {  // main() reports it; the workers are stopped first
+        session.conclude(kRuntimeError, "", g_stop);
+        g_mpi = nullptr;
+        throw;
+      }
+    } else {  // a worker's output goes to rank 0 if its checks fail, else nowhere
       std::ostringstream out;
       auto* err_buf = std::cerr.rdbuf(out.rdbuf());
       auto* out_buf = std::cout.rdbuf(out.rdbuf());
+      std::string error;
       try {
         code = body();
-      } catch (...) {
-        std::cerr.rdbuf(err_buf);
-        std::cout.rdbuf(out_buf);
-        throw;
+      } catch (const std::exception& e) {
+        error = std::string("talentsim ") + cmd + ": " + e.what() + "\n";
+        code = kRuntimeError;
       }
       std::cerr.rdbuf(err_buf);
       std::cout.rdbuf(out_buf);
-      captured = out.str();
+      captured = out.str() + error;
+      if (!error.empty() && session.reported()) std::cerr << "rank " << session.rank() << ": " << error;  // else rank 0 prints it
     }
     code = session.conclude(code, captured, g_stop);
     g_mpi = nullptr;
@@ -443,7 +235,8 @@ int with_ranks(const char* cmd, const std::function<int()>& body) {
   if (launched > 1) {
     std::cerr << "talentsim " << cmd << ": started by an MPI launcher with " << launched
               << " processes, but this talentsim was built without MPI (every process would run the whole sweep): "
-                 "build it with libopenmpi-dev installed (cmake -DTALENTSIM_MPI=ON), or use --shard i/N (docs/clusters.md)\n";
+                 "build it with libopenmpi-dev installed (cmake -DTALENTSIM_MPI=ON), or run a job array of single "
+                 "processes with --shard i/N (docs/clusters.md)\n";
     return kInputError;
   }
 #endif
@@ -684,12 +477,13 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
     return r.exit_code;
   }
   if (shard.sharded()) {
+    fs::path all(o.out);  // the shell pattern of every shard's file
+    all.replace_filename(all.stem().string() + ".shard-*-of-" + std::to_string(shard.count) + all.extension().string());
     if (!o.quiet)
       std::cout << "wrote " << so.out << ": shard " << shard.index << " of " << shard.count << ", " << r.done + r.failed
                 << " runs (" << r.done << " done, " << r.failed << " failed; " << r.ran << " run now in " << secs
-                << " s). When every shard is complete: talentsim merge " << o.out << " "
-                << shard_path(o.out, Shard{0, shard.count}) << " … " << shard_path(o.out, Shard{shard.count - 1, shard.count})
-                << "\n";
+                << " s). When all " << shard.count << " shards are complete: talentsim merge " << o.out << " "
+                << all.string() << "\n";
     if (!r.failures.empty())
       std::cerr << "talentsim " << cmd << ": " << r.failures.size() << " run" << (r.failures.size() == 1 ? "" : "s")
                 << " failed (their rows in " << so.out << " hold the errors; --resume --retry-failed with this --shard runs them again)\n";
@@ -910,197 +704,6 @@ int merge_main(const std::vector<std::string>& args, const std::string& command_
     if (m.failures.size() > 20) std::cerr << "  … and " << m.failures.size() - 20 << " more\n";
   }
   return m.exit_code;
-}
-
-int export_main(const std::vector<std::string>& args) {
-  std::string in, dir;
-  bool force = false, table = false;
-  po::options_description od("export options");
-  od.add_options()("input", po::value(&in), "sweep file")("csv", po::value(&dir), "directory")(
-      "table", po::bool_switch(&table), "print the report")("force", po::bool_switch(&force), "replace")("help,h", "help");
-  po::positional_options_description pos;
-  pos.add("input", 1);
-  po::variables_map vm;
-  try {
-    vm = parse(args, od, pos);
-  } catch (const po::error& e) {
-    std::cerr << "talentsim export: " << e.what() << "\n\n" << kExportHelp;
-    return kInputError;
-  }
-  if (vm.count("help")) {
-    std::cout << kExportHelp;
-    return kOk;
-  }
-  if (in.empty() || (dir.empty() == !table)) {
-    std::cerr << "talentsim export: needs a sweep file and either --csv DIR or --table\n\n" << kExportHelp;
-    return kInputError;
-  }
-  try {
-    h5::File f;
-    try {
-      f = h5::File::open_read(in);
-    } catch (const h5::Error&) {
-      std::cerr << "talentsim export: cannot open '" << in << "' as an HDF5 file\n";
-      return kInputError;
-    }
-    auto root = f.root();
-    if (!root.has_attr("kind") || root.attr_string("kind") != "sweep") {
-      std::cerr << "talentsim export: '" << in << "' is not a sweep file (talentsim sweep / compare write those)\n";
-      return kInputError;
-    }
-    const std::string status = root.attr_string("status");
-    if (table) {
-      if (root.has_attr("shards")) {
-        std::cerr << "talentsim export: " << in << " is shard " << root.attr_int("shard") << " of " << root.attr_int("shards")
-                  << " of a sweep: the statistics come with `talentsim merge OUT.h5 SHARD...`\n";
-        return kInputError;
-      }
-      if (status != "complete") {
-        std::cerr << "talentsim export: " << in << " is " << status << ": its statistics are written when the sweep completes\n";
-        return kInputError;
-      }
-      print_report(std::cout, report_of(root));
-      return kOk;
-    }
-    const auto params = root.open_group("design").read_strings("parameters");
-    std::vector<hsize_t> ddims;
-    const auto values = root.open_group("design").read<double>("values", &ddims);
-    const auto text = root.open_group("design").read_strings("text");
-    const auto numeric = root.open_group("design").read<uint8_t>("numeric");
-    const std::size_t P = std::size_t(root.attr_int("points")), k = params.size();
-    const auto variants = root.open_group("variants").read_strings("name");
-    const SweepRuns runs = read_runs(in);
-    const std::size_t K = runs.outcome_names.size(), N = runs.id.size();
-    std::vector<std::string> written;
-    std::vector<std::pair<std::string, std::string>> files;
-    auto param_value = [&](std::size_t p, std::size_t j) {
-      return numeric[j] ? csv_num(values[p * k + j]) : csv_field(text[p * k + j]);
-    };
-    {
-      std::ostringstream os;
-      os << "point";
-      for (const auto& p : params) os << "," << csv_field(p);
-      os << "\n";
-      for (std::size_t p = 0; p < P; ++p) {
-        os << p;
-        for (std::size_t j = 0; j < k; ++j) os << "," << param_value(p, j);
-        os << "\n";
-      }
-      files.emplace_back("design.csv", os.str());
-    }
-    {
-      std::ostringstream os;
-      os << "run,point,replication,variant,seed,status,seconds,host,error";
-      for (const auto& p : params) os << "," << csv_field(p);
-      for (const auto& n : runs.outcome_names) os << "," << csv_field(n);
-      os << "\n";
-      const char* st[] = {"pending", "done", "failed"};
-      for (std::size_t i = 0; i < N; ++i) {
-        const auto p = std::size_t(runs.point[i]);
-        os << runs.id[i] << "," << runs.point[i] << "," << runs.replication[i] << ","
-           << csv_field(variants[std::size_t(runs.variant[i])]) << "," << runs.seed[i] << "," << st[std::min<int>(runs.status[i], 2)]
-           << "," << csv_num(runs.seconds[i]) << "," << csv_field(runs.host[i]) << "," << csv_field(runs.error[i]);
-        for (std::size_t j = 0; j < k; ++j) os << "," << param_value(p, j);
-        for (std::size_t o = 0; o < K; ++o) os << "," << csv_num(runs.values[i * K + o]);
-        os << "\n";
-      }
-      files.emplace_back("outcomes.csv", os.str());
-    }
-    auto table = [&](const char* group, const std::vector<std::string>& var_names, const char* file) {
-      if (!root.exists(group)) return;
-      auto g = root.open_group(group);
-      const auto n = g.read<int64_t>("n");
-      const auto mean = g.read<double>("mean"), sd = g.read<double>("sd"), lo = g.read<double>("lo"), hi = g.read<double>("hi");
-      std::ostringstream os;
-      os << "variant,point";
-      for (const auto& p : params) os << "," << csv_field(p);
-      os << ",outcome,n,mean,sd,lo,hi\n";
-      for (std::size_t v = 0; v < var_names.size(); ++v)
-        for (std::size_t p = 0; p < P; ++p)
-          for (std::size_t o = 0; o < K; ++o) {
-            const std::size_t c = (v * P + p) * K + o;
-            os << csv_field(var_names[v]) << "," << p;
-            for (std::size_t j = 0; j < k; ++j) os << "," << param_value(p, j);
-            os << "," << csv_field(runs.outcome_names[o]) << "," << n[c] << "," << csv_num(mean[c]) << "," << csv_num(sd[c])
-               << "," << csv_num(lo[c]) << "," << csv_num(hi[c]) << "\n";
-          }
-      files.emplace_back(file, os.str());
-    };
-    table("summary", variants, "summaries.csv");
-    if (variants.size() > 1) table("differences", std::vector<std::string>(variants.begin() + 1, variants.end()), "differences.csv");
-    if (root.exists("sensitivity")) {
-      std::ostringstream os;
-      os << "method,variant,outcome,parameter,index,value,lo,hi,n\n";
-      auto emit = [&](const char* method, const char* index, const std::vector<double>& v, const std::vector<double>* lo,
-                      const std::vector<double>* hi, const std::vector<int64_t>& n) {
-        for (std::size_t a = 0; a < variants.size(); ++a)
-          for (std::size_t o = 0; o < K; ++o)
-            for (std::size_t j = 0; j < k; ++j) {
-              const std::size_t c = (a * K + o) * k + j;
-              os << method << "," << csv_field(variants[a]) << "," << csv_field(runs.outcome_names[o]) << "," << csv_field(params[j])
-                 << "," << index << "," << csv_num(v[c]) << "," << (lo ? csv_num((*lo)[c]) : "") << ","
-                 << (hi ? csv_num((*hi)[c]) : "") << "," << n[a * K + o] << "\n";
-            }
-      };
-      if (root.exists("sensitivity/sobol")) {
-        auto g = root.open_group("sensitivity/sobol");
-        const auto n = g.read<int64_t>("n");
-        const auto S1 = g.read<double>("S1"), S1l = g.read<double>("S1_lo"), S1h = g.read<double>("S1_hi");
-        const auto ST = g.read<double>("ST"), STl = g.read<double>("ST_lo"), STh = g.read<double>("ST_hi");
-        emit("sobol", "S1", S1, &S1l, &S1h, n);
-        emit("sobol", "ST", ST, &STl, &STh, n);
-      }
-      if (root.exists("sensitivity/morris")) {
-        auto g = root.open_group("sensitivity/morris");
-        const auto n = g.read<int64_t>("n");
-        const auto ms = g.read<double>("mu_star"), msl = g.read<double>("mu_star_lo"), msh = g.read<double>("mu_star_hi");
-        const auto mu = g.read<double>("mu"), sg = g.read<double>("sigma");
-        emit("morris", "mu_star", ms, &msl, &msh, n);
-        emit("morris", "mu", mu, nullptr, nullptr, n);
-        emit("morris", "sigma", sg, nullptr, nullptr, n);
-      }
-      files.emplace_back("indices.csv", os.str());
-    }
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (!fs::is_directory(dir)) {
-      std::cerr << "talentsim export: cannot create the directory '" << dir << "'\n";
-      return kRuntimeError;
-    }
-    if (!force)
-      for (const auto& [name, body] : files)
-        if (fs::exists(fs::path(dir) / name)) {
-          std::cerr << "talentsim export: " << (fs::path(dir) / name).string() << " already exists (use --force to replace it)\n";
-          return kInputError;
-        }
-    for (const auto& [name, body] : files) {
-      const fs::path target = fs::path(dir) / name, tmp = fs::path(dir) / ("." + name + ".partial");
-      {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << body;
-        out.close();
-        if (!out) {
-          fs::remove(tmp, ec);
-          std::cerr << "talentsim export: cannot write " << target.string() << "\n";
-          return kRuntimeError;
-        }
-      }
-      fs::rename(tmp, target, ec);
-      if (ec) {
-        fs::remove(tmp, ec);
-        std::cerr << "talentsim export: cannot write " << target.string() << "\n";
-        return kRuntimeError;
-      }
-      written.push_back(target.string());
-    }
-    std::cout << "wrote";
-    for (const auto& w : written) std::cout << " " << w;
-    std::cout << (status == "complete" ? "" : " (the sweep is " + status + ": its statistics are missing)") << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "talentsim export: " << in << ": " << e.what() << "\n";
-    return kRuntimeError;
-  }
-  return kOk;
 }
 
 }  // namespace ts::cli

@@ -283,9 +283,10 @@ int Session::serve(const RunPlan& plan, Evaluator& ev, int threads, const std::a
       }
       if (!running) backoff.wait();
     }
-  } catch (...) {
+  } catch (...) {  // rank 0 hands this worker's runs to the others
     cancel = true;
     end_runner();
+    say_gone();
     throw;
   }
 }

@@ -81,6 +81,8 @@ class Session {
   // ---- worker
   /// Reports this worker's checks: ok, or failed with its exit code and message.
   void ready(bool ok, int code, int threads, const std::string& fingerprint, const std::string& message);
+  /// Whether ready() was called.
+  bool reported() const { return ready_sent_; }
   /// Runs the runs the manager sends until it says STOP; returns the exit code STOP carries.
   /// `signal` (SIGINT/SIGTERM) stops the current run after its step and sends GONE.
   int serve(const RunPlan& plan, Evaluator& ev, int threads, const std::atomic<bool>& signal);
