@@ -266,7 +266,7 @@ TEST_CASE("mpi: one process, --jobs 2, mpirun -np 3 and two merged shards give t
   const std::string exp = q(dir / "exp.yaml");
   REQUIRE(talentsim("sweep " + exp + " -o " + q(dir / "one.h5") + " --quiet --jobs 1 --threads 1").code == 0);
   REQUIRE(talentsim("sweep " + exp + " -o " + q(dir / "jobs2.h5") + " --quiet --jobs 2 --threads 2").code == 0);
-  const auto m = ts::test::run(mpirun(3, "sweep " + exp + " -o " + q(dir / "mpi.h5")));
+  const auto m = ts::test::run(mpirun(3, "sweep " + exp + " -o " + q(dir / "mpi.h5") + " --threads 1"));
   INFO(m.out);
   REQUIRE(m.code == 0);
   CHECK(m.out.find("MPI: 3 ranks, rank 0 the manager, 2 workers × 1 thread") != std::string::npos);
