@@ -75,6 +75,8 @@ usage:
   talentsim compare BASE.yaml SCENARIO.yaml... -o OUT.h5 [--replications R] [--steps T]
                 [--outcomes FILE] [--jobs N]                 scenarios against a base, paired by seed
   talentsim export OUT.h5 --csv DIR | --table               a sweep's tables as CSV, or its report
+  talentsim merge OUT.h5 SHARD.h5...                         join the shards of a job array (sweep --shard i/N)
+  mpirun -np N talentsim sweep ...                           a sweep over MPI ranks (docs/clusters.md)
   talentsim config SCENARIO.yaml [--set key.path=value]...   print the resolved configuration
   talentsim keys [PATTERN]                                   print the scenario keys (containing PATTERN)
   talentsim layout [--json | --markdown]                     the run file's step datasets, for the layout document
@@ -554,6 +556,7 @@ int main(int argc, char** argv) {
     if (cmd == "sweep") return sweep_main(args, cmdline);
     if (cmd == "compare") return compare_main(args, cmdline);
     if (cmd == "export") return export_main(args);
+    if (cmd == "merge") return merge_main(args, cmdline);
     if (cmd == "keys") return cmd_keys(args);
     if (cmd == "layout") return cmd_layout(args);
     std::cerr << "talentsim: unknown command " << cfg::quoted(cmd) << "\n\n" << kUsage;

@@ -10,8 +10,10 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -19,13 +21,18 @@
 #include <thread>
 
 #include "sim/cli/cli.hpp"
+#include "sim/cli/sweep_report.hpp"
 #include "sim/config/schema.hpp"
 #include "sim/experiment/design.hpp"
 #include "sim/experiment/plan.hpp"
 #include "sim/experiment/scenario_evaluator.hpp"
+#include "sim/experiment/shard.hpp"
 #include "sim/experiment/spec.hpp"
 #include "sim/experiment/sweep.hpp"
 #include "sim/io/h5.hpp"
+#ifdef TALENTSIM_HAVE_MPI
+#include "sim/experiment/mpi_sweep.hpp"
+#endif
 
 namespace ts::cli {
 
@@ -47,7 +54,11 @@ differences between variants and sensitivity indices (docs/experiments.md).
 options:
   -o, --output OUT.h5     the sweep file (written as .OUT.h5.partial, renamed when done)
   --jobs N                runs at once (default 1); each gets --threads / N threads
-  --threads T             threads in all (default: all cores); results do not depend on N or T
+  --threads T             threads in all (default: all cores); results do not depend on N or T.
+                          Under mpirun: the threads of each worker rank (default: its share of
+                          the cores mpirun gave it)
+  --shard i/N             job arrays: run only shard i of N (0 <= i < N: the runs r with r mod N = i)
+                          into OUT.shard-i-of-N.h5; `talentsim merge OUT.h5 SHARD...` joins them
   --set key=value         override a top-level key of the experiment (replications=2, steps=12, seed=7, ...)
   --resume                continue an interrupted or killed sweep of OUT.h5: run only what is missing
   --retry-failed          with --resume: run the failed runs again too
@@ -58,6 +69,10 @@ options:
 
 exit codes: 0 every run done, 1 some runs failed (listed) or a runtime error, 2 bad input
 (nothing runs), 130 interrupted (continue with --resume)
+
+On a cluster (docs/clusters.md): `mpirun -np N talentsim sweep ...` makes rank 0 the manager (it
+writes OUT.h5) and the other ranks workers that run one run at a time each; the file is the same
+as a single process's.
 )TXT";
 
 const char* kCompareHelp = R"TXT(usage: talentsim compare BASE.yaml SCENARIO.yaml... -o OUT.h5 [options]
@@ -76,18 +91,27 @@ options:
                           default: the README's four (US top-tier share, net top-tier moves
                           US→CN, US/CN highly cited output, median US top-tier pay)
   --set key.path=value    override a scenario key in every run (base and scenarios alike)
-  --jobs N, --threads T, --resume, --retry-failed, --force, -q/--quiet   as for `talentsim sweep`
+  --jobs N, --threads T, --shard i/N, --resume, --retry-failed, --force, -q/--quiet
+                          as for `talentsim sweep` (also under mpirun)
   --help                  this text
 )TXT";
 
-const char* kExportHelp = R"TXT(usage: talentsim export OUT.h5 --csv DIR [--force]
-       talentsim export OUT.h5 --table
+const char* kMergeHelp = R"TXT(usage: talentsim merge OUT.h5 SHARD.h5... [--force] [-q]
 
---csv DIR writes a sweep file's tables as CSV files into DIR (created if missing): design.csv (one
-row per point), outcomes.csv (one row per run: the runs table, its point's parameter values and
-its outcomes), summaries.csv, differences.csv (with variants) and indices.csv (with a saltelli or
-morris design). Existing files are not replaced without --force.
---table prints the report `talentsim sweep` printed at the end (Markdown tables) again.
+Joins the shard files of a job array (`talentsim sweep EXPERIMENT.yaml -o OUT.h5 --shard i/N`
+writes OUT.shard-i-of-N.h5) into OUT.h5: the same file a single-process sweep of the experiment
+writes, with its statistics (docs/clusters.md). Every shard 0 … N−1 must be given once and be
+complete; a missing, duplicated, unfinished or foreign shard is reported and nothing is written.
+The experiment is read from the shards (its scenario files need not be here), but the talentsim
+build must be the one that ran them.
+
+options:
+  --force                 replace an existing OUT.h5
+  -q, --quiet             no report
+  --help                  this text
+
+exit codes: 0 merged, 1 merged with failed runs (listed; rerun them in their shard with --resume
+--retry-failed and merge again) or a write error, 2 bad input (nothing written)
 )TXT";
 
 const char* kDefaultOutcomes = R"TXT(outcomes:
@@ -98,7 +122,7 @@ const char* kDefaultOutcomes = R"TXT(outcomes:
 )TXT";
 
 struct RunOptions {
-  std::string out;
+  std::string out, shard;
   int jobs = 1, threads = 0;
   bool resume = false, retry_failed = false, force = false, dry_run = false, quiet = false;
   std::vector<int64_t> fail_runs;  ///< testing aid
@@ -108,7 +132,8 @@ struct RunOptions {
 void add_run_options(po::options_description& od, RunOptions& o) {
   od.add_options()("output,o", po::value(&o.out), "output file")("jobs", po::value(&o.jobs), "runs at once")(
       "threads", po::value(&o.threads), "threads in all")("resume", po::bool_switch(&o.resume), "continue")(
-      "retry-failed", po::bool_switch(&o.retry_failed), "rerun failed runs")("force", po::bool_switch(&o.force), "start over")(
+      "retry-failed", po::bool_switch(&o.retry_failed), "rerun failed runs")("shard", po::value(&o.shard), "i/N")(
+      "force", po::bool_switch(&o.force), "start over")(
       "quiet,q", po::bool_switch(&o.quiet), "no progress, no report")(
       "fail-run", po::value(&o.fail_runs)->composing(), "testing aid: this run fails instead of running")(
       "help,h", "help");
@@ -129,217 +154,94 @@ class FailSome : public Evaluator {
   std::set<int64_t> ids_;
 };
 
-// ------------------------------------------------------------------ report
-
-std::string fixed(double x, int digits, bool plus) {
-  if (std::isnan(x)) return "n/a";
-  char b[64];
-  std::snprintf(b, sizeof b, plus ? "%+.*f" : "%.*f", digits, x);
-  std::string s = b;
-  if (s == "-0" || s.rfind("-0.", 0) == 0) {  // "-0.00" reads as a sign: print it as 0
-    bool zero = true;
-    for (char c : s) zero = zero && (c == '-' || c == '0' || c == '.');
-    if (zero) s = plus ? "+" + s.substr(1) : s.substr(1);
-  }
-  return s;
-}
-
-std::string general(double x, bool plus = false) {
-  if (std::isnan(x)) return "n/a";
-  char b[64];
-  std::snprintf(b, sizeof b, plus ? "%+.4g" : "%.4g", x);
-  return b;
-}
-
-/// What a report shows: from a finished sweep, or read back from its file (`export --table`).
-struct Report {
-  std::vector<std::string> labels, params, variants, text;  ///< text: [point][parameter]
-  std::vector<double> scale;
-  std::vector<int64_t> digits;
-  std::size_t P = 0, V = 0, K = 0, k = 0;
-  Analysis a;
-};
-
-Report report_of(const ExperimentSpec& s, const Design& d, const RunPlan& plan, const std::vector<std::string>& variants,
-                 const Analysis& a) {
-  Report r;
-  for (const auto& o : s.outcomes) {
-    r.labels.push_back(o.label.empty() ? o.name : o.label);
-    r.scale.push_back(o.scale);
-    r.digits.push_back(o.digits);
-  }
-  for (const auto& p : s.parameters) r.params.push_back(p.key);
-  r.variants = variants;
-  r.text = d.text;
-  r.P = std::size_t(plan.points()), r.V = std::size_t(plan.variants()), r.K = s.outcomes.size(), r.k = d.k;
-  r.a = a;
-  return r;
-}
-
-/// The report of a complete sweep file; throws if the file has no statistics.
-Report report_of(const h5::Group& root) {
-  Report r;
-  auto o = root.open_group("outcomes");
-  r.labels = o.read_strings("labels");
-  r.scale = o.read<double>("scale");
-  r.digits = o.read<int64_t>("digits");
-  auto d = root.open_group("design");
-  r.params = d.read_strings("parameters");
-  r.text = d.read_strings("text");
-  r.variants = root.open_group("variants").read_strings("name");
-  r.P = std::size_t(root.attr_int("points")), r.V = r.variants.size(), r.K = r.labels.size(), r.k = r.params.size();
-  Analysis& a = r.a;
-  a.variants = r.V, a.points = r.P, a.outcomes = r.K, a.params = r.k;
-  if (!root.exists("summary")) throw std::runtime_error("the sweep has no statistics yet (status " + root.attr_string("status") + ")");
-  auto sum = root.open_group("summary");
-  a.n = sum.read<int64_t>("n"), a.mean = sum.read<double>("mean"), a.sd = sum.read<double>("sd");
-  a.lo = sum.read<double>("lo"), a.hi = sum.read<double>("hi");
-  if (root.exists("differences")) {
-    auto g = root.open_group("differences");
-    a.d_n = g.read<int64_t>("n"), a.d_mean = g.read<double>("mean"), a.d_sd = g.read<double>("sd");
-    a.d_lo = g.read<double>("lo"), a.d_hi = g.read<double>("hi");
-  }
-  if (root.exists("sensitivity/sobol")) {
-    auto g = root.open_group("sensitivity/sobol");
-    a.sobol = true;
-    a.S1 = g.read<double>("S1"), a.S1_lo = g.read<double>("S1_lo"), a.S1_hi = g.read<double>("S1_hi");
-    a.ST = g.read<double>("ST"), a.ST_lo = g.read<double>("ST_lo"), a.ST_hi = g.read<double>("ST_hi");
-    a.sobol_n = g.read<int64_t>("n");
-  }
-  if (root.exists("sensitivity/morris")) {
-    auto g = root.open_group("sensitivity/morris");
-    a.morris = true;
-    a.mu = g.read<double>("mu"), a.mu_star = g.read<double>("mu_star"), a.sigma = g.read<double>("sigma");
-    a.mu_star_lo = g.read<double>("mu_star_lo"), a.mu_star_hi = g.read<double>("mu_star_hi");
-    a.morris_n = g.read<int64_t>("n");
-  }
-  return r;
-}
-
-std::string num(const Report& c, std::size_t o, double x, bool plus = false) {
-  x *= c.scale[o];
-  return c.digits[o] >= 0 ? fixed(x, int(c.digits[o]), plus) : general(x, plus);
-}
-
-std::string interval(const Report& c, std::size_t o, double mean, double lo, double hi, bool plus, bool bold_if_excludes_zero) {
-  std::string s = num(c, o, mean, plus);
-  if (!std::isnan(lo)) s += " [" + num(c, o, lo, plus) + ", " + num(c, o, hi, plus) + "]";
-  const bool bold = bold_if_excludes_zero && !std::isnan(lo) && (lo > 0 || hi < 0);
-  return bold ? "**" + s + "**" : s;
-}
-
-std::string md_cell(std::string s) {
-  for (std::size_t i = 0; (i = s.find('|', i)) != std::string::npos; i += 2) s.replace(i, 1, "\\|");
-  return s;
-}
-
-void print_report(std::ostream& os, const Report& c) {
-  const Analysis& a = c.a;
-  const std::size_t K = c.K, P = c.P, V = c.V, k = c.k;
-  const auto& variants = c.variants;
-  auto cell = [&](std::size_t v, std::size_t p, std::size_t o) { return (v * P + p) * K + o; };
-  auto text = [&](std::size_t p, std::size_t j) -> const std::string& { return c.text[p * k + j]; };
-  if (V > 1 && P == 1) {
-    os << "\n| scenario |";
-    for (const auto& l : c.labels) os << " " << md_cell(l) << " |";
-    os << "\n|---|";
-    for (std::size_t o = 0; o < K; ++o) os << "---:|";
-    os << "\n| " << variants[0] << " (level, mean over seeds) |";
-    for (std::size_t o = 0; o < K; ++o) {
-      const std::size_t i = cell(0, 0, o);
-      char sd[64];
-      std::snprintf(sd, sizeof sd, " (sd %.3g)", std::fabs(a.sd[i] * c.scale[o]));
-      os << " " << num(c, o, a.mean[i]) << (std::isnan(a.sd[i]) ? "" : sd) << " |";
-    }
-    os << "\n";
-    for (std::size_t v = 1; v < V; ++v) {
-      os << "| `" << variants[v] << "` (difference) |";
-      for (std::size_t o = 0; o < K; ++o) {
-        const std::size_t i = ((v - 1) * P) * K + o;
-        os << " " << interval(c, o, a.d_mean[i], a.d_lo[i], a.d_hi[i], true, true) << " |";
-      }
-      os << "\n";
-    }
-    os << "\nDifferences are scenario − " << variants[0]
-       << ", paired by seed; mean [95% t interval]; **bold**: the interval excludes 0.\n";
-    return;
-  }
-  if (P <= 60) {
-    for (std::size_t v = 0; v < V; ++v) {
-      os << "\n" << (V > 1 ? "`" + variants[v] + "`: " : std::string()) << "mean [95% t interval] over replications\n\n| point |";
-      for (const auto& p : c.params) os << " " << md_cell(p) << " |";
-      for (const auto& l : c.labels) os << " " << md_cell(l) << " |";
-      os << "\n|---:|";
-      for (std::size_t j = 0; j < k + K; ++j) os << (j < k ? "---|" : "---:|");
-      os << "\n";
-      for (std::size_t p = 0; p < P; ++p) {
-        os << "| " << p << " |";
-        for (std::size_t j = 0; j < k; ++j) os << " " << md_cell(text(p, j)) << " |";
-        for (std::size_t o = 0; o < K; ++o) {
-          const std::size_t i = cell(v, p, o);
-          os << " " << interval(c, o, a.mean[i], a.lo[i], a.hi[i], false, false) << " |";
-        }
-        os << "\n";
-      }
-      if (v > 0) {
-        os << "\n`" << variants[v] << "` − " << variants[0] << ", paired by seed (**bold**: the interval excludes 0)\n\n| point |";
-        for (const auto& l : c.labels) os << " " << md_cell(l) << " |";
-        os << "\n|---:|";
-        for (std::size_t o = 0; o < K; ++o) os << "---:|";
-        os << "\n";
-        for (std::size_t p = 0; p < P; ++p) {
-          os << "| " << p << " |";
-          for (std::size_t o = 0; o < K; ++o) {
-            const std::size_t i = ((v - 1) * P + p) * K + o;
-            os << " " << interval(c, o, a.d_mean[i], a.d_lo[i], a.d_hi[i], true, true) << " |";
-          }
-          os << "\n";
-        }
-      }
-    }
-  } else {
-    os << "\n" << P << " points: the per-point summaries are in the file (/summary; `talentsim export`).\n";
-  }
-  auto indices = [&](const char* title, const std::vector<std::string>& heads, auto&& row) {
-    for (std::size_t v = 0; v < V; ++v)
-      for (std::size_t o = 0; o < K; ++o) {
-        os << "\n" << title << ": " << md_cell(c.labels[o]) << (V > 1 ? " (`" + variants[v] + "`)" : std::string()) << "\n\n| parameter |";
-        for (const auto& h : heads) os << " " << h << " |";
-        os << "\n|---|";
-        for (std::size_t h = 0; h < heads.size(); ++h) os << "---:|";
-        os << "\n";
-        for (std::size_t j = 0; j < k; ++j) os << "| " << md_cell(c.params[j]) << " |" << row((v * K + o) * k + j) << "\n";
-      }
-  };
-  if (a.sobol)
-    indices("Sobol indices (95% bootstrap intervals)", {"first order S1", "total ST"}, [&](std::size_t i) {
-      char b[256];
-      std::snprintf(b, sizeof b, " %.3f [%.3f, %.3f] | %.3f [%.3f, %.3f] |", a.S1[i], a.S1_lo[i], a.S1_hi[i], a.ST[i], a.ST_lo[i],
-                    a.ST_hi[i]);
-      return std::string(b);
-    });
-  if (a.morris)
-    indices("Morris elementary effects (per whole range; 95% bootstrap interval of μ*)", {"μ*", "μ", "σ"}, [&](std::size_t i) {
-      return " " + general(a.mu_star[i]) + " [" + general(a.mu_star_lo[i]) + ", " + general(a.mu_star_hi[i]) + "] | " +
-             general(a.mu[i]) + " | " + general(a.sigma[i]) + " |";
-    });
-}
-
-// ------------------------------------------------------------------ CSV
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
-}
-
-std::string csv_num(double x) { return std::isnan(x) ? std::string() : model::schema::fmt_num(x); }
-
 // ------------------------------------------------------------------ running
 
 int resolve_threads(int requested) {
   return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int env_int(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return 0;
+  try {
+    return std::stoi(v);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+/// The number of processes an MPI launcher started (mpirun / mpiexec, or srun --mpi=pmix|pmi2), from
+/// the environment it gives them; 0 when this process was not started by one.
+int launcher_size() {
+  if (int n = env_int("OMPI_COMM_WORLD_SIZE")) return n;
+  if (int n = env_int("PMI_SIZE")) return n;
+  if (std::getenv("PMIX_RANK") || std::getenv("PMI_RANK")) return std::max(1, env_int("SLURM_STEP_NUM_TASKS"));
+  return 0;
+}
+
+#ifdef TALENTSIM_HAVE_MPI
+/// This process's part in an MPI job of several ranks (sweep_main / compare_main set it); null otherwise.
+mpi::Session* g_mpi = nullptr;
+#endif
+
+bool distributed() {
+#ifdef TALENTSIM_HAVE_MPI
+  return g_mpi != nullptr;
+#else
+  return false;
+#endif
+}
+
+/// Runs a command's `body`: alone, or under an MPI launcher as one of its ranks (rank 0 reports,
+/// the workers' output is kept for rank 0 should their checks fail).
+int with_ranks(const char* cmd, const std::function<int()>& body) {
+  const int launched = launcher_size();
+#ifdef TALENTSIM_HAVE_MPI
+  if (launched > 0) {
+    mpi::Session session;
+    if (session.size() < 2) return body();  // one rank: a single-process sweep
+    g_mpi = &session;
+    int code = 0;
+    std::string captured;
+    if (session.manager()) {
+      try {
+        code = body();
+      } catch (...) {  // main() reports it; the workers are stopped first
+        session.conclude(kRuntimeError, "", g_stop);
+        g_mpi = nullptr;
+        throw;
+      }
+    } else {  // a worker's output goes to rank 0 if its checks fail, else nowhere
+      std::ostringstream out;
+      auto* err_buf = std::cerr.rdbuf(out.rdbuf());
+      auto* out_buf = std::cout.rdbuf(out.rdbuf());
+      std::string error;
+      try {
+        code = body();
+      } catch (const std::exception& e) {
+        error = std::string("talentsim ") + cmd + ": " + e.what() + "\n";
+        code = kRuntimeError;
+      }
+      std::cerr.rdbuf(err_buf);
+      std::cout.rdbuf(out_buf);
+      captured = out.str() + error;
+      if (!error.empty() && session.reported()) std::cerr << "rank " << session.rank() << ": " << error;  // else rank 0 prints it
+    }
+    code = session.conclude(code, captured, g_stop);
+    g_mpi = nullptr;
+    return code;
+  }
+#else
+  if (launched > 1) {
+    std::cerr << "talentsim " << cmd << ": started by an MPI launcher with " << launched
+              << " processes, but this talentsim was built without MPI (every process would run the whole sweep): "
+                 "build it with libopenmpi-dev installed (cmake -DTALENTSIM_MPI=ON), or run a job array of single "
+                 "processes with --shard i/N (docs/clusters.md)\n";
+    return kInputError;
+  }
+#endif
+  (void)cmd;
+  return body();
 }
 
 /// Checks, runs and reports an experiment: the common part of sweep and compare.
@@ -352,8 +254,43 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
     std::cerr << "talentsim " << cmd << ": --threads must be at least 1\n";
     return kInputError;
   }
-  const int threads = resolve_threads(o.threads);
-  if (o.jobs > threads) {
+  const bool dist = distributed();
+  if (dist && o.jobs_given && o.jobs != 1) {
+    std::cerr << "talentsim " << cmd << ": --jobs " << o.jobs
+              << ": under mpirun every worker rank runs one run at a time: start more ranks instead (docs/clusters.md)\n";
+    return kInputError;
+  }
+  Shard shard;
+  if (!o.shard.empty()) {
+    std::string why;
+    auto sh = parse_shard(o.shard, why);
+    if (!sh) {
+      std::cerr << "talentsim " << cmd << ": " << why << "\n";
+      return kInputError;
+    }
+    shard = *sh;
+  }
+  if (!dist && o.shard.empty() && env_int("SLURM_STEP_NUM_TASKS") > 1 && launcher_size() == 0) {
+    std::cerr << "talentsim " << cmd << ": srun started " << env_int("SLURM_STEP_NUM_TASKS")
+              << " tasks without MPI, and each would run the whole sweep: use `srun --mpi=pmix` (or mpirun), or give each "
+                 "task its share with --shard $SLURM_PROCID/$SLURM_NTASKS (docs/clusters.md)\n";
+    return kInputError;
+  }
+  int threads = resolve_threads(o.threads);
+#ifdef TALENTSIM_HAVE_MPI
+  if (dist) {
+    threads = o.threads_given ? o.threads : g_mpi->fair_threads();
+    if (!g_mpi->manager() && o.threads_given && o.threads > g_mpi->fair_threads()) {
+      std::cerr << "--threads " << o.threads << " is more than this worker's share of its cores: " << g_mpi->local_workers()
+                << " worker rank" << (g_mpi->local_workers() == 1 ? "" : "s") << " share the cores mpirun gave them here, "
+                << g_mpi->fair_threads() << " thread" << (g_mpi->fair_threads() == 1 ? "" : "s")
+                << " each; bind each rank to its own cores (mpirun --map-by slot:PE=" << o.threads
+                << " --bind-to core) or start fewer ranks per node (docs/clusters.md)\n";
+      return kInputError;
+    }
+  }
+#endif
+  if (!dist && o.jobs > threads) {
     std::cerr << "talentsim " << cmd << ": --jobs " << o.jobs << " is more than the " << threads << " thread"
               << (threads == 1 ? "" : "s") << (o.threads_given ? " of --threads" : " (cores) of this machine")
               << ": every run needs a thread of its own (raise --threads only if there are more cores)\n";
@@ -367,7 +304,7 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
     std::cerr << "talentsim " << cmd << ": --retry-failed goes with --resume\n";
     return kInputError;
   }
-  const int per_job = threads / o.jobs;
+  const int per_job = dist ? threads : threads / o.jobs;
   Design design;
   try {
     design = make_design(spec.parameters, spec.design);
@@ -376,7 +313,12 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
     return kInputError;
   }
   cfg::Diagnostics d;
-  auto ev = ScenarioEvaluator::create(spec, design, o.jobs, d);
+  // Memory: every run at once on this machine (under MPI, the worker ranks of this node).
+  int at_once = o.jobs;
+#ifdef TALENTSIM_HAVE_MPI
+  if (dist) at_once = std::max(1, g_mpi->local_workers());
+#endif
+  auto ev = ScenarioEvaluator::create(spec, design, at_once, d);
   if (!ev) {
     std::cerr << d.format();
     std::cerr << "talentsim: " << d.size() << " problem" << (d.size() == 1 ? "" : "s") << " in the experiment; nothing was run\n";
@@ -394,6 +336,7 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
   info.steps = ev->steps();
   info.jobs = o.jobs;
   info.threads_per_job = per_job;
+  info.shard = shard;
   info.command_line = command_line;
   if (spec.keep != Keep::Outcomes) {
     if (!spec.runs_dir.empty()) {
@@ -412,7 +355,11 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
                               " × " + std::to_string(plan.variants()) + " variant" + (plan.variants() == 1 ? "" : "s") +
                               " = " + std::to_string(plan.size()) + " runs of " + std::to_string(info.steps) +
                               " steps; design " + to_string(design.kind) + ", seeds " + to_string(spec.seeds) +
-                              " (experiment seed " + std::to_string(spec.seed) + "), keep " + to_string(spec.keep);
+                              " (experiment seed " + std::to_string(spec.seed) + "), keep " + to_string(spec.keep) +
+                              (shard.sharded() ? "; shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) +
+                                                     ": " + std::to_string(shard.share(plan.size())) + " runs (r mod " +
+                                                     std::to_string(shard.count) + " = " + std::to_string(shard.index) + ")"
+                                               : std::string());
   if (o.dry_run) {
     std::cerr << spec.path << ": " << summary << "\n";
     for (const auto& n : info.notes) std::cerr << "note: " << n << "\n";
@@ -426,7 +373,7 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
     }
     return kOk;
   }
-  if (info.runs_dir.size() && o.jobs > 1) {
+  if (info.runs_dir.size() && o.jobs > 1 && !dist) {
     hbool_t safe = 0;
     if (H5is_library_threadsafe(&safe) < 0 || !safe) {
       std::cerr << "talentsim " << cmd << ": this HDF5 library is not thread-safe, so runs that write files (keep: "
@@ -442,34 +389,104 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
     evaluator = failing.get();
   }
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(threads));
-  LocalExecutor executor(o.jobs, per_job);
   SweepOptions so;
   so.command = cmd;
-  so.out = o.out;
+  so.out = shard.sharded() ? shard_path(o.out, shard) : o.out;
   so.jobs = o.jobs;
   so.threads_per_job = per_job;
   so.resume = o.resume;
   so.retry_failed = o.retry_failed;
   so.force = o.force;
   so.progress = !o.quiet && isatty(2);
-  if (!o.quiet) {
-    std::cerr << cmd << ": " << spec.path << ": " << summary << "; " << o.jobs << " job" << (o.jobs == 1 ? "" : "s") << " × "
-              << per_job << " thread" << (per_job == 1 ? "" : "s") << "\n";
-    for (const auto& n : info.notes) std::cerr << "note: " << n << "\n";
-  }
   g_stop = false;
   auto old_int = std::signal(SIGINT, on_stop_signal);
   auto old_term = std::signal(SIGTERM, on_stop_signal);
-  const SweepResult r = run_sweep(info, *evaluator, executor, so, g_stop, std::cerr);
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
+  struct Restore {
+    void (*i)(int), (*t)(int);
+    ~Restore() {
+      std::signal(SIGINT, i);
+      std::signal(SIGTERM, t);
+    }
+  } restore{old_int, old_term};
+  std::string how = std::to_string(o.jobs) + " job" + (o.jobs == 1 ? "" : "s") + " × " + std::to_string(per_job) + " thread" +
+                    (per_job == 1 ? "" : "s");
+  std::unique_ptr<Executor> executor;
+#ifdef TALENTSIM_HAVE_MPI
+  std::unique_ptr<mpi::MpiExecutor> mpi_executor;
+  if (dist) {
+    if (!g_mpi->manager()) {  // a worker: run what rank 0 hands out until it says stop
+      g_mpi->ready(true, 0, threads, info.fingerprint(), "");
+      return g_mpi->serve(info.plan, *evaluator, threads, g_stop);
+    }
+    int code = 0;
+    const std::string problems = g_mpi->gather(info.fingerprint(), g_stop, code);
+    if (!problems.empty()) {
+      std::istringstream lines(problems);
+      for (std::string line; std::getline(lines, line);) std::cerr << "talentsim " << cmd << ": " << line << "\n";
+      std::cerr << "talentsim " << cmd << ": nothing was run\n";
+      return code;
+    }
+    int lo = 0, hi = 0;
+    std::set<std::string> notes;
+    for (int r = 1; r < g_mpi->size(); ++r) {
+      const auto& w = g_mpi->worker_info()[std::size_t(r)];
+      lo = r == 1 ? w.threads : std::min(lo, w.threads);
+      hi = std::max(hi, w.threads);
+      if (!w.note.empty()) notes.insert(w.host + ": " + w.note);
+    }
+    info.jobs = g_mpi->workers();
+    info.threads_per_job = lo;
+    info.mpi_ranks = g_mpi->size();
+    how = "MPI: " + std::to_string(g_mpi->size()) + " ranks, rank 0 the manager, " + std::to_string(g_mpi->workers()) +
+          " worker" + (g_mpi->workers() == 1 ? "" : "s") + " × " + std::to_string(lo) + (hi > lo ? "–" + std::to_string(hi) : "") +
+          " thread" + (hi == 1 ? "" : "s");
+    if (!o.quiet)
+      for (const auto& n : notes) std::cerr << "note: " << n << "\n";
+    mpi_executor = std::make_unique<mpi::MpiExecutor>(*g_mpi);
+  }
+#endif
+  if (!dist) executor = std::make_unique<LocalExecutor>(o.jobs, per_job);
+  if (!o.quiet) {
+    std::cerr << cmd << ": " << spec.path << ": " << summary << "; " << how << "\n";
+    for (const auto& n : info.notes) std::cerr << "note: " << n << "\n";
+  }
+  Executor* ex = executor.get();
+#ifdef TALENTSIM_HAVE_MPI
+  if (mpi_executor) ex = mpi_executor.get();
+#endif
+  const SweepResult r = run_sweep(info, *evaluator, *ex, so, g_stop, std::cerr);
+#ifdef TALENTSIM_HAVE_MPI
+  if (mpi_executor && !o.quiet && mpi_executor->stats().results > 0) {
+    const auto& st = mpi_executor->stats();
+    char b[256];
+    std::snprintf(b, sizeof b,
+                  "mpi: %lld results; the manager spent %.3f ms per run (receive, journal, file, next run), a worker "
+                  "waited %.3f ms per run for its next run\n",
+                  (long long)st.results, 1e3 * st.busy_seconds / double(st.results),
+                  st.waits > 0 ? 1e3 * st.worker_wait_seconds / double(st.waits) : 0.0);
+    std::cerr << b;
+  }
+#endif
   if (r.exit_code == kInputError) return kInputError;
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f", r.seconds);
   if (r.pending > 0) {  // interrupted, or stopped by an error (the message is above)
     std::cerr << "talentsim " << cmd << ": " << (r.exit_code == kInterrupted ? "interrupted" : "stopped") << ": " << r.done
-              << " runs done, " << r.failed << " failed, " << r.pending << " pending; " << o.out
+              << " runs done, " << r.failed << " failed, " << r.pending << " pending; " << so.out
               << " is marked interrupted. Continue with the same command and --resume\n";
+    return r.exit_code;
+  }
+  if (shard.sharded()) {
+    fs::path all(o.out);  // the shell pattern of every shard's file
+    all.replace_filename(all.stem().string() + ".shard-*-of-" + std::to_string(shard.count) + all.extension().string());
+    if (!o.quiet)
+      std::cout << "wrote " << so.out << ": shard " << shard.index << " of " << shard.count << ", " << r.done + r.failed
+                << " runs (" << r.done << " done, " << r.failed << " failed; " << r.ran << " run now in " << secs
+                << " s). When all " << shard.count << " shards are complete: talentsim merge " << o.out << " "
+                << all.string() << "\n";
+    if (!r.failures.empty())
+      std::cerr << "talentsim " << cmd << ": " << r.failures.size() << " run" << (r.failures.size() == 1 ? "" : "s")
+                << " failed (their rows in " << so.out << " hold the errors; --resume --retry-failed with this --shard runs them again)\n";
     return r.exit_code;
   }
   if (!o.quiet) {
@@ -500,7 +517,9 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
 
 }  // namespace
 
-int sweep_main(const std::vector<std::string>& args, const std::string& command_line) {
+namespace {
+
+int sweep_command(const std::vector<std::string>& args, const std::string& command_line) {
   std::string file;
   std::vector<std::string> sets;
   RunOptions o;
@@ -537,7 +556,7 @@ int sweep_main(const std::vector<std::string>& args, const std::string& command_
   return run_experiment(*spec, o, command_line, "sweep");
 }
 
-int compare_main(const std::vector<std::string>& args, const std::string& command_line) {
+int compare_command(const std::vector<std::string>& args, const std::string& command_line) {
   std::vector<std::string> files, sets;
   std::string outcomes_file;
   int64_t replications = 10, steps = -1;
@@ -622,190 +641,69 @@ int compare_main(const std::vector<std::string>& args, const std::string& comman
   return run_experiment(*spec, o, command_line, "compare");
 }
 
-int export_main(const std::vector<std::string>& args) {
-  std::string in, dir;
-  bool force = false, table = false;
-  po::options_description od("export options");
-  od.add_options()("input", po::value(&in), "sweep file")("csv", po::value(&dir), "directory")(
-      "table", po::bool_switch(&table), "print the report")("force", po::bool_switch(&force), "replace")("help,h", "help");
+}  // namespace
+
+int sweep_main(const std::vector<std::string>& args, const std::string& command_line) {
+  return with_ranks("sweep", [&] { return sweep_command(args, command_line); });
+}
+
+int compare_main(const std::vector<std::string>& args, const std::string& command_line) {
+  return with_ranks("compare", [&] { return compare_command(args, command_line); });
+}
+
+int merge_main(const std::vector<std::string>& args, const std::string& command_line) {
+  std::vector<std::string> files;
+  bool force = false, quiet = false;
+  po::options_description od("merge options");
+  od.add_options()("files", po::value(&files)->composing(), "OUT.h5 and the shards")("force", po::bool_switch(&force), "replace")(
+      "quiet,q", po::bool_switch(&quiet), "no report")("help,h", "help");
   po::positional_options_description pos;
-  pos.add("input", 1);
+  pos.add("files", -1);
   po::variables_map vm;
   try {
     vm = parse(args, od, pos);
   } catch (const po::error& e) {
-    std::cerr << "talentsim export: " << e.what() << "\n\n" << kExportHelp;
+    std::cerr << "talentsim merge: " << e.what() << "\n\n" << kMergeHelp;
     return kInputError;
   }
   if (vm.count("help")) {
-    std::cout << kExportHelp;
+    std::cout << kMergeHelp;
     return kOk;
   }
-  if (in.empty() || (dir.empty() == !table)) {
-    std::cerr << "talentsim export: needs a sweep file and either --csv DIR or --table\n\n" << kExportHelp;
+  if (files.size() < 2) {
+    std::cerr << "talentsim merge: needs the output file and the shard files\n\n" << kMergeHelp;
     return kInputError;
   }
-  try {
-    h5::File f;
-    try {
-      f = h5::File::open_read(in);
-    } catch (const h5::Error&) {
-      std::cerr << "talentsim export: cannot open '" << in << "' as an HDF5 file\n";
-      return kInputError;
-    }
-    auto root = f.root();
-    if (!root.has_attr("kind") || root.attr_string("kind") != "sweep") {
-      std::cerr << "talentsim export: '" << in << "' is not a sweep file (talentsim sweep / compare write those)\n";
-      return kInputError;
-    }
-    const std::string status = root.attr_string("status");
-    if (table) {
-      if (status != "complete") {
-        std::cerr << "talentsim export: " << in << " is " << status << ": its statistics are written when the sweep completes\n";
-        return kInputError;
-      }
-      print_report(std::cout, report_of(root));
-      return kOk;
-    }
-    const auto params = root.open_group("design").read_strings("parameters");
-    std::vector<hsize_t> ddims;
-    const auto values = root.open_group("design").read<double>("values", &ddims);
-    const auto text = root.open_group("design").read_strings("text");
-    const auto numeric = root.open_group("design").read<uint8_t>("numeric");
-    const std::size_t P = std::size_t(root.attr_int("points")), k = params.size();
-    const auto variants = root.open_group("variants").read_strings("name");
-    const SweepRuns runs = read_runs(in);
-    const std::size_t K = runs.outcome_names.size(), N = runs.id.size();
-    std::vector<std::string> written;
-    std::vector<std::pair<std::string, std::string>> files;
-    auto param_value = [&](std::size_t p, std::size_t j) {
-      return numeric[j] ? csv_num(values[p * k + j]) : csv_field(text[p * k + j]);
-    };
-    {
-      std::ostringstream os;
-      os << "point";
-      for (const auto& p : params) os << "," << csv_field(p);
-      os << "\n";
-      for (std::size_t p = 0; p < P; ++p) {
-        os << p;
-        for (std::size_t j = 0; j < k; ++j) os << "," << param_value(p, j);
-        os << "\n";
-      }
-      files.emplace_back("design.csv", os.str());
-    }
-    {
-      std::ostringstream os;
-      os << "run,point,replication,variant,seed,status,seconds,host,error";
-      for (const auto& p : params) os << "," << csv_field(p);
-      for (const auto& n : runs.outcome_names) os << "," << csv_field(n);
-      os << "\n";
-      const char* st[] = {"pending", "done", "failed"};
-      for (std::size_t i = 0; i < N; ++i) {
-        const auto p = std::size_t(runs.point[i]);
-        os << runs.id[i] << "," << runs.point[i] << "," << runs.replication[i] << ","
-           << csv_field(variants[std::size_t(runs.variant[i])]) << "," << runs.seed[i] << "," << st[std::min<int>(runs.status[i], 2)]
-           << "," << csv_num(runs.seconds[i]) << "," << csv_field(runs.host[i]) << "," << csv_field(runs.error[i]);
-        for (std::size_t j = 0; j < k; ++j) os << "," << param_value(p, j);
-        for (std::size_t o = 0; o < K; ++o) os << "," << csv_num(runs.values[i * K + o]);
-        os << "\n";
-      }
-      files.emplace_back("outcomes.csv", os.str());
-    }
-    auto table = [&](const char* group, const std::vector<std::string>& var_names, const char* file) {
-      if (!root.exists(group)) return;
-      auto g = root.open_group(group);
-      const auto n = g.read<int64_t>("n");
-      const auto mean = g.read<double>("mean"), sd = g.read<double>("sd"), lo = g.read<double>("lo"), hi = g.read<double>("hi");
-      std::ostringstream os;
-      os << "variant,point";
-      for (const auto& p : params) os << "," << csv_field(p);
-      os << ",outcome,n,mean,sd,lo,hi\n";
-      for (std::size_t v = 0; v < var_names.size(); ++v)
-        for (std::size_t p = 0; p < P; ++p)
-          for (std::size_t o = 0; o < K; ++o) {
-            const std::size_t c = (v * P + p) * K + o;
-            os << csv_field(var_names[v]) << "," << p;
-            for (std::size_t j = 0; j < k; ++j) os << "," << param_value(p, j);
-            os << "," << csv_field(runs.outcome_names[o]) << "," << n[c] << "," << csv_num(mean[c]) << "," << csv_num(sd[c])
-               << "," << csv_num(lo[c]) << "," << csv_num(hi[c]) << "\n";
-          }
-      files.emplace_back(file, os.str());
-    };
-    table("summary", variants, "summaries.csv");
-    if (variants.size() > 1) table("differences", std::vector<std::string>(variants.begin() + 1, variants.end()), "differences.csv");
-    if (root.exists("sensitivity")) {
-      std::ostringstream os;
-      os << "method,variant,outcome,parameter,index,value,lo,hi,n\n";
-      auto emit = [&](const char* method, const char* index, const std::vector<double>& v, const std::vector<double>* lo,
-                      const std::vector<double>* hi, const std::vector<int64_t>& n) {
-        for (std::size_t a = 0; a < variants.size(); ++a)
-          for (std::size_t o = 0; o < K; ++o)
-            for (std::size_t j = 0; j < k; ++j) {
-              const std::size_t c = (a * K + o) * k + j;
-              os << method << "," << csv_field(variants[a]) << "," << csv_field(runs.outcome_names[o]) << "," << csv_field(params[j])
-                 << "," << index << "," << csv_num(v[c]) << "," << (lo ? csv_num((*lo)[c]) : "") << ","
-                 << (hi ? csv_num((*hi)[c]) : "") << "," << n[a * K + o] << "\n";
-            }
-      };
-      if (root.exists("sensitivity/sobol")) {
-        auto g = root.open_group("sensitivity/sobol");
-        const auto n = g.read<int64_t>("n");
-        const auto S1 = g.read<double>("S1"), S1l = g.read<double>("S1_lo"), S1h = g.read<double>("S1_hi");
-        const auto ST = g.read<double>("ST"), STl = g.read<double>("ST_lo"), STh = g.read<double>("ST_hi");
-        emit("sobol", "S1", S1, &S1l, &S1h, n);
-        emit("sobol", "ST", ST, &STl, &STh, n);
-      }
-      if (root.exists("sensitivity/morris")) {
-        auto g = root.open_group("sensitivity/morris");
-        const auto n = g.read<int64_t>("n");
-        const auto ms = g.read<double>("mu_star"), msl = g.read<double>("mu_star_lo"), msh = g.read<double>("mu_star_hi");
-        const auto mu = g.read<double>("mu"), sg = g.read<double>("sigma");
-        emit("morris", "mu_star", ms, &msl, &msh, n);
-        emit("morris", "mu", mu, nullptr, nullptr, n);
-        emit("morris", "sigma", sg, nullptr, nullptr, n);
-      }
-      files.emplace_back("indices.csv", os.str());
-    }
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (!fs::is_directory(dir)) {
-      std::cerr << "talentsim export: cannot create the directory '" << dir << "'\n";
-      return kRuntimeError;
-    }
-    if (!force)
-      for (const auto& [name, body] : files)
-        if (fs::exists(fs::path(dir) / name)) {
-          std::cerr << "talentsim export: " << (fs::path(dir) / name).string() << " already exists (use --force to replace it)\n";
-          return kInputError;
-        }
-    for (const auto& [name, body] : files) {
-      const fs::path target = fs::path(dir) / name, tmp = fs::path(dir) / ("." + name + ".partial");
-      {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << body;
-        out.close();
-        if (!out) {
-          fs::remove(tmp, ec);
-          std::cerr << "talentsim export: cannot write " << target.string() << "\n";
-          return kRuntimeError;
-        }
-      }
-      fs::rename(tmp, target, ec);
-      if (ec) {
-        fs::remove(tmp, ec);
-        std::cerr << "talentsim export: cannot write " << target.string() << "\n";
-        return kRuntimeError;
-      }
-      written.push_back(target.string());
-    }
-    std::cout << "wrote";
-    for (const auto& w : written) std::cout << " " << w;
-    std::cout << (status == "complete" ? "" : " (the sweep is " + status + ": its statistics are missing)") << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "talentsim export: " << in << ": " << e.what() << "\n";
-    return kRuntimeError;
+  if (launcher_size() > 1) {
+    std::cerr << "talentsim merge: run it as one process, not under mpirun or srun with several tasks\n";
+    return kInputError;
   }
-  return kOk;
+  const std::string out = files.front();
+  const std::vector<std::string> shards(files.begin() + 1, files.end());
+  for (const auto& sh : shards)
+    if (fs::exists(out) && fs::exists(sh) && fs::equivalent(out, sh)) {
+      std::cerr << "talentsim merge: the output " << out << " is one of the shards: name the merged file first\n";
+      return kInputError;
+    }
+  MergeResult m = merge_shards(out, shards, force, command_line, std::cerr);
+  if (m.exit_code == kInputError || !m.spec) return m.exit_code;
+  if (!quiet) {
+    std::cout << "wrote " << out << ": " << m.done + m.failed << " runs from " << shards.size() << " shards (" << m.done
+              << " done, " << m.failed << " failed)\n";
+    print_report(std::cout, report_of(*m.spec, *m.design, m.info.plan, m.info.variant_names, m.analysis));
+  }
+  if (!m.failures.empty()) {
+    std::cerr << "talentsim merge: " << m.failures.size() << " run" << (m.failures.size() == 1 ? "" : "s")
+              << " failed (rerun them in their shard with --resume --retry-failed, then merge again):\n";
+    for (std::size_t i = 0; i < m.failures.size() && i < 20; ++i) {
+      const RunSpec rs = m.info.plan.run(m.failures[i].id);
+      std::cerr << "  run " << rs.id << " (shard " << rs.id % m.info.merged_shards << ", point " << rs.point << ", replication "
+                << rs.replication << ", variant " << m.info.variant_names[std::size_t(rs.variant)] << "): " << m.failures[i].error
+                << "\n";
+    }
+    if (m.failures.size() > 20) std::cerr << "  … and " << m.failures.size() - 20 << " more\n";
+  }
+  return m.exit_code;
 }
 
 }  // namespace ts::cli

@@ -1,4 +1,4 @@
-// `talentsim sweep`, `talentsim compare` and `talentsim export`: experiments (docs/experiments.md).
+// `talentsim sweep`, `compare`, `export` and `merge`: experiments (docs/experiments.md, docs/clusters.md).
 #pragma once
 
 #include <string>
@@ -10,5 +10,7 @@ namespace ts::cli {
 int sweep_main(const std::vector<std::string>& args, const std::string& command_line);
 int compare_main(const std::vector<std::string>& args, const std::string& command_line);
 int export_main(const std::vector<std::string>& args);
+/// `talentsim merge OUT.h5 SHARD...`: a job array's shard files joined into one sweep file.
+int merge_main(const std::vector<std::string>& args, const std::string& command_line);
 
 }  // namespace ts::cli

@@ -20,6 +20,37 @@ const std::string& host_name() {
   return name;
 }
 
+std::optional<RunResult> run_one(const RunSpec& run, Evaluator& ev, tbb::task_arena& arena, int threads,
+                                 const std::atomic<bool>& stop) {
+  RunResult res;
+  res.id = run.id;
+  res.host = host_name();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::optional<std::vector<double>> out;
+  try {
+    arena.execute([&] { out = ev.evaluate(run, threads, stop); });
+    if (!out) return std::nullopt;
+    res.status = RunStatus::Done;
+    res.outcomes = std::move(*out);
+  } catch (const std::exception& e) {
+    res.status = RunStatus::Failed;
+    res.error = e.what();
+  } catch (...) {
+    res.status = RunStatus::Failed;
+    res.error = "unknown error";
+  }
+  if (res.outcomes.size() != ev.outcomes()) {
+    if (res.status == RunStatus::Done) {
+      res.status = RunStatus::Failed;
+      res.error = "the evaluator returned " + std::to_string(res.outcomes.size()) + " outcomes, not " +
+                  std::to_string(ev.outcomes());
+    }
+    res.outcomes.assign(ev.outcomes(), std::numeric_limits<double>::quiet_NaN());
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
 LocalExecutor::LocalExecutor(int jobs, int threads_per_job)
     : jobs_(jobs < 1 ? 1 : jobs), threads_(threads_per_job < 1 ? 1 : threads_per_job) {}
 
@@ -35,37 +66,12 @@ void LocalExecutor::execute(const std::vector<int64_t>& ids, const RunPlan& plan
       if (stop.load() || broken.load()) return;
       const std::size_t k = next.fetch_add(1);
       if (k >= ids.size()) return;
-      const RunSpec run = plan.run(ids[k]);
-      RunResult res;
-      res.id = run.id;
-      res.host = host_name();
-      const auto t0 = std::chrono::steady_clock::now();
-      std::optional<std::vector<double>> out;
-      try {
-        arena.execute([&] { out = ev.evaluate(run, threads_, stop); });
-        if (!out) continue;  // stopped midway: the run stays pending
-        res.status = RunStatus::Done;
-        res.outcomes = std::move(*out);
-      } catch (const std::exception& e) {
-        res.status = RunStatus::Failed;
-        res.error = e.what();
-      } catch (...) {
-        res.status = RunStatus::Failed;
-        res.error = "unknown error";
-      }
-      if (res.outcomes.size() != ev.outcomes()) {
-        if (res.status == RunStatus::Done) {
-          res.status = RunStatus::Failed;
-          res.error = "the evaluator returned " + std::to_string(res.outcomes.size()) + " outcomes, not " +
-                      std::to_string(ev.outcomes());
-        }
-        res.outcomes.assign(ev.outcomes(), std::numeric_limits<double>::quiet_NaN());
-      }
-      res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      auto res = run_one(plan.run(ids[k]), ev, arena, threads_, stop);
+      if (!res) continue;  // stopped midway: the run stays pending
       std::lock_guard lk(sink_m);
       if (broken.load()) return;
       try {
-        sink.record(res);
+        sink.record(*res);
       } catch (...) {
         sink_error = std::current_exception();
         broken = true;

@@ -5,8 +5,9 @@
 // The three are independent so that the work can be spread differently without changing the
 // file or the results: a run's settings come from the plan alone (RunPlan::run(id)), its result
 // depends on nothing else, and the sink writes it into its row by run id. LocalExecutor runs N
-// runs at once on this machine; an MPI executor or a `--shard i/N` job array (issue #22) would
-// run a subset of the ids elsewhere and hand the same results to a sink.
+// runs at once on this machine; MpiExecutor (mpi_sweep.hpp) has MPI worker ranks run them and
+// records their results on rank 0; a `--shard i/N` job array task runs its share of the ids
+// (shard.hpp). All of them run each run with run_one().
 #pragma once
 
 #include <atomic>
@@ -15,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <tbb/task_arena.h>
 
 #include "sim/experiment/plan.hpp"
 
@@ -57,6 +60,12 @@ class Executor {
   virtual void execute(const std::vector<int64_t>& ids, const RunPlan& plan, Evaluator& ev, ResultSink& sink,
                        const std::atomic<bool>& stop) = 0;
 };
+
+/// Runs one run in `arena` (of `threads` threads) and times it: Done with its outcome values, or
+/// Failed with the evaluator's error (NaN values); nullopt if `stop` ended it midway (the run
+/// stays pending). The host is this machine's.
+std::optional<RunResult> run_one(const RunSpec& run, Evaluator& ev, tbb::task_arena& arena, int threads,
+                                 const std::atomic<bool>& stop);
 
 /// Runs `jobs` runs at once on this machine, each in its own tbb::task_arena of
 /// `threads_per_job` threads (the caller keeps jobs × threads_per_job within the cores, and the

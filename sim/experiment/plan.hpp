@@ -28,6 +28,16 @@ struct RunSpec {
   uint64_t seed = 0;
 };
 
+/// A job array's share of the plan (`--shard i/N`, shard.hpp): shard i of N has the ids r with
+/// r mod N = i. The default, 0 of 1, is every run.
+struct Shard {
+  int64_t index = 0, count = 1;
+  bool sharded() const { return count > 1; }
+  bool has(int64_t id) const { return id % count == index; }
+  /// How many of ids 0 … runs − 1 are this shard's.
+  int64_t share(int64_t runs) const { return index < runs ? (runs - index + count - 1) / count : 0; }
+};
+
 class RunPlan {
  public:
   RunPlan() = default;

@@ -147,12 +147,23 @@ std::string status_of(const std::string& path) {
 
 }  // namespace
 
-void remove_stale_run_files(const std::string& dir) {
+int64_t run_file_id(const std::string& name) {
+  std::size_t i = name.rfind(".run_", 0) == 0 ? 5 : name.rfind("run_", 0) == 0 ? 4 : std::string::npos;
+  if (i == std::string::npos || i >= name.size()) return -1;
+  int64_t id = 0;
+  const std::size_t first = i;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && i - first < 18; ++i) id = id * 10 + (name[i] - '0');
+  return i > first && name.compare(i, 3, ".h5") == 0 ? id : -1;
+}
+
+void remove_stale_run_files(const std::string& dir, const Shard& shard) {
   std::error_code ec;
   if (dir.empty() || !fs::is_directory(dir, ec)) return;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind(".run_", 0) == 0 && name.find(".h5.partial-") != std::string::npos) fs::remove(e.path(), ec);
+    const int64_t id = run_file_id(name);
+    if (name.rfind(".run_", 0) == 0 && name.find(".h5.partial-") != std::string::npos && id >= 0 && shard.has(id))
+      fs::remove(e.path(), ec);
   }
 }
 
@@ -174,7 +185,17 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
   if (!fs::is_directory(dir, ec)) return fail(2, "output directory '" + dir.string() + "' does not exist");
   if (access(dir.c_str(), W_OK) != 0) return fail(2, "output directory '" + dir.string() + "' is not writable");
   const int64_t N = info.plan.size();
+  const Shard& shard = info.shard;
+  const int64_t share = shard.share(N);  // the runs of this sweep (of this shard with --shard)
   const std::size_t K = info.spec->outcomes.size();
+  // The journal's header names the shard too: a shard's journal is never taken for another's.
+  const std::string journal_id =
+      info.fingerprint() + (shard.sharded() ? "/shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) : "");
+  // Run files of this sweep (of this shard) in the runs folder, which the shards share.
+  auto mine = [&](const std::string& name) {
+    const int64_t id = run_file_id(name);
+    return id >= 0 && id < N && shard.has(id);
+  };
   std::vector<uint8_t> status(std::size_t(N), uint8_t(RunStatus::Pending));
   std::vector<double> values(std::size_t(N) * K, std::numeric_limits<double>::quiet_NaN());
   std::vector<RunResult> previous;
@@ -190,7 +211,7 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
       }
       journal.emplace(Journal::reopen(journal_path));
       const Journal::Contents c = Journal::read(journal_path);
-      if (c.fingerprint != info.fingerprint() || c.runs != N || c.outcomes != int64_t(K))
+      if (c.fingerprint != journal_id || c.runs != N || c.outcomes != int64_t(K))
         return fail(2, "the unfinished sweep of " + opt.out +
                            " was started with another experiment, other scenario files or another talentsim build; "
                            "rerun it with the same ones, or start over with --force");
@@ -211,7 +232,7 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
         if (!(opt.retry_failed && r.status == RunStatus::Failed)) previous.push_back(r);
       fs::remove(partial, ec);
       fs::remove(opt.out, ec);  // superseded: the journal holds every run it had, and the file is rebuilt
-      remove_stale_run_files(info.runs_dir);
+      remove_stale_run_files(info.runs_dir, shard);
     } else {
       const bool exists = fs::exists(out), unfinished = fs::exists(journal_path) || fs::exists(partial);
       if (!opt.force && unfinished)
@@ -221,17 +242,26 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
                            : "an unfinished sweep of " + opt.out + " exists (" + journal_path +
                                  "): continue it with --resume, or start over with --force");
       if (!opt.force && exists) return fail(2, "output file '" + opt.out + "' already exists (use --force to overwrite it)");
-      if (!info.runs_dir.empty() && fs::is_directory(info.runs_dir) && !fs::is_empty(info.runs_dir) && !opt.force)
-        return fail(2, "the runs directory '" + info.runs_dir + "' is not empty (use --force to start over)");
+      // A shard looks only at its own run files: the other shards' share the folder.
+      bool stale_runs = false;
+      if (!info.runs_dir.empty() && fs::is_directory(info.runs_dir))
+        for (const auto& e : fs::directory_iterator(info.runs_dir)) {
+          const std::string name = e.path().filename().string();
+          stale_runs = stale_runs || (shard.sharded() ? mine(name) : true);
+        }
+      if (stale_runs && !opt.force)
+        return fail(2, "the runs directory '" + info.runs_dir + "' is not empty" +
+                           (shard.sharded() ? " (it has run files of this shard)" : "") + " (use --force to start over)");
       if (opt.force) {
         for (const std::string& p : {partial, journal_path, opt.out}) fs::remove(p, ec);
         if (!info.runs_dir.empty() && fs::is_directory(info.runs_dir))
           for (const auto& e : fs::directory_iterator(info.runs_dir)) {
             const std::string name = e.path().filename().string();
-            if (name.rfind("run_", 0) == 0 || name.rfind(".run_", 0) == 0) fs::remove(e.path(), ec);
+            if (shard.sharded() ? mine(name) : (name.rfind("run_", 0) == 0 || name.rfind(".run_", 0) == 0))
+              fs::remove(e.path(), ec);
           }
       }
-      journal.emplace(Journal::create(journal_path, info.fingerprint(), N, int64_t(K)));
+      journal.emplace(Journal::create(journal_path, journal_id, N, int64_t(K)));
     }
     if (!info.runs_dir.empty()) fs::create_directories(info.runs_dir);
   } catch (const std::exception& e) {
@@ -248,13 +278,13 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
       for (std::size_t o = 0; o < K; ++o) values[std::size_t(r.id) * K + o] = r.outcomes[o];
       if (r.status == RunStatus::Failed) res.failures.push_back(r);
     }
-    for (int64_t i = 0; i < N; ++i)
+    for (int64_t i = shard.index; i < N; i += shard.count)
       if (status[std::size_t(i)] == uint8_t(RunStatus::Pending)) todo.push_back(i);
   } catch (const std::exception& e) {
     fs::remove(partial, ec);
     return fail(1, std::string("cannot write the sweep file: ") + e.what());
   }
-  Sink sink(*journal, *file, status, values, K, opt.progress, N);
+  Sink sink(*journal, *file, status, values, K, opt.progress, share);
   bool broken = false;
   try {
     executor.execute(todo, info.plan, ev, sink, stop);
@@ -270,7 +300,7 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
   }
   res.done = sink.done();
   res.failed = sink.failed();
-  res.pending = N - res.done - res.failed;
+  res.pending = share - res.done - res.failed;
   res.ran = sink.ran();
   res.failures.insert(res.failures.end(), sink.failures.begin(), sink.failures.end());
   try {
@@ -280,6 +310,13 @@ SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, 
       file.reset();
       fs::rename(partial, opt.out);
       res.exit_code = broken ? 1 : 130;
+    } else if (shard.sharded()) {  // a shard's share is done: the statistics come with `talentsim merge`
+      file->close("complete");
+      file.reset();
+      fs::rename(partial, opt.out);
+      journal.reset();
+      if (res.failed == 0) fs::remove(journal_path, ec);
+      res.exit_code = res.failed > 0 ? 1 : 0;
     } else {
       res.analysis = analyze(*info.design, info.plan, status, values, K, info.spec->design.bootstrap, info.spec->design.seed);
       file->write_analysis(res.analysis);

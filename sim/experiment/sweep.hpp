@@ -48,7 +48,9 @@ struct SweepResult {
 SweepResult run_sweep(const SweepInfo& info, Evaluator& ev, Executor& executor, const SweepOptions& opt,
                       const std::atomic<bool>& stop, std::ostream& err);
 
-/// The runs directory's stale files: partial run files left by a killed sweep.
-void remove_stale_run_files(const std::string& dir);
+/// The runs directory's stale files: partial run files left by a killed sweep (of `shard`'s runs).
+void remove_stale_run_files(const std::string& dir, const Shard& shard = {});
+/// The run id of a run file's name (run_000012.h5, or its partial .run_000012.h5.partial-PID); -1 if none.
+int64_t run_file_id(const std::string& name);
 
 }  // namespace ts::exp

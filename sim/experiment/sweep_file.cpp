@@ -89,7 +89,13 @@ SweepFile::SweepFile(const std::string& path, const SweepInfo& info) : path_(pat
   root.attr("runs", int64_t(n));
   root.attr("runs_done", int64_t(0));
   root.attr("runs_failed", int64_t(0));
-  root.attr("runs_pending", int64_t(n));
+  root.attr("runs_pending", info.shard.share(int64_t(n)));  // a shard counts its share
+  if (info.shard.sharded()) {
+    root.attr("shard", info.shard.index);
+    root.attr("shards", info.shard.count);
+  }
+  if (info.merged_shards > 0) root.attr("merged_shards", info.merged_shards);
+  if (info.mpi_ranks > 0) root.attr("mpi_ranks", int64_t(info.mpi_ranks));
   root.attr("points", int64_t(P));
   root.attr("replications", plan.replications());
   root.attr("variants", int64_t(V));

@@ -32,6 +32,9 @@ struct SweepInfo {
   std::string runs_dir;              ///< where per-run files go ("" with keep: outcomes)
   int64_t steps = 0;                 ///< the horizon of every run
   int jobs = 1, threads_per_job = 1;
+  int mpi_ranks = 0;                 ///< run under MPI: the ranks (rank 0 the manager, the others workers)
+  Shard shard;                       ///< --shard i/N: the file holds this share of the runs
+  int64_t merged_shards = 0;         ///< written by `talentsim merge` from this many shards
   std::string command_line;
   /// Identifies the sweep: the experiment text and overrides, every scenario file, the design,
   /// the plan, the engine version and commit. A journal or file of another sweep is refused.
