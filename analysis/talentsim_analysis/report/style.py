@@ -10,7 +10,6 @@ with deficient colour vision.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional
 
@@ -46,8 +45,9 @@ REGION_COLOURS = {
 }
 #: Colours for other categories (scenarios, firms' groups, statistics), in order; the base of a
 #: comparison is always black.
-SERIES_COLOURS = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple", "orange", "sky", "yellow")] + [
-    GREY, "#332288", "#44AA99", "#882255", "#999933", "#AA4499", "#117733", "#88CCEE"]
+# (Okabe-Ito's yellow is left out: too faint for lines on white.)
+SERIES_COLOURS = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple", "orange", "sky")] + [
+    "#332288", GREY, "#44AA99", "#882255", "#999933", "#AA4499", "#117733", "#88CCEE"]
 # Other regions take the Okabe-Ito colours no region of the report uses, then a colour-blind-safe
 # extension (Paul Tol's "muted" scheme).
 _EXTRA = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple", "orange", "sky", "black")] + [
@@ -86,9 +86,6 @@ class Palette:
                 free = [c for c in _EXTRA if c not in used]
                 self._regions[name] = free[0] if free else _EXTRA[len(self._regions) % len(_EXTRA)]
         return self._regions[name]
-
-    def regions(self, names: Iterable[str]) -> List[str]:
-        return [self.region(n) for n in names]
 
     @staticmethod
     def series(k: int) -> str:
@@ -135,8 +132,6 @@ def number(v, digits: int = 3) -> str:
     return f"{f:.{digits}g}"
 
 
-def pct(v, digits: int = 1) -> str:
-    return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:.{digits}f}%"
 
 
 def month_axis(ax, dates) -> None:
@@ -151,10 +146,6 @@ def usd_axis(axis) -> None:
     axis.set_major_formatter(mticker.FuncFormatter(usd))
 
 
-def slug(s: str) -> str:
-    """A file-name-safe stem (names may hold '/', spaces, anything)."""
-    s = re.sub(r"[^A-Za-z0-9]+", "_", str(s)).strip("_").lower()
-    return s[:40] or "x"
 
 
 @dataclass
@@ -196,10 +187,6 @@ def grid(ax, axis: str = "both") -> None:
     ax.set_axisbelow(True)
 
 
-def empty_panel(ax, text: str) -> None:
-    ax.text(0.5, 0.5, tx(text), transform=ax.transAxes, ha="center", va="center", color=GREY, wrap=True)
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def annotate_cells(ax, values: np.ndarray, fmt, im=None, fontsize: int = 8) -> None:
