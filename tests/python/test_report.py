@@ -691,6 +691,37 @@ def test_calibration_from_the_markdown_report_and_from_json(calibration, work):
     assert par["se"].iloc[0] == 0.01 and "±1.96 standard errors" in page(rep2).text
 
 
+def test_calibration_results_of_the_calib20_branch(work):
+    """The calibration outputs of issue #20's branch (calib20 at 9f1e623, not merged yet): its YAML
+    results file and its Markdown report of one evaluation, as written there
+    (tests/data/report/). Both give the same targets and parameters."""
+    data = SOURCE_DIR / "tests" / "data" / "report"
+    y = read_calibration(str(data / "calib20_calibration_results.yaml"))
+    m = read_calibration(str(data / "calib20_calibration_report.md"))
+    doc = yaml.safe_load((data / "calib20_calibration_results.yaml").read_text())
+    targeted = [x for x in doc["moments"] if x["targeted"]]
+    assert [t.name for t in y.targets] == [t["name"] for t in targeted] == [t.name for t in m.targets]
+    for t, raw, md in zip(y.targets, targeted, m.targets):
+        assert (t.value, t.tolerance, t.within) == (raw["value"], raw["tolerance"], raw["within"])
+        assert (t.simulated_mean, t.se) == (raw["fresh_mean"], raw["fresh_se"])  # the verdict on fresh seeds
+        assert md.within == t.within
+        assert md.simulated_mean == pytest.approx(t.simulated_mean, rel=1e-3)  # the report rounds to 4 digits
+        assert md.se == pytest.approx(t.se, rel=1e-3) and md.tolerance == pytest.approx(t.tolerance, rel=1e-3)
+    assert [p.key for p in y.parameters] == [p.key for p in m.parameters] == [p["key"] for p in doc["parameters"]]
+    assert [p.se for p in y.parameters] == [p["se"] for p in doc["parameters"]]
+    assert y.objective_fitted == doc["objective"] and m.objective_fitted == pytest.approx(doc["objective"], rel=1e-3)
+    rep = work / "calib20_report"
+    report([data / "calib20_calibration_results.yaml", data / "calib20_calibration_report.md"], rep)
+    a = pd.read_csv(next((rep / "figures").glob("s1_targets.csv")))
+    b = pd.read_csv(next((rep / "figures").glob("s2_targets.csv")))
+    assert list(a["within"]) == list(b["within"]) == [t["within"] for t in targeted]
+    assert np.allclose(a["deviation_in_tolerances"], b["deviation_in_tolerances"], atol=0.01)  # rounded table
+    par = pd.read_csv(next((rep / "figures").glob("s1_parameters.csv")))
+    assert np.allclose(par["se"], [p["se"] for p in doc["parameters"]])
+    t = page(rep).text
+    assert f"{sum(x['within'] for x in targeted)} of {len(targeted)}" in t
+
+
 def test_bench_figures(bench, work):
     rep = work / "bench_report"
     report([bench], rep)
@@ -813,7 +844,7 @@ def test_bad_inputs_and_outputs_exit_codes(run_file, work):
     trunc.write_bytes(Path(run_file).read_bytes()[:4096])
     unknown = write(work / "unknown.json", '{"hello": 1}')
     for bad, msg in ((work / "nope.h5", "no such file"), (work, "is a directory"), (unknown, "not one the report reads"),
-                     (trunc, "cannot read it as HDF5"), (SCENARIO, "not a talentsim run")):
+                     (trunc, "cannot read it as HDF5"), (SCENARIO, "not calibration results")):
         p = report([run_file, bad], out, code=2)
         assert msg in p.stderr and "nothing was written" in p.stderr, p.stderr
         assert not out.exists()

@@ -7,8 +7,8 @@ Inputs (recognised by their content, docs/report.md):
   sweep file          `talentsim sweep` / `talentsim compare` (HDF5, docs/experiments.md); a comparison
                       when it has variants and no parameters
   validation JSON     `talentsim validate --json`
-  calibration         JSON with "kind": "calibration" (docs/report.md), or the Markdown report of
-                      `talentsim calibrate`
+  calibration         the YAML results or the Markdown report of `talentsim calibrate`, or JSON
+                      with "kind": "calibration" (docs/report.md)
   benchmark JSON      `talentsim_bench --json`
 
 Writes DIR/index.html and DIR/figures/ (a PNG per figure and the CSV of the data behind it). The
@@ -102,8 +102,19 @@ def classify(path: str) -> str:
                 return "calibration"
         raise InputError(f"{path}: a JSON file, but not one the report reads (talentsim_bench --json, talentsim "
                          "validate --json, or a calibration result with \"kind\": \"calibration\")")
-    if text.startswith("# Calibration report"):
+    if text.startswith("# Calibration report") or text.startswith("# Every number of the calibration"):
         return "calibration"
+    if path.endswith((".yaml", ".yml")):
+        import yaml
+        try:
+            with open(path, encoding="utf-8") as f:
+                doc = yaml.safe_load(f)
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise InputError(f"{path}: not valid YAML ({e})") from None
+        if isinstance(doc, dict) and isinstance(doc.get("moments"), list):
+            return "calibration"
+        raise InputError(f"{path}: a YAML file, but not calibration results (a list of 'moments'); scenarios "
+                         "and experiments are run first, then reported")
     raise InputError(f"{path}: not a talentsim run or sweep file, validation, calibration or benchmark result")
 
 
@@ -479,9 +490,9 @@ HELP = """Writes DIR/index.html: one page with a summary table of headline numbe
 input (each a PNG with the CSV of the data behind it in DIR/figures/) and their provenance. It
 opens from disk without a network. Inputs are recognised by their content: run files (talentsim
 run), sweep and comparison files (talentsim sweep / compare; the paths over time need --keep
-series), validation results (talentsim validate --json), calibration results (JSON, or the
-Markdown report of talentsim calibrate) and benchmark results (talentsim_bench --json).
-docs/report.md lists the figures."""
+series), validation results (talentsim validate --json), calibration results (the YAML results
+or the Markdown report of talentsim calibrate, or JSON) and benchmark results
+(talentsim_bench --json). docs/report.md lists the figures."""
 
 
 def main(argv=None) -> int:

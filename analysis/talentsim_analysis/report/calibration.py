@@ -1,12 +1,18 @@
 """Calibration results as the report reads them (docs/report.md, "Calibration input").
 
-The report reads one documented form, `Calibration` below, from either of:
+The report reads one documented form, `Calibration` below, from any of:
 
-* a JSON file with `"kind": "calibration"` (schema 1, docs/report.md): what `talentsim calibrate`
-  is to write in machine-readable form. Field names are looked up through ALIASES, so a writer
-  that names a field differently (e.g. `mean` for `simulated_mean`) needs one line there;
-* the Markdown report `talentsim calibrate` writes today (docs/calibration_report.md): its
-  Targets, Parameters and Evaluations tables and its objective line.
+* a JSON file with `"kind": "calibration"` (schema 1, docs/report.md);
+* the YAML results file of `talentsim calibrate` (`output.results`, branch calib20 of issue #20:
+  `setup`, `search`, `objective_start`, `objective`, `parameters`, `moments` with `targeted`,
+  `fresh_mean`, `fresh_se`, `tolerance`, `within`, ..., `history`): the same reader, its
+  targets being the targeted moments and their verdict on fresh seeds;
+* the Markdown report `talentsim calibrate` writes (docs/calibration_report.md), in the layout
+  of main (Targets: simulated mean, SE over replications) or of calib20 (Targets: the verdict on
+  fresh seeds, "mean ± SE"): its Targets, Parameters and Evaluations tables and objective line.
+
+Field names are looked up through ALIASES, so a writer that names a field differently needs one
+line there.
 """
 from __future__ import annotations
 
@@ -28,8 +34,10 @@ ALIASES: Dict[str, List[str]] = {
     "moment": ["moment"],
     "value": ["value", "target_value"],
     "tolerance": ["tolerance", "tol"],
-    "se": ["se", "standard_error", "se_mean", "sem"],
-    "simulated_mean": ["simulated_mean", "simulated", "mean", "sim_mean"],
+    # calib20's results: the verdict on fresh seeds (fresh_mean, fresh_se) is what `within` and
+    # `tolerance` refer to; the mean at the fit's seeds (fit_mean, fit_se) only without it
+    "se": ["se", "fresh_se", "standard_error", "se_mean", "sem", "fit_se"],
+    "simulated_mean": ["simulated_mean", "fresh_mean", "simulated", "mean", "sim_mean", "fit_mean"],
     "within": ["within", "within_tolerance", "ok"],
     "source": ["source", "citation"],
     "start_mean": ["start_mean", "simulated_start"],
@@ -111,7 +119,7 @@ def _bool(v) -> Optional[bool]:
         return None
     if isinstance(v, bool):
         return v
-    s = str(v).strip().lower()
+    s = str(v).strip().strip("*").strip().lower()
     if s in ("yes", "true", "1", "y"):
         return True
     if s in ("no", "false", "0", "n"):
@@ -119,10 +127,13 @@ def _bool(v) -> Optional[bool]:
     return None
 
 
-def from_json(path: str, doc: dict) -> Calibration:
+def from_mapping(path: str, doc: dict, source_format: str) -> Calibration:
+    """Schema 1 (JSON), or calib20's YAML results (`moments` with `targeted`)."""
     targets_raw = doc.get("targets")
+    if targets_raw is None and isinstance(doc.get("moments"), list):
+        targets_raw = [m for m in doc["moments"] if isinstance(m, dict) and m.get("targeted", True)]
     if not isinstance(targets_raw, list):
-        raise CalibrationFormatError(f"{path}: 'targets' must be a list of objects")
+        raise CalibrationFormatError(f"{path}: 'targets' (or 'moments') must be a list of objects")
     targets = []
     for i, t in enumerate(targets_raw):
         if not isinstance(t, dict):
@@ -140,22 +151,32 @@ def from_json(path: str, doc: dict) -> Calibration:
         params.append(Parameter(str(_get(p, "key")), _num(_get(p, "fitted")), _num(_get(p, "min")), _num(_get(p, "max")),
                                 _num(_get(p, "start")), _num(_get(p, "se")), bool(_bool(_get(p, "log")) or False),
                                 _bool(_get(p, "in_overlay"))))
-    obj = doc.get("objective") or {}
-    if not isinstance(obj, dict):
-        obj = {"fitted": obj}
+    obj = doc.get("objective")
+    if not isinstance(obj, dict):  # calib20: objective_start, objective
+        obj = {"start": doc.get("objective_start"), "fitted": obj}
     hist = doc.get("history") or []
     history = [_num(h.get("objective") if isinstance(h, dict) else h) for h in hist]
-    prov = {k: str(doc[k]) for k in ("calibration_file", "scenario", "version", "git_commit", "replications", "seed",
-                                     "seeds", "steps", "researchers", "date") if k in doc}
-    ev = doc.get("evaluations")
+    flat = dict(doc)
+    if isinstance(doc.get("setup"), dict):
+        flat = {**doc["setup"], **doc}
+    prov = {k: str(flat[k]) for k in ("calibration_file", "generated_by", "mode", "scenario", "version",
+                                      "git_commit", "replications", "seed", "seeds", "steps", "researchers", "date",
+                                      "digest") if k in flat and not isinstance(flat[k], (dict, list))}
+    search = doc.get("search") if isinstance(doc.get("search"), dict) else {}
+    ev = doc.get("evaluations", search.get("evaluations"))
+    stop = doc.get("stop", search.get("stop", "")) or ("an evaluation, not a fit" if doc.get("mode") == "evaluate" else "")
     return Calibration(path, targets, params, _num(obj.get("start")), _num(obj.get("fitted")),
-                       int(ev) if isinstance(ev, (int, float)) else None, str(doc.get("stop", "")), history, prov,
-                       "JSON (schema %s)" % doc.get("schema", "?"))
+                       int(ev) if isinstance(ev, (int, float)) else None, str(stop), history, prov, source_format)
+
+
+def from_json(path: str, doc: dict) -> Calibration:
+    return from_mapping(path, doc, "JSON (schema %s)" % doc.get("schema", "?"))
 
 
 def _md_table(text: str, heading: str) -> Optional[List[Dict[str, str]]]:
-    """The first Markdown table after `## heading`, as rows of {column: cell}."""
-    m = re.search(r"^##\s+" + re.escape(heading) + r"\s*$", text, re.M)
+    """The first Markdown table after the `## heading...` line (a heading that starts with `heading`),
+    as rows of {column: cell}."""
+    m = re.search(r"^##\s+" + re.escape(heading) + r"\b.*$", text, re.M)
     if not m:
         return None
     lines = text[m.end():].lstrip("\n").splitlines()
@@ -180,25 +201,39 @@ def _unquote(s: str) -> str:
     return s.strip().strip("`").replace(" (log scale)", "").strip("`")
 
 
+def _mean_se(cell: Optional[str]):
+    """'0.5007 ± 4.864e-05' -> (0.5007, 4.864e-05)."""
+    if not cell or "±" not in cell:
+        return _num(cell), float("nan")
+    a, b = cell.split("±", 1)
+    return _num(a), _num(b)
+
+
 def from_markdown(path: str, text: str) -> Calibration:
     targets_rows = _md_table(text, "Targets")
     if not targets_rows:
         raise CalibrationFormatError(f"{path}: no '## Targets' table (is this a `talentsim calibrate` report?)")
     targets = []
     for r in targets_rows:
-        targets.append(Target(r.get("target", "?"), _num(r.get("value")), _num(r.get("tolerance")),
-                              _num(r.get("SE over replications", r.get("SE"))), _num(r.get("simulated mean")),
-                              _bool(r.get("within tolerance", r.get("within"))), r.get("source", ""),
-                              _unquote(r.get("moment", "")), _num(r.get("start mean"))))
+        if "fresh seeds ± SE" in r:  # calib20's layout: the verdict on fresh seeds
+            mean, se = _mean_se(r["fresh seeds ± SE"])
+            moment = _unquote(r.get("what and when", "")).split(",")[0]
+        else:
+            mean, se = _num(r.get("simulated mean")), _num(r.get("SE over replications", r.get("SE")))
+            moment = _unquote(r.get("moment", ""))
+        targets.append(Target(r.get("target", "?"), _num(r.get("value")), _num(r.get("tolerance")), se, mean,
+                              _bool(r.get("within tolerance", r.get("within"))), r.get("source", ""), moment,
+                              _num(r.get("start mean"))))
     params = []
     for r in _md_table(text, "Parameters") or []:
         key = r.get("key", "")
-        params.append(Parameter(_unquote(key), _num(r.get("fitted")), _num(r.get("min")), _num(r.get("max")),
-                                _num(r.get("start")), _num(r.get("SE")), "(log scale)" in key,
+        params.append(Parameter(_unquote(key), _num(r.get("fitted", r.get("value"))), _num(r.get("min")),
+                                _num(r.get("max")), _num(r.get("start")), _num(r.get("SE")), "(log scale)" in key,
                                 _bool((r.get("in the overlay") or "").split(" ")[0])))
     history = [_num(r.get("J")) for r in (_md_table(text, "Evaluations") or [])]
     m_start = re.search(r"Objective at the start:\s*([0-9.eE+-]+)", text)
-    m_opt = re.search(r"at the optimum:\s*([0-9.eE+-]+)", text)
+    m_opt = (re.search(r"at the optimum:\s*([0-9.eE+-]+)", text)
+             or re.search(r"Objective J\(x\) = g′Wg at these values:\s*([0-9.eE+-]+)", text))
     m_gen = re.search(r"Generated by `([^`]*)`", text)
     m_ev = re.search(r"(\d+) evaluations of at most \d+,\s*([^.]*)\.", text)
     prov = {}
@@ -217,9 +252,22 @@ def from_markdown(path: str, text: str) -> Calibration:
                        "Markdown report of talentsim calibrate")
 
 
+def looks_like_yaml_results(path: str, text: str) -> bool:
+    return path.endswith((".yaml", ".yml")) or text.lstrip().startswith("# Every number of the calibration")
+
+
 def read_calibration(path: str) -> Calibration:
     with open(path, encoding="utf-8") as f:
         text = f.read()
+    if looks_like_yaml_results(path, text):
+        import yaml
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise CalibrationFormatError(f"{path}: not valid YAML ({e})") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("moments"), list):
+            raise CalibrationFormatError(f"{path}: calibration results have a list of 'moments'")
+        return from_mapping(path, doc, "YAML results of talentsim calibrate")
     if path.endswith(".json") or text.lstrip().startswith("{"):
         try:
             doc = json.loads(text)

@@ -52,6 +52,8 @@ def fig_targets(c: Calibration, pal: Palette) -> Result:
     lim = max(2.0, float(np.nanmax(np.abs(dev) + 1.96 * np.nan_to_num(se))) * 1.1) if np.isfinite(dev).any() else 2.0
     ax.set_xlim(-lim, lim)
     ax.set_xlabel("simulated mean − target, in tolerances (±1 = the tolerance)")
+    ax.plot([], [], "o", color=OKABE_ITO["blue"], label="target met")
+    ax.plot([], [], "o", color=OKABE_ITO["vermillion"], label="target missed")
     ax.legend(fontsize=8, loc="lower right")
     grid(ax, "x")
     suptitle(fig, "Calibration targets against the simulated values", "points: simulated mean; bars: ±1.96 SE")
