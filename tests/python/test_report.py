@@ -693,11 +693,12 @@ def test_calibration_from_the_markdown_report_and_from_json(calibration, work):
 
 def test_calibration_results_of_the_calib20_branch(work):
     """The calibration outputs of issue #20's branch (calib20 at 9f1e623, not merged yet): its YAML
-    results file and its Markdown report of one evaluation, as written there
-    (tests/data/report/). Both give the same targets and parameters."""
+    results file and its Markdown report of one evaluation, as written there (tests/data/report/;
+    the report as .txt: its relative links point into that branch's docs/). Both give the same
+    targets and parameters."""
     data = SOURCE_DIR / "tests" / "data" / "report"
     y = read_calibration(str(data / "calib20_calibration_results.yaml"))
-    m = read_calibration(str(data / "calib20_calibration_report.md"))
+    m = read_calibration(str(data / "calib20_calibration_report.txt"))
     doc = yaml.safe_load((data / "calib20_calibration_results.yaml").read_text())
     targeted = [x for x in doc["moments"] if x["targeted"]]
     assert [t.name for t in y.targets] == [t["name"] for t in targeted] == [t.name for t in m.targets]
@@ -711,7 +712,7 @@ def test_calibration_results_of_the_calib20_branch(work):
     assert [p.se for p in y.parameters] == [p["se"] for p in doc["parameters"]]
     assert y.objective_fitted == doc["objective"] and m.objective_fitted == pytest.approx(doc["objective"], rel=1e-3)
     rep = work / "calib20_report"
-    report([data / "calib20_calibration_results.yaml", data / "calib20_calibration_report.md"], rep)
+    report([data / "calib20_calibration_results.yaml", data / "calib20_calibration_report.txt"], rep)
     a = pd.read_csv(next((rep / "figures").glob("s1_targets.csv")))
     b = pd.read_csv(next((rep / "figures").glob("s2_targets.csv")))
     assert list(a["within"]) == list(b["within"]) == [t["within"] for t in targeted]
