@@ -23,7 +23,7 @@ echo "== tests under ASan + UBSan"
 BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo scripts/build.sh \
   -DTALENTSIM_ASAN=ON -DTALENTSIM_UBSAN=ON -DTALENTSIM_BUILD_BENCHMARKS=OFF -DTALENTSIM_MPI=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure --timeout 1800 -j "$jobs" -E "^validate_|^python_analysis$"
+  ctest --test-dir build-asan --output-on-failure --timeout 1800 -j "$jobs" -E "^validate_|^python_"
 
 echo "== fuzzing the scenario loader for ${TALENTSIM_FUZZ_SECONDS:-60} s"
 scripts/fuzz.sh "${TALENTSIM_FUZZ_SECONDS:-60}"
