@@ -184,7 +184,9 @@ void describe(V& v, VisaRule& p) {
   v.num("processing_months", p.processing_months, 0, 120, "months from petition to decision");
   v.flag("capped", p.capped, "petitions count against the destination's annual cap (lottery when over)");
   v.num("renewal", p.renewal, 0, 1, "probability an expiring visa is renewed");
-  v.num("pr_rate", p.pr_rate, 0, 1, "yearly probability a work-visa holder receives permanent residency");
+  v.num("pr_rate", p.pr_rate, 0, 1,
+        "yearly rate at which the residency queue grants a pending application (long queues for CN- and IN-born: low "
+        "rates) [P4]");
 }
 
 template <class V>
@@ -205,7 +207,14 @@ void describe(V& v, RegionParams& p) {
   v.num("visa_months", p.visa_months, 1, 600, "length of a work visa in months [P4]");
   v.num("max_renewals", p.max_renewals, 0, 100, "renewals allowed [P4]");
   v.num("grace_months", p.grace_months, 0, 120, "months a researcher may stay without a job or status");
-  v.num("student_visa_months", p.student_visa_months, 0, 120, "months graduates educated here may work before needing a work visa");
+  v.num("student_visa_months", p.student_visa_months, 0, 120,
+        "post-study work months: graduates educated here may work this long before needing a work visa");
+  v.num("residency_after_months", p.residency_after_months, -1, 1200,
+        "a sponsoring employer files for the permanent residency of a work-visa holder after this many months on its "
+        "staff; the application lapses with the job; -1 = employers never file [S]");
+  v.num("extension_months", p.extension_months, 1, 120,
+        "while a residency application is pending, an expiring work visa is extended by this many months (as US law "
+        "does for pending green cards) [P4][S]");
   v.num("initial_pr_share", p.initial_pr_share, 0, 1, "share of foreign researchers here with permanent residency at start");
   v.num("third_region_share", p.third_region_share, 0, 1, "share of researchers forced to leave this region who go to a third region (one with open_residence) instead of home");
   v.flag("open_residence", p.open_residence, "researchers forced to leave another region may settle here, with permanent residence");

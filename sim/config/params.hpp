@@ -48,7 +48,7 @@ struct VisaRule {
   int processing_months = 0;     ///< months from petition to decision
   bool capped = false;           ///< counted against the destination's annual cap (lottery)
   double renewal = 1.0;          ///< probability an expiring visa is renewed
-  double pr_rate = 0.0;          ///< yearly probability a work-visa holder gets permanent residency
+  double pr_rate = 0.0;          ///< yearly rate at which the residency queue grants a pending application [P4]
 };
 
 struct VisaOverride {
@@ -74,6 +74,8 @@ struct RegionParams {
   int max_renewals = 1;            ///< renewals allowed before permanent residency is required
   int grace_months = 2;            ///< months a researcher without job or status may stay
   int student_visa_months = 12;    ///< post-study work permission for graduates from abroad
+  int residency_after_months = 12; ///< a sponsoring employer files for residency after this tenure; -1 never [S]
+  int extension_months = 12;       ///< a work visa is extended by this while residency is pending [P4][S]
   double initial_pr_share = 0.5;   ///< share of foreign researchers here holding PR at start
   double third_region_share = 0.0; ///< share of forced departures from here who go to a third region, not home
   bool open_residence = false;     ///< forced departures may settle here (with permanent residence)

@@ -163,6 +163,7 @@ void init_researchers(State& s) {
     rng::Stream st = draws.initial_researcher(i);
     r.uid[i] = i;
     r.alive[i] = 1;
+    r.residency[i] = -1;
     r.origin[i] = o;
     const auto& reg = s.params.regions[o];
     const double z = P.fixed_talent > 0 ? 0.0 : rng::normal(st);  // standardised ln θ

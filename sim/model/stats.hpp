@@ -26,11 +26,13 @@ enum class LogKind : uint8_t {
   Entry = 13,          ///< entered the field
   VisaPetition = 14,   ///< a move waits for a visa decision
   AnnualRaise = 15,    ///< yearly raise at the employment anniversary (pay phase)
+  ResidencyFiled = 16, ///< the sponsoring employer files for permanent residency
+  VisaExtended = 17,   ///< a work visa extended while the residency application is pending
 };
 inline constexpr const char* kLogKindNames[] = {
     "hire", "move", "counter_raise", "visa_approved", "visa_denied", "visa_lottery_lost", "visa_expired",
     "visa_renewed", "permanent_residency", "forced_departure", "separation", "relocation", "exit", "entry",
-    "visa_petition", "annual_raise"};
+    "visa_petition", "annual_raise", "residency_filed", "visa_extended"};
 
 struct LogEntry {
   int32_t step;
@@ -45,11 +47,11 @@ struct LogEntry {
 /// Visa statistics columns (per destination and origin).
 enum VisaStat : int {
   kVisaApplications, kVisaApprovals, kVisaDenials, kVisaLotteryLosses, kVisaExpiries, kVisaRenewals,
-  kVisaPermanent, kVisaForcedDepartures, kVisaStats
+  kVisaPermanent, kVisaForcedDepartures, kVisaResidencyApplications, kVisaExtensions, kVisaStats
 };
 inline constexpr const char* kVisaStatNames[] = {"applications", "approvals", "denials", "lottery_losses",
                                                  "expiries", "renewals", "permanent_residency",
-                                                 "forced_departures"};
+                                                 "forced_departures", "residency_applications", "extensions"};
 /// Market statistics columns.
 enum MarketStat : int {
   kEntrants, kExits, kSeparations, kHires, kJobToJob, kCounterRaises, kRaidHires, kRelocations,

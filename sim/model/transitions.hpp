@@ -74,6 +74,8 @@ inline MoveRecord move_researcher(State& s, std::size_t i, int32_t firm, int reg
     r.tenure[i] = 0;
     r.ref_offer[i] = 0;
   }
+  // A residency application belongs to the employer and the country: a new job or region ends it.
+  if (firm != rec.from || region != from_region) r.residency[i] = -1;
   r.grace[i] = -1;
   return rec;
 }
@@ -124,6 +126,7 @@ void lose_job_into(State& s, std::size_t i, LogKind why, Sink& to) {
   r.comp[i] = 0.f;
   r.tenure[i] = 0;
   r.ref_offer[i] = 0.f;
+  r.residency[i] = -1;  // the employer's application lapses with the job
   if (Status(r.status[i]) == Status::WorkVisa && r.grace[i] < 0)
     r.grace[i] = int8_t(std::min(127, s.params.regions[r.location[i]].grace_months));
 }
@@ -164,6 +167,7 @@ void force_departure_into(State& s, std::size_t i, Sink& sink) {
   r.in_region[i] = 0;
   r.grace[i] = -1;
   r.visa_left[i] = 0;
+  r.residency[i] = -1;
   if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 0) sink.pending(r.pending_firm[i], -1);
   r.pending_firm[i] = kNoFirm;
 }

@@ -43,6 +43,7 @@ struct Researchers {
   std::vector<int16_t> tenure;      ///< months at the current employer
   std::vector<int16_t> in_region;   ///< months continuously in `location`
   std::vector<int16_t> visa_left;   ///< months left on a work or student visa
+  std::vector<int16_t> residency;   ///< months in the residency queue, -1 = no application pending
   std::vector<int32_t> employer;    ///< firm index or kNoFirm
   std::vector<float> talent;        ///< θ, innate talent (potential)
   std::vector<float> skill;         ///< θ(t), realised talent: θ · e(career); = θ without experience
@@ -90,6 +91,9 @@ void for_each_researcher_column(R& r, V&& v) {
   v(Column<int16_t>{"in_region", "months_in_region", 0, "months", "", "Months continuously in the location."}, r.in_region);
   v(Column<int16_t>{"visa_left", "visa_months_left", 0, "months", "", "Months left on a work or student visa (0 if none)."},
     r.visa_left);
+  v(Column<int16_t>{"residency", "residency_queue_months", -1, "months", "",
+                    "Months an application for permanent residency has been pending, -1 if none."},
+    r.residency);
   v(Column<int32_t>{"employer", "employer", -1, "", "/firms/name", "Firm index, -1 if not employed."}, r.employer);
   v(Column<float>{"talent", "talent", 0.f, "", "", "Innate talent θ (potential)."}, r.talent);
   v(Column<float>{"skill", "realised_talent", 0.f, "", "",

@@ -58,7 +58,7 @@ struct Leavers {
 /// The columns an entrant's slot is written in.
 [[gnu::always_inline]] inline void prefetch_entrant(Researchers& r, std::size_t i) {
   engine::prefetch_slot_for_write(i, r.uid, r.alive, r.origin, r.talent, r.skill, r.career, r.age, r.home_bias, r.compute_taste,
-                                  r.location, r.status, r.visa_left, r.renewals, r.grace, r.in_region, r.tenure,
+                                  r.location, r.status, r.visa_left, r.renewals, r.grace, r.residency, r.in_region, r.tenure,
                                   r.employer, r.comp, r.ref_offer, r.output, r.hc_output, r.pending_firm, r.flags,
                                   r.tier);
 }
@@ -250,6 +250,7 @@ void enter(State& s) {
       r.visa_left[i] = int16_t(loc == o ? 0 : s.params.regions[loc].student_visa_months);
       r.renewals[i] = 0;
       r.grace[i] = -1;
+      r.residency[i] = -1;
       r.in_region[i] = 0;
       r.tenure[i] = 0;
       r.employer[i] = kNoFirm;

@@ -15,7 +15,8 @@ namespace {
 /// The columns the visa phase's bookkeeping reads or writes of a scattered researcher.
 [[gnu::always_inline]] inline void prefetch_visa_holder(const Researchers& r, std::size_t i) {
   engine::prefetch_slot(i, r.uid, r.origin, r.location, r.status, r.tier, r.employer, r.comp, r.renewals, r.grace,
-                        r.pending_firm, r.pending_region, r.pending_kind, r.pending_comp, r.tenure, r.ref_offer);
+                        r.pending_firm, r.pending_region, r.pending_kind, r.pending_comp, r.tenure, r.ref_offer,
+                        r.residency, r.visa_left);
 }
 
 /// What this month's clocks bring, listed by a parallel scan (slot order within each list).
@@ -25,7 +26,7 @@ struct Due {
 };
 struct ClockResults {
   std::vector<Due> decided;  ///< petitions decided this month, approved or not
-  std::vector<uint32_t> expiring, permanent, departing;
+  std::vector<uint32_t> expiring, permanent, filing, departing;
 };
 
 /// New cap year: last year's selection rate is remembered, the counters start again.
@@ -42,18 +43,22 @@ void new_cap_year(State& s) {
 
 /// The month's clocks of everyone with a visa, a pending petition or a grace period: pending
 /// petitions count down and are decided (approval draw) at zero; visas count down and expire
-/// at zero, or a work visa turns permanent with pr_rate / 12; a grace period ends when a job
-/// with status is found, else counts down to a departure.
+/// at zero; a work-visa holder's residency application waits in the queue and is granted with
+/// pr_rate / 12 a month (by destination and origin), and a sponsoring employer files one after
+/// residency_after_months on its staff; a grace period ends when a job with status is found,
+/// else counts down to a departure.
 ClockResults tick_visa_clocks(State& s) {
   auto& r = s.world.r;
   const std::size_t N = r.size();
   const Draws draws = s.draws();
   engine::ChunkedBuffer<Due> due;
-  engine::ChunkedBuffer<uint32_t> expiring, permanent, departing;
+  engine::ChunkedBuffer<uint32_t> expiring, permanent, filing, departing;
   due.reset(N);
   expiring.reset(N);
   permanent.reset(N);
+  filing.reset(N);
   departing.reset(N);
+  const auto& F = s.world.f;
   engine::for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
     engine::SlotList todo;
     const std::size_t n = engine::select_slots(
@@ -74,7 +79,8 @@ ClockResults tick_visa_clocks(State& s) {
     auto fetch_some = [&](std::size_t k) {
       const std::size_t i = todo[k];
       if (r.pending_firm[i] != kNoFirm) engine::prefetch_slot(i, r.pending_left, r.pending_region);
-      if (r.grace[i] >= 0) engine::prefetch_slot(i, r.employer);
+      if (r.grace[i] >= 0 || r.status[i] == uint8_t(Status::WorkVisa)) engine::prefetch_slot(i, r.employer, r.tenure);
+      if (r.status[i] == uint8_t(Status::WorkVisa)) engine::prefetch_slot(i, r.residency);
     };
     auto tick = [&](std::size_t k) {
       const std::size_t i = todo[k];
@@ -89,10 +95,17 @@ ClockResults tick_visa_clocks(State& s) {
       }
       if (has_visa) {
         if (r.visa_left[i] > 0) --r.visa_left[i];
-        if (r.visa_left[i] == 0)
-          expiring.part(c).push_back(uint32_t(i));
-        else if (st == Status::WorkVisa && draws.visa(r.uid[i]).residency < s.visa_rule(r.location[i], r.origin[i]).pr_rate / 12.0)
-          permanent.part(c).push_back(uint32_t(i));
+        const bool expires = r.visa_left[i] == 0;
+        if (expires) expiring.part(c).push_back(uint32_t(i));
+        if (st == Status::WorkVisa && r.residency[i] >= 0) {  // waiting in the queue
+          if (r.residency[i] < 32767) ++r.residency[i];
+          if (!expires && draws.visa(r.uid[i]).residency < s.visa_rule(r.location[i], r.origin[i]).pr_rate / 12.0)
+            permanent.part(c).push_back(uint32_t(i));
+        } else if (!expires && st == Status::WorkVisa && r.employer[i] != kNoFirm &&
+                   F.sponsors[std::size_t(r.employer[i])]) {
+          const int after = s.params.regions[r.location[i]].residency_after_months;
+          if (after >= 0 && r.tenure[i] >= after) filing.part(c).push_back(uint32_t(i));
+        }
       }
       if (r.grace[i] >= 0) {
         if (r.employer[i] != kNoFirm && st != Status::None) {
@@ -109,6 +122,7 @@ ClockResults tick_visa_clocks(State& s) {
   due.gather(out.decided);
   expiring.gather(out.expiring);
   permanent.gather(out.permanent);
+  filing.gather(out.filing);
   departing.gather(out.departing);
   return out;
 }
@@ -241,6 +255,12 @@ void Visa::run(State& s) {
         return;
       }
       if (r.pending_firm[i] != kNoFirm && r.pending_kind[i] == 1) return;  // decision pending
+    } else if (f != kNoFirm && r.residency[i] >= 0) {
+      // Residency pending: the visa is extended while the queue decides (as US law does).
+      r.visa_left[i] = int16_t(s.params.regions[loc].extension_months);
+      sink.visa_stat(loc, r.origin[i], kVisaExtensions);
+      log_into(s, sink, i, LogKind::VisaExtended, f, f, loc, loc, r.comp[i], r.comp[i]);
+      return;
     } else if (f != kNoFirm && F.sponsors[f] && r.renewals[i] < s.params.regions[loc].max_renewals) {
       if (draws.renewal(r.uid[i]) < rule.renewal) {
         ++r.renewals[i];
@@ -261,10 +281,18 @@ void Visa::run(State& s) {
   for_each_booked(s, clocks.permanent, [&](uint32_t i, auto& sink) {
     if (Status(r.status[i]) != Status::WorkVisa) return;
     r.status[i] = uint8_t(Status::Permanent);
+    r.residency[i] = -1;
     r.grace[i] = -1;
     sink.visa_stat(r.location[i], r.origin[i], kVisaPermanent);
     log_into(s, sink, i, LogKind::PermanentResidency, r.employer[i], r.employer[i], r.location[i], r.location[i],
              r.comp[i], r.comp[i]);
+  });
+  // Residency applications filed by sponsoring employers.
+  for_each_booked(s, clocks.filing, [&](uint32_t i, auto& sink) {
+    r.residency[i] = 0;
+    sink.visa_stat(r.location[i], r.origin[i], kVisaResidencyApplications);
+    log_into(s, sink, i, LogKind::ResidencyFiled, r.employer[i], r.employer[i], r.location[i], r.location[i], r.comp[i],
+             r.comp[i]);
   });
   // Departures after the grace period.
   for_each_booked(s, clocks.departing, [&](uint32_t i, auto& sink) {

@@ -85,6 +85,7 @@ inline void put(Simulation& sim, std::size_t i, const Person& p) {
   r.renewals[i] = 0;
   r.flags[i] = 0;
   r.grace[i] = -1;
+  r.residency[i] = -1;
   r.age[i] = 30 * 12;
   r.in_region[i] = 12;
   r.home_bias[i] = 0.f;

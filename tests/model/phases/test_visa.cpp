@@ -297,31 +297,93 @@ TEST_CASE("model: the annual cap admits only cap petitions a month; academia is 
   }
 }
 
-TEST_CASE("model: permanent residency is granted at pr_rate / 12 per month") {
-  // 6000 CN-origin work-visa holders in the US with long visas. pr_rate 0 ⇒ nobody in 12
-  // steps. pr_rate 1 (yearly) ⇒ Binomial(6000, 1/12) in one step: mean 500,
-  // sd √(6000·(1/12)·(11/12)) ≈ 21.4; tolerance 5 sd (seed 11).
+TEST_CASE("model: the residency queue grants pending applications at pr_rate / 12 per month") {
+  // 6000 CN-origin work-visa holders in the US with long visas, each with an application filed
+  // by the sponsoring employer 6 months ago. pr_rate 0 ⇒ nobody in 12 steps. pr_rate 1
+  // (yearly) ⇒ Binomial(6000, 1/12) in one step: mean 500, sd √(6000·(1/12)·(11/12)) ≈ 21.4;
+  // tolerance 5 sd (seed 11).
   for (const double rate : {0.0, 1.0}) {
     CAPTURE(rate);
     auto sim = make(scenario("  US: {visa: {pr_rate: " + std::to_string(rate) + "}}\n  CN: {pay_level: 1}\n",
                              "  - {name: USLab, hq: US, headcount: 6000}\n"),
                     {"population.researchers=6000"});
     const int US = sim.params().region_index("US"), CN = sim.params().region_index("CN");
-    for (std::size_t i = 0; i < 6000; ++i)
+    for (std::size_t i = 0; i < 6000; ++i) {
       put(sim, i, {.origin = CN, .location = US, .status = Status::WorkVisa, .employer = 0, .comp = 150000, .visa_left = 100});
+      sim.edit_world().r.residency[i] = 6;
+    }
     const auto& r = sim.world().r;
     auto permanent = [&] { return std::count(r.status.begin(), r.status.end(), uint8_t(Status::Permanent)); };
     if (rate == 0.0) {
       for (int t = 0; t < 12; ++t) sim.step();
       CHECK(permanent() == 0);
+      CHECK(r.residency[0] == 18);  // still waiting, a year longer
     } else {
       sim.step();
       const auto n = permanent();
       CHECK(visa_stat(sim, CN, model::kVisaPermanent) == n);
+      CHECK(sim.stats().visa[sim.stats().visa_at(US, CN, model::kVisaPermanent)] == n);  // in the US
       CHECK(count_kind(sim, LogKind::PermanentResidency) == n);
       CHECK(std::abs(double(n) - 500.0) < 5 * 21.4);
+      for (std::size_t i = 0; i < 6000; ++i)
+        CHECK(r.residency[i] == (Status(r.status[i]) == Status::Permanent ? -1 : 7));
     }
   }
+}
+
+TEST_CASE("model: a sponsoring employer files for residency after residency_after_months; the visa is extended while it waits") {
+  // A CN-origin work-visa holder in the US, on USLab's staff for 10 months, visa 5 months left,
+  // no renewals allowed (max_renewals 0), queue rate 0 (nobody is granted). residency_after
+  // 12 ⇒ the employer files when tenure reaches 12: the clocks tick first (tenure 11 after
+  // step 0), so at step 1. The visa runs out at step 4 (5 → 0): without the application it
+  // would expire (no renewal left); with it, it is extended by extension_months = 7. A
+  // non-sponsoring employer never files: the visa then expires at step 4.
+  for (const bool sponsors : {true, false}) {
+    CAPTURE(sponsors);
+    const std::string firms = std::string("  - {name: USLab, hq: US, headcount: 5, visa: {sponsors: ") +
+                              (sponsors ? "true" : "false") + "}}\n";
+    auto sim = make(scenario("  US: {max_renewals: 0, residency_after_months: 12, extension_months: 7,"
+                             " visa: {pr_rate: 0}}\n  CN: {pay_level: 1}\n", firms),
+                    {"population.researchers=1"});
+    const int US = sim.params().region_index("US"), CN = sim.params().region_index("CN");
+    put(sim, 0, {.origin = CN, .location = US, .status = Status::WorkVisa, .employer = 0, .comp = 150000, .visa_left = 5,
+                 .tenure = 10});
+    const auto& r = sim.world().r;
+    sim.step();  // step 0: tenure 11
+    CHECK(r.residency[0] == -1);
+    sim.step();  // step 1: tenure 12: filed
+    CHECK(r.residency[0] == (sponsors ? 0 : -1));
+    CHECK(visa_stat(sim, CN, model::kVisaResidencyApplications) == (sponsors ? 1 : 0));
+    CHECK(count_kind(sim, LogKind::ResidencyFiled) == (sponsors ? 1 : 0));
+    sim.step();  // 2
+    sim.step();  // 3
+    sim.step();  // 4: the visa runs out
+    if (sponsors) {
+      CHECK(visa_stat(sim, CN, model::kVisaExtensions) == 1);
+      CHECK(Status(r.status[0]) == Status::WorkVisa);
+      CHECK(r.visa_left[0] == 7);
+      CHECK(r.employer[0] == 0);
+      CHECK(r.residency[0] == 3);
+    } else {
+      CHECK(visa_stat(sim, CN, model::kVisaExpiries) == 1);
+      CHECK(r.employer[0] == kNoFirm);
+    }
+    (void)US;
+  }
+}
+
+TEST_CASE("model: a residency application lapses with the job") {
+  // Waiting in the queue (residency 30 months), the researcher loses the job (δ = 1): the
+  // application belonged to the employer and lapses.
+  auto sim = make(scenario("  US: {visa: {pr_rate: 0}}\n  CN: {pay_level: 1}\n", "  - {name: USLab, hq: US, headcount: 5}\n"),
+                  {"population.researchers=1", "market.separation=1"});
+  const int US = sim.params().region_index("US"), CN = sim.params().region_index("CN");
+  put(sim, 0, {.origin = CN, .location = US, .status = Status::WorkVisa, .employer = 0, .comp = 150000, .visa_left = 20});
+  sim.edit_world().r.residency[0] = 30;
+  sim.step();
+  CHECK(sim.world().r.employer[0] == kNoFirm);
+  CHECK(sim.world().r.residency[0] == -1);
+  (void)US;
 }
 
 TEST_CASE("model: a forced departure goes to a third region with open residence when the share says so") {
