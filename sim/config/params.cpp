@@ -148,7 +148,9 @@ const EnumName<EventLogLevel> kLogLevels[] = {
 const EnumName<ValidationKind> kValidation[] = {{ValidationKind::None, "none"},
                                                 {ValidationKind::BurdettMortensen, "burdett_mortensen"},
                                                 {ValidationKind::PostelVinayRobin, "postel_vinay_robin"},
-                                                {ValidationKind::Markov, "markov"}};
+                                                {ValidationKind::Markov, "markov"},
+                                                {ValidationKind::ResidencyQueue, "residency_queue"},
+                                                {ValidationKind::Stationarity, "stationarity"}};
 const EnumName<EventType> kEventTypes[] = {{EventType::Set, "set"},
                                            {EventType::Raid, "raid"},
                                            {EventType::BudgetShock, "budget_shock"},
@@ -382,6 +384,7 @@ void describe(V& v, ValidationParams& p) {
   v.num("burn_in", p.burn_in, 0, 1e7, "steps before measuring");
   v.num("window", p.window, 1, 1e7, "steps measured");
   v.num("z", p.z, 0.5, 100, "tolerance = z × standard error");
+  v.num("replicates", p.replicates, 1, 1000, "stationarity: runs with seeds run.seed + k, averaged");
 }
 
 template <class V>

@@ -236,13 +236,14 @@ struct RunParams {
   int64_t steps = 120;
 };
 
-enum class ValidationKind : uint8_t { None, BurdettMortensen, PostelVinayRobin, Markov };
+enum class ValidationKind : uint8_t { None, BurdettMortensen, PostelVinayRobin, Markov, ResidencyQueue, Stationarity };
 
 struct ValidationParams {
   ValidationKind kind = ValidationKind::None;
   int64_t burn_in = 200;
   int64_t window = 100;
   double z = 4.0;   ///< tolerance multiplier on the standard error (≈ 1e-4 false alarm per check)
+  int64_t replicates = 1;  ///< stationarity: independent runs (seeds run.seed + k) averaged
 };
 
 enum class EventType : uint8_t {

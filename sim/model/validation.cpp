@@ -8,6 +8,7 @@
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "sim/model/simulation.hpp"
 #include "sim/model/terms.hpp"
@@ -166,10 +167,11 @@ void check_ladder_setup(const Params& p) {
 
 }  // namespace
 
-ValidationReport run_validation(const Params& params) {
-  const auto t0 = std::chrono::steady_clock::now();
+namespace {
+
+/// BM, PVR and the two-region Markov chain: a window of steps after a burn-in.
+ValidationReport validate_ladder_or_markov(const Params& params) {
   const auto& V = params.validation;
-  require(V.kind != ValidationKind::None, "validation.kind is none");
   if (V.kind != ValidationKind::Markov) check_ladder_setup(params);
   Params p = params;
   p.run.steps = V.burn_in + V.window;
@@ -321,6 +323,234 @@ ValidationReport run_validation(const Params& params) {
       d.simulated.push_back(share_sum[a] / W);
     }
     rep.distributions.push_back(std::move(d));
+  }
+  return rep;
+}
+
+/// Residency queue (MODEL.md §8): a cohort of work-visa holders waiting for residency, with
+/// nothing else changing but two constant hazards. Each month the exit phase (demography)
+/// comes before the visa phase, so a waiting researcher leaves the field with x (exit_rate)
+/// and, still there, is granted residency with g (pr_rate / 12): after t months
+/// S(t) = ((1−x)(1−g))^t still wait, and of those who stopped waiting a share
+/// (1−x)g / (x + (1−x)g) was granted. (MODEL.md writes (1−g−x)^t and g : x, the same law for
+/// competing hazards within a month; sequential phases give the exact forms above.)
+ValidationReport validate_residency_queue(const Params& params) {
+  const auto& V = params.validation;
+  const auto& M = params.market;
+  const auto& P = params.population;
+  require(M.lambda0 == 0 && M.lambda1 == 0 && M.separation == 0, "λ0, λ1 and δ must be 0 (nobody changes jobs)");
+  require(!P.ageing && !P.steady_entry, "no ageing and no steady entry");
+  for (const auto& reg : params.regions) require(reg.entrants_per_month == 0, "no entrants (regions.*.entrants_per_month: 0)");
+  for (const auto& f : params.firms) require(f.hiring.scouting_rate == 0, "no scouting (firms[*].scouting_rate: 0)");
+  require(V.burn_in >= 1, "validation.burn_in >= 1: the cohort is who waits after the burn-in");
+  Params p = params;
+  p.run.steps = V.burn_in + V.window;
+  p.events.clear();
+  Simulation sim(p);
+  for (int64_t t = 0; t < V.burn_in; ++t) sim.step();
+
+  // The cohort: everyone waiting in a residency queue after the burn-in, with one grant rate.
+  const auto& r = sim.world().r;
+  std::vector<uint32_t> slot;
+  std::vector<uint64_t> uid;
+  double g = -1;
+  for (std::size_t i = 0; i < r.size(); ++i)
+    if (r.alive[i] && Status(r.status[i]) == Status::WorkVisa && r.residency[i] >= 0) {
+      const double gi = sim.state().visa_rule(r.location[i], r.origin[i]).pr_rate / 12.0;
+      require(g < 0 || gi == g, "one grant rate for the whole cohort (one destination × origin rule)");
+      g = gi;
+      slot.push_back(uint32_t(i));
+      uid.push_back(r.uid[i]);
+    }
+  require(!slot.empty(), "nobody waits for residency after the burn-in (work visas at sponsoring firms, "
+                         "regions.*.residency_after_months)");
+  const double x = P.exit_rate, n0 = double(slot.size());
+  std::vector<double> waiting(std::size_t(V.window) + 1, n0);
+  // How each wait ended, the first time it did (a researcher granted residency may exit later).
+  enum Outcome : uint8_t { Waiting, Granted, Exited, Other };
+  std::vector<uint8_t> outcome(slot.size(), Waiting);
+  double granted = 0, exited = 0, other = 0;
+  for (int64_t t = 1; t <= V.window; ++t) {
+    sim.step();
+    double wait = 0;
+    for (std::size_t k = 0; k < slot.size(); ++k) {
+      if (outcome[k] != Waiting) continue;
+      const std::size_t i = slot[k];
+      if (!r.alive[i] || r.uid[i] != uid[k]) outcome[k] = Exited, exited += 1;
+      else if (Status(r.status[i]) == Status::Permanent) outcome[k] = Granted, granted += 1;
+      else if (Status(r.status[i]) == Status::WorkVisa && r.residency[i] >= 0) wait += 1;
+      else outcome[k] = Other, other += 1;
+    }
+    waiting[std::size_t(t)] = wait;
+  }
+
+  ValidationReport rep;
+  rep.kind = "residency_queue";
+  rep.researchers = int64_t(r.size());
+  rep.steps = p.run.steps;
+  rep.seed = p.run.seed;
+  rep.burn_in = V.burn_in;
+  rep.window = V.window;
+  const double z = V.z, q = (1 - x) * (1 - g);
+  char note[512];
+  Distribution d{"share of the cohort still waiting", "", "months since the cohort was formed",
+                 "share still waiting for residency", {}, {}, {}, {}};
+  for (int64_t t = 0; t <= V.window; ++t) {
+    d.x.push_back(double(t));
+    d.theory.push_back(std::pow(q, double(t)));
+    d.simulated.push_back(waiting[std::size_t(t)] / n0);
+  }
+  // Survival at a quarter, half and the whole window: binomial tolerances on n0 researchers.
+  for (int64_t t : {std::max<int64_t>(1, V.window / 4), std::max<int64_t>(1, V.window / 2), V.window}) {
+    const double S = std::pow(q, double(t));
+    std::snprintf(note, sizeof note, "z·√(S(1−S)/n), n=%.0f in the cohort; x=%.4g, g=%.4g a month", n0, x, g);
+    rep.checks.push_back(make("still waiting after " + std::to_string(t) + " months ((1−x)(1−g))^t", S,
+                              waiting[std::size_t(t)] / n0, z * std::sqrt(S * (1 - S) / n0), note));
+  }
+  d.check = rep.checks.back().quantity;
+  rep.distributions.push_back(std::move(d));
+  const double resolved = granted + exited, share = (1 - x) * g / (x + (1 - x) * g);
+  std::snprintf(note, sizeof note, "z·√(p(1−p)/m), m=%.0f who stopped waiting (%.0f granted, %.0f exits)", resolved,
+                granted, exited);
+  rep.checks.push_back(make("granted / stopped waiting = (1−x)g/(x+(1−x)g)", share,
+                            resolved > 0 ? granted / resolved : 0.0,
+                            z * std::sqrt(share * (1 - share) / std::max(1.0, resolved)), note));
+  rep.checks.push_back(make("left the queue another way (job, visa, departure)", 0.0, other, 0.0,
+                            "exact: nothing but exit and grant ends a wait here"));
+  return rep;
+}
+
+/// Stationarity (MODEL.md §6, §8): the scenario with its trends off (budget growth 0, no
+/// timeline) moves its stocks by region × tier by less than 5% and each region's unemployment
+/// rate by less than 1 percentage point over the window. A month's count is noisy (an elite
+/// cell may hold ten people), so what is compared is a 12-month mean with the first 12
+/// months' mean, averaged over `replicates` runs (seeds run.seed + k): the statistic is the
+/// largest such change over the window, and the tolerance MODEL.md's bound plus z standard
+/// errors of that mean across the replicates (none with one replicate).
+ValidationReport validate_stationarity(const Params& params) {
+  const auto& V = params.validation;
+  constexpr int64_t kYear = 12;
+  require(V.window >= 2 * kYear, "validation.window >= 24 (a 12-month mean at the start and at the end)");
+  static const char* kTierNames[kTiers] = {"regular", "top", "elite"};
+  const int R = int(params.regions.size());
+  const std::size_t cells = std::size_t(R) * kTiers, series = cells + std::size_t(R) + 1;  // stocks, u by region, u
+  const int64_t T = V.window, n_rep = V.replicates;
+  // change[rep][t][series]: the trailing 12-month mean at month t (t >= 12) against the first 12
+  // months' mean (relative for stocks, in shares for unemployment).
+  std::vector<double> change(std::size_t(n_rep) * std::size_t(T) * series, 0.0), first(series, 0.0);
+  int64_t researchers = 0;
+  for (int64_t k = 0; k < n_rep; ++k) {
+    Params p = params;
+    p.run.steps = V.burn_in + V.window;
+    p.run.seed = params.run.seed + uint64_t(k);
+    p.events.clear();
+    for (auto& f : p.firms) f.budget_growth = 0.0;
+    Simulation sim(p);
+    for (int64_t t = 0; t < V.burn_in; ++t) sim.step();
+    std::vector<double> y(std::size_t(T) * series, 0.0);  // the monthly values
+    for (int64_t t = 0; t < T; ++t) {
+      sim.step();
+      const auto& st = sim.stats();
+      double* row = &y[std::size_t(t) * series];
+      std::vector<double> n(R + 1, 0.0);
+      for (int a = 0; a < R; ++a)
+        for (int o = 0; o < R; ++o)
+          for (int j = 0; j < kTiers; ++j) {
+            const double c = double(st.stocks[(std::size_t(a) * R + o) * kTiers + j]);
+            row[std::size_t(a) * kTiers + j] += c;
+            n[a] += c;
+          }
+      double u_all = 0;
+      for (int a = 0; a < R; ++a) {
+        row[cells + a] = n[a] > 0 ? double(st.unemployed_region[a]) / n[a] : 0.0;
+        u_all += double(st.unemployed_region[a]);
+        n[R] += n[a];
+      }
+      row[cells + R] = n[R] > 0 ? u_all / n[R] : 0.0;
+    }
+    researchers = int64_t(sim.world().r.size());
+    for (std::size_t q = 0; q < series; ++q) {
+      auto mean12 = [&](int64_t end) {  // months end-11 … end
+        double m = 0;
+        for (int64_t t = end - kYear + 1; t <= end; ++t) m += y[std::size_t(t) * series + q];
+        return m / kYear;
+      };
+      const double m0 = mean12(kYear - 1);
+      first[q] += m0 / double(n_rep);
+      for (int64_t t = kYear; t < T; ++t) {
+        const double m = mean12(t);
+        change[(std::size_t(k) * std::size_t(T) + std::size_t(t)) * series + q] =
+            q < cells ? (m0 > 0 ? m / m0 - 1 : (m > 0 ? 1.0 : 0.0)) : m - m0;
+      }
+    }
+  }
+  ValidationReport rep;
+  rep.kind = "stationarity";
+  rep.researchers = researchers;
+  rep.steps = V.burn_in + V.window;
+  rep.seed = params.run.seed;
+  rep.burn_in = V.burn_in;
+  rep.window = V.window;
+  char note[512];
+  Distribution d{"stocks by region × tier: the last 12 months' mean over the first 12 months'", "", "region × tier",
+                 "ratio of the 12-month means (mean over replicates)", {}, {}, {}, {}};
+  // For series q: the largest |mean change| over t, and the standard error of the mean there.
+  auto worst = [&](std::size_t q) {
+    double best = -1, se = 0, at_end = 0;
+    for (int64_t t = kYear; t < T; ++t) {
+      double m = 0, v = 0;
+      for (int64_t k = 0; k < n_rep; ++k) m += change[(std::size_t(k) * std::size_t(T) + std::size_t(t)) * series + q];
+      m /= double(n_rep);
+      for (int64_t k = 0; k < n_rep; ++k) {
+        const double e = change[(std::size_t(k) * std::size_t(T) + std::size_t(t)) * series + q] - m;
+        v += e * e;
+      }
+      if (t == T - 1) at_end = m;
+      if (std::fabs(m) > best) best = std::fabs(m), se = n_rep > 1 ? std::sqrt(v / double(n_rep - 1) / double(n_rep)) : 0.0;
+    }
+    return std::tuple{best, se, at_end};
+  };
+  for (int a = 0; a < R; ++a)
+    for (int j = kTiers - 1; j >= 0; --j) {
+      const std::size_t q = std::size_t(a) * kTiers + std::size_t(j);
+      const std::string cell = params.regions[a].name + " " + kTierNames[j];
+      const auto [dev, se, end] = worst(q);
+      std::snprintf(note, sizeof note,
+                    "5%% (MODEL.md §6) + z·SE of the mean over %lld replicates (SE %.3g); the first year's mean stock %.0f",
+                    (long long)n_rep, se, first[q]);
+      rep.checks.push_back(make("stock " + cell + " (12-month mean, rel.)", 0.0, dev,
+                                0.05 + V.z * se, note));
+      d.categories.push_back(cell);
+      d.x.push_back(double(d.x.size()));
+      d.theory.push_back(1.0);
+      d.simulated.push_back(1.0 + end);
+    }
+  for (int a = 0; a <= R; ++a) {
+    const std::size_t q = cells + std::size_t(a);
+    const std::string where = a < R ? params.regions[a].name : std::string("all regions");
+    const auto [dev, se, end] = worst(q);
+    std::snprintf(note, sizeof note,
+                  "1 pp (MODEL.md §6) + z·SE of the mean over %lld replicates (SE %.3g); the first year's mean rate %.4f",
+                  (long long)n_rep, se, first[q]);
+    rep.checks.push_back(
+        make("unemployment " + where + " (12-month mean)", 0.0, dev, 0.01 + V.z * se, note));
+    (void)end;
+  }
+  d.check = rep.checks.front().quantity;
+  rep.distributions.push_back(std::move(d));
+  return rep;
+}
+
+}  // namespace
+
+ValidationReport run_validation(const Params& params) {
+  const auto t0 = std::chrono::steady_clock::now();
+  require(params.validation.kind != ValidationKind::None, "validation.kind is none");
+  ValidationReport rep;
+  switch (params.validation.kind) {
+    case ValidationKind::ResidencyQueue: rep = validate_residency_queue(params); break;
+    case ValidationKind::Stationarity: rep = validate_stationarity(params); break;
+    default: rep = validate_ladder_or_markov(params); break;
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;

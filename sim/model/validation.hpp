@@ -1,5 +1,6 @@
 // Textbook reductions (MODEL.md §8): run a scenario configured down to Burdett–Mortensen,
-// Postel-Vinay–Robin or a two-region Markov chain, and compare with the closed forms.
+// Postel-Vinay–Robin, a two-region Markov chain or a residency queue, and compare with the
+// closed forms; and the stationarity of a status quo with its trends off.
 #pragma once
 
 #include <string>

@@ -131,7 +131,8 @@ def fig_history(c: Calibration, pal: Palette) -> Result:
 
 # ------------------------------------------------------------------------------------ validation
 KIND_NAMES = {"burdett_mortensen": "Burdett–Mortensen", "postel_vinay_robin": "Postel-Vinay–Robin",
-              "markov": "two-region Markov chain"}
+              "markov": "two-region Markov chain", "residency_queue": "residency queue",
+              "stationarity": "stationary status quo"}
 
 
 def validation_headline(v: dict) -> List[Tuple[str, str, str]]:

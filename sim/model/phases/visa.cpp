@@ -95,17 +95,21 @@ ClockResults tick_visa_clocks(State& s) {
       }
       if (has_visa) {
         if (r.visa_left[i] > 0) --r.visa_left[i];
-        const bool expires = r.visa_left[i] == 0;
-        if (expires) expiring.part(c).push_back(uint32_t(i));
+        bool expires = r.visa_left[i] == 0;
         if (st == Status::WorkVisa && r.residency[i] >= 0) {  // waiting in the queue
           if (r.residency[i] < 32767) ++r.residency[i];
-          if (!expires && draws.visa(r.uid[i]).residency < s.visa_rule(r.location[i], r.origin[i]).pr_rate / 12.0)
+          // The queue's hazard is the same every month, the visa's last one included: a grant
+          // then replaces the extension.
+          if (draws.visa(r.uid[i]).residency < s.visa_rule(r.location[i], r.origin[i]).pr_rate / 12.0) {
             permanent.part(c).push_back(uint32_t(i));
+            expires = false;
+          }
         } else if (!expires && st == Status::WorkVisa && r.employer[i] != kNoFirm &&
                    F.sponsors[std::size_t(r.employer[i])]) {
           const int after = s.params.regions[r.location[i]].residency_after_months;
           if (after >= 0 && r.tenure[i] >= after) filing.part(c).push_back(uint32_t(i));
         }
+        if (expires) expiring.part(c).push_back(uint32_t(i));
       }
       if (r.grace[i] >= 0) {
         if (r.employer[i] != kNoFirm && st != Status::None) {
