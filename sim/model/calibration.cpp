@@ -14,6 +14,7 @@
 #include "sim/config/scenario.hpp"
 #include "sim/config/schema.hpp"
 #include "sim/model/simulation.hpp"
+#include "sim/model/stats.hpp"
 
 namespace ts::model::calib {
 
@@ -23,18 +24,27 @@ using schema::EnumName;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::max();
-constexpr double kBad = 1e300;  ///< objective of a point whose moments are not finite
 
 const EnumName<MomentKind> kMoments[] = {{MomentKind::CnShareAll, "cn_share_all"},
                                          {MomentKind::CnShareTop, "cn_share_top"},
                                          {MomentKind::UsCnHcOutputRatio, "us_cn_hc_output_ratio"},
                                          {MomentKind::RaidHires, "raid_hires"},
-                                         {MomentKind::RaidHiresCn, "raid_hires_cn"}};
+                                         {MomentKind::RaidHiresCn, "raid_hires_cn"},
+                                         {MomentKind::OutputShare, "output_share"},
+                                         {MomentKind::TopTierLocationShare, "top_tier_location_share"},
+                                         {MomentKind::PayPercentile, "pay_percentile"},
+                                         {MomentKind::UnemploymentRate, "unemployment_rate"},
+                                         {MomentKind::JobToJobRate, "job_to_job_rate"},
+                                         {MomentKind::StayRate, "stay_rate"},
+                                         {MomentKind::FirmRetention, "firm_retention"}};
+static_assert(std::size(kMoments) == std::size_t(kMomentKinds));
 const EnumName<Weighting> kWeightings[] = {
-    {Weighting::Diagonal, "diagonal"}, {Weighting::Full, "full"}, {Weighting::Identity, "identity"}};
+    {Weighting::Efficient, "efficient"}, {Weighting::Diagonal, "diagonal"}, {Weighting::Identity, "identity"}};
+const char* const kTierNames[] = {"regular", "top", "elite"};
 
-bool is_share(MomentKind k) { return k == MomentKind::CnShareAll || k == MomentKind::CnShareTop; }
 bool is_raid(MomentKind k) { return k == MomentKind::RaidHires || k == MomentKind::RaidHiresCn; }
+bool is_cohort(MomentKind k) { return k == MomentKind::StayRate || k == MomentKind::FirmRetention; }
+bool is_stepwise(MomentKind k) { return !is_raid(k) && !is_cohort(k); }
 
 std::string fmt0(double x) {  // whole number
   char b[64];
@@ -46,16 +56,12 @@ std::string fmt6(double x) {  // 6 significant digits
   std::snprintf(b, sizeof b, "%.6g", x);
   return b;
 }
-std::string fmt4(double x) {  // 4 significant digits
-  char b[64];
-  std::snprintf(b, sizeof b, "%.4g", x);
-  return b;
-}
-/// Compact number for tables: 4 significant digits, thousands without exponent.
 std::string num4(double x) {
   if (!std::isfinite(x)) return std::isnan(x) ? "n/a" : (x > 0 ? "inf" : "-inf");
+  char b[64];
   if (std::fabs(x) >= 1e4 && std::fabs(x) < 1e12) return fmt0(x);
-  return fmt4(x);
+  std::snprintf(b, sizeof b, "%.4g", x);
+  return b;
 }
 
 /// Path segments of an override key: "firms[CN AI company].productivity" -> firms, CN AI company, productivity.
@@ -104,10 +110,10 @@ std::string resolve(const std::string& ref, const std::string& calib_path) {
   return (fs::path(calib_path).parent_path() / p).lexically_normal().string();
 }
 
+
 }  // namespace
 
 const char* to_string(MomentKind k) { return kMoments[int(k)].name; }
-const char* to_string(Weighting w) { return kWeightings[int(w)].name; }
 
 const std::vector<std::string>& moment_names() {
   static const std::vector<std::string> names = [] {
@@ -118,56 +124,47 @@ const std::vector<std::string>& moment_names() {
   return names;
 }
 
-double Target::effective_scale() const {
-  if (scale > 0) return scale;
-  return value != 0 ? std::fabs(value) : 1.0;
+std::string Target::describe(int64_t steps) const {
+  std::string s = to_string(moment);
+  auto add = [&](const std::string& k, const std::string& v) { s += " " + k + " " + v; };
+  switch (moment) {
+    case MomentKind::OutputShare: add("region", region), add("by", by_origin ? "origin" : "location"); break;
+    case MomentKind::TopTierLocationShare: add("region", region); break;
+    case MomentKind::PayPercentile:
+      add("tier", kTierNames[tier]), add("region", region), add("percentile", num4(percentile));
+      break;
+    case MomentKind::UnemploymentRate: add("region", region.empty() ? "all" : region); break;
+    case MomentKind::RaidHires:
+    case MomentKind::RaidHiresCn: add("from", from), add("to", to), add("within", std::to_string(within) + " step(s)"); break;
+    case MomentKind::StayRate:
+      add("region", region), add("origin", origin), add("cohort", "step " + std::to_string(cohort)),
+          add("after", std::to_string(after) + " steps");
+      break;
+    case MomentKind::FirmRetention:
+      add("firm", firm.empty() ? "any" : firm), add("cohort", "step " + std::to_string(cohort)),
+          add("after", std::to_string(after) + " steps");
+      break;
+    default: break;
+  }
+  if (!is_stepwise(moment)) return s;
+  auto resolve_step = [&](int64_t x) { return x < 0 && steps > 0 ? steps + x : x; };
+  switch (timing) {
+    case Timing::Horizon:
+      s += ", over the horizon" + (steps > 0 ? " (steps 0.." + std::to_string(steps - 1) + ")" : std::string());
+      break;
+    case Timing::At: s += ", at step " + std::to_string(resolve_step(at)); break;
+    case Timing::Window:
+      s += ", over steps " + std::to_string(resolve_step(first)) + ".." + std::to_string(resolve_step(last));
+      break;
+  }
+  return s;
 }
 
 // ====================================================================== file format
 
 struct OutputSpec {
-  std::string overlay, report;
+  std::string overlay, report, results;
 };
-
-template <class V>
-void describe(V& v, Target& t) {
-  if (!v.has("name")) v.error("missing required key 'name'");
-  if (!v.has("moment")) v.error("missing required key 'moment' (one of cn_share_all, cn_share_top, "
-                                "us_cn_hc_output_ratio, raid_hires, raid_hires_cn)");
-  if (!v.has("value")) v.error("missing required key 'value'");
-  v.text("name", t.name, "target name");
-  v.choice("moment", t.moment, kMoments, "moment simulated");
-  v.num("value", t.value, -kInf, kInf, "target value");
-  v.num("tolerance", t.tolerance, 0, kInf, "accepted |simulated − value|");
-  v.num("scale", t.scale, 0, kInf, "divides the deviation (0: |value|)");
-  v.text("source", t.source, "citation");
-  auto only = [&](const char* key, bool ok, const char* which) {
-    if (v.has(key) && !ok) v.error_at(key, std::string("'") + key + "' applies only to " + which);
-  };
-  only("at", is_share(t.moment), "cn_share_all and cn_share_top");
-  only("first", t.moment == MomentKind::UsCnHcOutputRatio, "us_cn_hc_output_ratio");
-  only("last", t.moment == MomentKind::UsCnHcOutputRatio, "us_cn_hc_output_ratio");
-  for (const char* k : {"from", "to", "window"}) only(k, is_raid(t.moment), "raid_hires and raid_hires_cn");
-  v.num("at", t.at, -1e9, 1e9, "step measured (negative: from the end)");
-  v.num("first", t.first, -1e9, 1e9, "first step summed");
-  v.num("last", t.last, -1e9, 1e9, "last step summed");
-  v.text("from", t.from, "raided firm");
-  v.text("to", t.to, "raiding firm");
-  v.num("window", t.window, 1, 1e6, "steps from the raid in which a move counts");
-}
-
-template <class V>
-void describe(V& v, Parameter& p) {
-  if (!v.has("key")) v.error("missing required key 'key' (a scenario key path, e.g. regions.CN.talent_mu)");
-  if (!v.has("min") || !v.has("max")) v.error("a parameter needs 'min' and 'max'");
-  p.has_start = v.has("start");
-  v.text("key", p.key, "scenario key");
-  v.num("min", p.min, -kInf, kInf, "lower bound");
-  v.num("max", p.max, -kInf, kInf, "upper bound");
-  v.num("start", p.start, -kInf, kInf, "start value (default: the scenario's)");
-  v.flag("log", p.log, "search in ln(value)");
-  v.flag("integer", p.integer, "round to a whole number");
-}
 
 template <class V>
 void describe(V& v, OptimizerOptions& o) {
@@ -182,7 +179,148 @@ template <class V>
 void describe(V& v, OutputSpec& o) {
   v.text("overlay", o.overlay, "overlay scenario file");
   v.text("report", o.report, "Markdown report");
+  v.text("results", o.results, "YAML file of every number");
 }
+
+namespace {
+
+/// One moment of `targets:` or `untargeted:`; `window` was taken out of the node beforehand.
+void describe_moment(schema::Loader& v, Target& t) {
+  const bool tg = t.targeted;
+  if (!v.has("name")) v.error("missing required key 'name'");
+  if (!v.has("moment")) {
+    std::string all;
+    for (const auto& m : kMoments) all += (all.empty() ? "" : ", ") + std::string(m.name);
+    v.error("missing required key 'moment' (one of " + all + ")");
+  }
+  if (tg) {
+    for (const char* k : {"value", "source_sd", "basis", "source"})
+      if (!v.has(k))
+        v.error(std::string("missing required key '") + k + "'" +
+                (std::string(k) == "source_sd" ? " (the source's own uncertainty, in the moment's units, fixed before fitting)"
+                 : std::string(k) == "basis"   ? " (how source_sd was read from the source)"
+                                               : ""));
+  }
+  v.text("name", t.name, "moment name");
+  v.choice("moment", t.moment, kMoments, "moment simulated");
+  v.num("value", t.value, -kInf, kInf, "the figure");
+  v.num("source_sd", t.source_sd, 0, kInf, "source's standard deviation");
+  if (tg && v.has("source_sd") && t.source_sd == 0)
+    v.error_at("source_sd", "a target's source_sd must be > 0 (no source figure is exact; it sets the weight 1/source_sd²)");
+  v.text("basis", t.basis, "basis of source_sd");
+  v.text("source", t.source, "citation");
+  const MomentKind k = t.moment;
+  auto only = [&](const char* key, bool ok, const char* which) {
+    if (v.has(key) && !ok) v.error_at(key, std::string("'") + key + "' applies only to " + which);
+  };
+  auto need = [&](const char* key, bool needed, const char* what) {
+    if (needed && !v.has(key)) v.error(std::string("missing required key '") + key + "' (" + what + ") for " + to_string(k));
+  };
+  only("at", is_stepwise(k), "moments measured step by step (not raid or cohort moments)");
+  only("region", k == MomentKind::OutputShare || k == MomentKind::TopTierLocationShare || k == MomentKind::PayPercentile ||
+                     k == MomentKind::UnemploymentRate || k == MomentKind::StayRate,
+       "output_share, top_tier_location_share, pay_percentile, unemployment_rate and stay_rate");
+  only("by", k == MomentKind::OutputShare, "output_share");
+  only("tier", k == MomentKind::PayPercentile, "pay_percentile");
+  only("percentile", k == MomentKind::PayPercentile, "pay_percentile");
+  only("origin", k == MomentKind::StayRate, "stay_rate");
+  only("firm", k == MomentKind::FirmRetention, "firm_retention");
+  for (const char* key : {"cohort", "after"}) only(key, is_cohort(k), "stay_rate and firm_retention");
+  for (const char* key : {"from", "to", "within"}) only(key, is_raid(k), "raid_hires and raid_hires_cn");
+  if (v.has("moment")) {
+    need("region", k == MomentKind::OutputShare || k == MomentKind::TopTierLocationShare ||
+                       k == MomentKind::PayPercentile || k == MomentKind::StayRate,
+         "a region");
+    need("origin", k == MomentKind::StayRate, "an origin region, or foreign");
+    need("after", is_cohort(k), "steps after the cohort's step");
+  }
+  if (v.has("at")) t.timing = Timing::At;
+  v.num("at", t.at, -1e9, 1e9, "step measured (negative: from the end)");
+  v.text("region", t.region, "region");
+  std::string by = "location";
+  v.text("by", by, "location or origin");
+  if (by != "location" && by != "origin") v.error_at("by", "expected location or origin, got " + cfg::quoted(by));
+  t.by_origin = by == "origin";
+  std::string tier = "top";
+  v.text("tier", tier, "tier");
+  t.tier = -1;
+  for (int i = 0; i < kTiers; ++i)
+    if (tier == kTierNames[i]) t.tier = i;
+  if (t.tier < 0) {
+    v.error_at("tier", "expected one of regular, top, elite, got " + cfg::quoted(tier));
+    t.tier = 1;
+  }
+  v.num("percentile", t.percentile, 0, 1, "pay percentile");
+  if (std::none_of(std::begin(kPercentileLevels), std::end(kPercentileLevels), [&](double l) { return l == t.percentile; }))
+    v.error_at("percentile", "expected one of the recorded levels 0.1, 0.25, 0.5, 0.75, 0.9, got " + num4(t.percentile));
+  v.text("origin", t.origin, "origin region or foreign");
+  v.text("firm", t.firm, "firm");
+  v.num("cohort", t.cohort, 0, 1e9, "cohort's step");
+  v.num("after", t.after, 1, 1e9, "steps after the cohort's step");
+  v.text("from", t.from, "raided firm");
+  v.text("to", t.to, "raiding firm");
+  v.num("within", t.within, 1, 1e6, "steps from the raid in which a move counts");
+}
+
+void describe_parameter(schema::Loader& v, Parameter& p) {
+  if (!v.has("key")) v.error("missing required key 'key' (a scenario key path, e.g. regions.CN.talent_mu)");
+  if (!v.has("min") || !v.has("max")) v.error("a parameter needs 'min' and 'max'");
+  p.has_start = v.has("start");
+  v.text("key", p.key, "scenario key");
+  v.num("min", p.min, -kInf, kInf, "lower bound");
+  v.num("max", p.max, -kInf, kInf, "upper bound");
+  v.num("start", p.start, -kInf, kInf, "start value (default: the scenario's)");
+  v.flag("log", p.log, "search in ln(value)");
+  v.flag("integer", p.integer, "round to a whole number");
+}
+
+/// targets: or untargeted: — each item parsed with describe_moment; `window: [a, b]` read here.
+void parse_moments(const cfg::Node& list, const std::string& key, bool targeted, std::vector<Target>& out,
+                   cfg::Diagnostics& d) {
+  if (list.is_null()) return;
+  if (!list.is_seq()) {
+    d.error(list.loc, key, "expected a list of moments, got " + cfg::describe(list));
+    return;
+  }
+  for (std::size_t i = 0; i < list.seq.size(); ++i) {
+    const std::string ip = cfg::index_path(key, i);
+    cfg::Node item = list.seq[i];
+    Target t;
+    t.targeted = targeted;
+    t.loc = item.loc;
+    if (item.is_map()) {
+      for (const char* gone : {"tolerance", "scale"})
+        if (const cfg::Node* n = item.find(gone)) {
+          d.error(n->key_loc, cfg::join_path(ip, gone),
+                  std::string("'") + gone + "' is no longer given: the tolerance is z·√(source_sd² + sd²/R) and the weight " +
+                      "comes from Ω = Σ_source + Σ_sim/S; give 'source_sd' and its 'basis' (docs/calibration.md)");
+          item.erase(gone);
+        }
+      if (const cfg::Node* w = item.find("window")) {
+        int64_t a = 0, b = 0;
+        const bool ok = w->is_seq() && w->seq.size() == 2 && w->seq[0].is_scalar() && w->seq[1].is_scalar() &&
+                        schema::parse_int(w->seq[0].scalar, a) && schema::parse_int(w->seq[1].scalar, b);
+        if (!ok)
+          d.error(w->loc, cfg::join_path(ip, "window"),
+                  "expected [first, last] (two step numbers, negative counting from the end), got " + cfg::describe(*w));
+        if (item.find("at")) d.error(w->loc, cfg::join_path(ip, "window"), "give 'at' or 'window', not both");
+        t.timing = Timing::Window;
+        t.first = a;
+        t.last = b;
+        item.erase("window");
+      }
+    }
+    schema::Loader v(&item, ip, d);
+    describe_moment(v, t);
+    v.finish();
+    if (t.timing == Timing::Window && !is_stepwise(t.moment))
+      d.error(t.loc, cfg::join_path(ip, "window"),
+              "'window' applies only to moments measured step by step (not raid or cohort moments)");
+    out.push_back(std::move(t));
+  }
+}
+
+}  // namespace
 
 std::optional<CalibrationSpec> parse_calibration(const cfg::Node& root_in, const std::string& path, cfg::Diagnostics& d) {
   const std::size_t errors0 = d.size();
@@ -197,25 +335,70 @@ std::optional<CalibrationSpec> parse_calibration(const cfg::Node& root_in, const
       s.events = *ev;
     root.erase("events");
   }
+  for (const char* key : {"targets", "untargeted"})
+    if (const cfg::Node* n = root.find(key)) {
+      parse_moments(*n, key, std::string(key) == "targets", std::string(key) == "targets" ? s.targets : s.untargeted, d);
+      if (std::string(key) == "targets" && n->is_seq() && n->seq.empty())
+        d.error(n->loc, "targets", "needs at least one target");
+    }
+  for (const char* gone : {"weight_floor", "weight_replications"})
+    if (const cfg::Node* n = root.find(gone)) {
+      d.error(n->key_loc, gone,
+              std::string("'") + gone + "' is no longer used: the weights come from the targets' source_sd and a pilot of " +
+                  "'pilot_replications' runs (docs/calibration.md)");
+      root.erase(gone);
+    }
+  if (root.is_map() && !root.find("targets")) d.error(root.loc, "targets", "missing required key 'targets'");
   OutputSpec out;
   {
     schema::Loader v(&root, "", d);
     if (root.is_map() && !root.find("scenario"))
       d.error(root.loc, "scenario", "missing required key 'scenario' (the scenario file, relative to this file)");
     if (root.is_map() && !root.find("parameters")) d.error(root.loc, "parameters", "missing required key 'parameters'");
-    if (root.is_map() && !root.find("targets")) d.error(root.loc, "targets", "missing required key 'targets'");
     v.text("scenario", s.scenario_ref, s.scenario_loc, "scenario file");
     v.names("overrides", s.overrides, "fit-only overrides");
     v.num("replications", s.replications, 1, 10000, "replications per evaluation");
     v.num("seed", s.seed, 0, 9e15, "first seed");
+    v.num("pilot_replications", s.pilot_replications, 0, 100000, "pilot runs for Σ_sim");
     v.choice("weighting", s.weighting, kWeightings, "weighting matrix");
-    v.num("weight_floor", s.weight_floor, 1e-12, kInf, "SE floor");
-    v.num("weight_replications", s.weight_replications, 0, 100000, "pilot runs for W");
-    v.list("parameters", s.parameters, "free parameters");
-    v.list("targets", s.targets, "targets");
+    v.num("tolerance_z", s.tolerance_z, 0.1, 10, "z of the tolerances");
+    v.num("jacobian_step", s.jacobian_step, 1e-6, 0.25, "finite-difference step (fraction of the range)");
+    v.num("validation_seed", s.validation_seed, 0, 9e15, "first fresh seed");
+    v.num("validation_replications", s.validation_replications, 0, 100000, "fresh runs (0: as many as needed)");
+    v.num("validation_min_replications", s.validation_min_replications, 2, 100000, "fewest fresh runs");
+    v.num("validation_max_replications", s.validation_max_replications, 2, 100000, "most fresh runs");
+    v.num("validation_se_fraction", s.validation_se_fraction, 1e-3, 1, "fresh-seed SE / tolerance");
+    {
+      const cfg::Node* n = root.find("parameters");
+      if (n && n->is_seq()) {
+        for (std::size_t i = 0; i < n->seq.size(); ++i) {
+          Parameter p;
+          p.loc = n->seq[i].loc;
+          schema::Loader sub(&n->seq[i], cfg::index_path("parameters", i), d);
+          describe_parameter(sub, p);
+          sub.finish();
+          s.parameters.push_back(std::move(p));
+        }
+      } else if (n && !n->is_null()) {
+        d.error(n->loc, "parameters", "expected a list, got " + cfg::describe(*n));
+      }
+    }
     v.obj("optimizer", s.optimizer, "Nelder–Mead options");
     v.obj("output", out, "output files");
+    v.ignore_rest();  // parameters, targets and untargeted were read above
     v.finish();
+  }
+  for (const auto& [k, val] : root.map) {
+    static const char* const known[] = {"scenario", "overrides", "replications", "seed", "pilot_replications", "weighting",
+                                        "tolerance_z", "jacobian_step", "validation_seed", "validation_replications",
+                                        "validation_min_replications", "validation_max_replications",
+                                        "validation_se_fraction", "parameters", "targets", "untargeted", "optimizer",
+                                        "output"};
+    if (std::find(std::begin(known), std::end(known), k) != std::end(known)) continue;
+    std::string msg = "unknown key " + cfg::quoted(k);
+    const std::string hint = cfg::did_you_mean(k, std::vector<std::string>(std::begin(known), std::end(known)));
+    if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
+    d.error(val.key_loc, k, msg);
   }
   if (const cfg::Node* ov = root.find("overrides"); ov && ov->is_seq())
     for (std::size_t i = 0; i < ov->seq.size() && s.override_locs.size() < s.overrides.size(); ++i) {
@@ -228,8 +411,6 @@ std::optional<CalibrationSpec> parse_calibration(const cfg::Node& root_in, const
   s.override_locs.resize(s.overrides.size(), root.loc);
   if (const cfg::Node* n = root.find("parameters"); n && n->is_seq() && n->seq.empty())
     d.error(n->loc, "parameters", "needs at least one parameter");
-  if (const cfg::Node* n = root.find("targets"); n && n->is_seq() && n->seq.empty())
-    d.error(n->loc, "targets", "needs at least one target");
   for (std::size_t i = 0; i < s.parameters.size(); ++i) {
     const auto& p = s.parameters[i];
     const std::string ip = cfg::index_path("parameters", i);
@@ -239,17 +420,38 @@ std::optional<CalibrationSpec> parse_calibration(const cfg::Node& root_in, const
     for (std::size_t j = 0; j < i; ++j)
       if (s.parameters[j].key == p.key) d.error(p.loc, ip, "key '" + p.key + "' is already a parameter");
   }
-  for (std::size_t i = 0; i < s.targets.size(); ++i) {
-    const auto& t = s.targets[i];
-    for (std::size_t j = 0; j < i; ++j)
-      if (s.targets[j].name == t.name)
-        d.error(t.loc, cfg::index_path("targets", i), "target name '" + t.name + "' is used twice");
+  {
+    const auto all = s.moments();
+    for (std::size_t i = 0; i < all.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (all[j].name == all[i].name)
+          d.error(all[i].loc, all[i].targeted ? "targets" : "untargeted", "moment name '" + all[i].name + "' is used twice");
+  }
+  auto where = [&](const char* key) {
+    const cfg::Node* n = root.find(key);
+    return n ? n->key_loc : root.loc;
+  };
+  if (s.validation_min_replications > s.validation_max_replications)
+    d.error(where("validation_min_replications"), "validation_min_replications", "must not exceed validation_max_replications");
+  if (s.validation_se_fraction * s.tolerance_z >= 1.0)
+    d.error(where("validation_se_fraction"), "validation_se_fraction",
+            "validation_se_fraction × tolerance_z must be below 1 (the fresh-seed SE must be a fraction of the tolerance)");
+  {  // the fresh seeds must be seeds the fit never uses
+    const uint64_t fit_end = s.seed + s.smm_options().fit_seed_count(s.targets.size());
+    const uint64_t val_end =
+        s.validation_seed + uint64_t(std::max(s.validation_max_replications, s.validation_replications));
+    if (s.validation_seed < fit_end && s.seed < val_end)
+      d.error(where(root.find("validation_seed") ? "validation_seed" : "seed"), "validation_seed",
+              "the fresh seeds " + std::to_string(s.validation_seed) + ".." + std::to_string(val_end - 1) +
+                  " overlap the fit's seeds " + std::to_string(s.seed) + ".." + std::to_string(fit_end - 1));
   }
   if (!s.scenario_ref.empty()) s.scenario = resolve(s.scenario_ref, path);
   s.overlay_ref = out.overlay;
   s.report_ref = out.report;
+  s.results_ref = out.results;
   if (!out.overlay.empty()) s.overlay = resolve(out.overlay, path);
   if (!out.report.empty()) s.report = resolve(out.report, path);
+  if (!out.results.empty()) s.results = resolve(out.results, path);
   if (d.size() != errors0) return std::nullopt;
   return s;
 }
@@ -264,7 +466,51 @@ std::optional<CalibrationSpec> load_calibration(const std::string& path, cfg::Di
   return parse_calibration(*root, path, d);
 }
 
-// ====================================================================== moments
+SmmOptions CalibrationSpec::smm_options() const {
+  SmmOptions o;
+  o.replications = replications;
+  o.seed = seed;
+  o.pilot_replications = pilot_replications;
+  o.weighting = weighting;
+  o.z = tolerance_z;
+  o.validation_seed = validation_seed;
+  o.validation_replications = validation_replications;
+  o.validation_min = validation_min_replications;
+  o.validation_max = validation_max_replications;
+  o.validation_se_fraction = validation_se_fraction;
+  o.jacobian_step = jacobian_step;
+  o.optimizer.max_evaluations = optimizer.max_evaluations;
+  o.optimizer.initial_step = optimizer.initial_step;
+  o.optimizer.ftol = optimizer.ftol;
+  o.optimizer.xtol = optimizer.xtol;
+  o.optimizer.restarts = optimizer.restarts;
+  return o;
+}
+
+std::vector<Target> CalibrationSpec::moments() const {
+  std::vector<Target> all = targets;
+  all.insert(all.end(), untargeted.begin(), untargeted.end());
+  return all;
+}
+
+std::string CalibrationSpec::digest() const {
+  std::ostringstream os;
+  os << "scenario " << scenario_ref << "\nseed " << seed << " replications " << replications << "\n";
+  for (const auto& o : overrides) os << "override " << o << "\n";
+  if (events.is_seq()) os << "events\n" << cfg::to_yaml(events);
+  for (const auto& p : parameters)
+    os << "parameter " << p.key << " " << fmt6(p.min) << " " << fmt6(p.max) << (p.log ? " log" : "")
+       << (p.integer ? " integer" : "") << "\n";
+  for (const auto& t : targets) os << "target " << t.name << ": " << t.describe(0) << " = " << fmt6(t.value) << " sd " << fmt6(t.source_sd) << "\n";
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : os.str()) h = (h ^ c) * 1099511628211ull;
+  char b[20];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
+  return b;
+}
+
+// ====================================================================== Calibrator
+
 std::optional<Calibrator> Calibrator::create(CalibrationSpec spec, cfg::Diagnostics& d,
                                              const std::vector<std::string>& extra_overrides) {
   const std::size_t errors0 = d.size();
@@ -310,7 +556,8 @@ std::optional<Calibrator> Calibrator::create(CalibrationSpec spec, cfg::Diagnost
       d.error(e.loc, cfg::index_path("events", i), "set '" + e.key + "': " + x.path + ": " + x.message);
   }
   if (d.size() != errors0) return std::nullopt;
-  check_targets(c.fit_params_, c.spec_.targets, d);
+  check_targets(c.fit_params_, c.spec_.targets, d, "targets");
+  check_targets(c.fit_params_, c.spec_.untargeted, d, "untargeted");
   // Parameters: an extra override of a parameter's key sets its start; without `start`,
   // the start is the scenario's value; min, start and max must all load.
   for (std::size_t i = 0; i < c.spec_.parameters.size(); ++i) {
@@ -382,153 +629,102 @@ Params Calibrator::params_at(const std::vector<double>& x, uint64_t seed) const 
   if (!d.empty()) throw std::runtime_error(d.format());
   Params p = load_params(tree, d);
   if (!d.empty()) throw std::runtime_error(d.format());
-  p.output.event_log = EventLogLevel::All;  // the raid moments read the move log
+  // The raid moments read the move log; nothing else does (a run without it is faster).
+  const auto all = spec_.moments();
+  const bool raid = std::any_of(all.begin(), all.end(), [](const Target& t) {
+    return t.moment == MomentKind::RaidHires || t.moment == MomentKind::RaidHiresCn;
+  });
+  p.output.event_log = raid ? EventLogLevel::All : EventLogLevel::None;
   return p;
 }
 
-namespace {
-void summarize(Evaluation& e, std::size_t K) {
-  const double R = double(e.reps.size());
-  e.mean.assign(K, 0.0);
-  e.sd.assign(K, 0.0);
-  e.se.assign(K, 0.0);
-  for (std::size_t k = 0; k < K; ++k) {
-    for (const auto& rep : e.reps) e.mean[k] += rep[k] / R;
-    double ss = 0;
-    for (const auto& rep : e.reps) ss += (rep[k] - e.mean[k]) * (rep[k] - e.mean[k]);
-    e.sd[k] = R > 1 ? std::sqrt(ss / (R - 1)) : 0.0;
-    e.se[k] = e.sd[k] / std::sqrt(R);
+
+std::vector<double> Calibrator::starts() const {
+  std::vector<double> x;
+  for (const auto& p : spec_.parameters) x.push_back(p.start);
+  return canonical(x);
+}
+
+std::vector<double> Calibrator::moments(const std::vector<double>& x, uint64_t seed) const {
+  Params p = params_at(x, seed);
+  const int64_t T = p.run.steps;
+  Simulation sim(std::move(p));
+  const auto all = spec_.moments();
+  MomentRecorder rec(sim, all);
+  for (int64_t t = 0; t < T; ++t) {
+    sim.step();
+    rec.observe(sim);
   }
+  return rec.values();
+}
+
+namespace {
+/// The simulation as the estimator sees it.
+class SimulationEvaluator final : public Evaluator {
+ public:
+  explicit SimulationEvaluator(const Calibrator& c) : c_(c) {}
+  std::vector<double> moments(const std::vector<double>& x, uint64_t seed) const override { return c_.moments(x, seed); }
+
+ private:
+  const Calibrator& c_;
+};
+}  // namespace
+
+std::vector<SmmParameter> Calibrator::smm_parameters() const {
+  std::vector<SmmParameter> out;
+  for (const auto& p : spec_.parameters) out.push_back({p.key, p.min, p.max, p.start, p.log});
+  return out;
+}
+
+namespace {
+std::vector<SmmMoment> smm_moments(const std::vector<Target>& ts) {
+  std::vector<SmmMoment> out;
+  for (const auto& t : ts) out.push_back({t.name, t.value, t.source_sd});
+  return out;
 }
 }  // namespace
 
-int64_t Calibrator::weight_replications() const {
-  return spec_.weight_replications > 0 ? spec_.weight_replications : 4 * spec_.replications;
+Evaluation Calibrator::simulate(const std::vector<double>& x, int64_t n, uint64_t seed0) const {
+  const SimulationEvaluator ev(*this);
+  const Smm smm(smm_parameters(), smm_moments(spec_.targets), smm_moments(spec_.untargeted), spec_.smm_options(), ev,
+                [this](const std::vector<double>& v) { return canonical(v); });
+  return smm.simulate(x, n > 0 ? seed0 : spec_.seed, n > 0 ? n : spec_.replications);
 }
 
-std::pair<Evaluation, Eigen::MatrixXd> Calibrator::pilot(const std::vector<double>& x) const {
-  const Evaluation all = simulate(x, std::max(weight_replications(), spec_.replications));
-  Eigen::MatrixXd W = weighting(all);
-  Evaluation e;
-  e.x = all.x;
-  e.reps.assign(all.reps.begin(), all.reps.begin() + std::ptrdiff_t(spec_.replications));
-  summarize(e, spec_.targets.size());
-  e.objective = objective(e.mean, W);
-  return {std::move(e), std::move(W)};
+CalibrationResult Calibrator::finish(SmmResult r) const {
+  CalibrationResult out;
+  if (r.fitted) out.overlay_yaml = overlay_yaml(r);
+  out.report_md = report_markdown(r);
+  out.results_yaml = results_yaml(r);
+  out.smm = std::move(r);
+  return out;
 }
 
-Evaluation Calibrator::simulate(const std::vector<double>& x, int64_t replications) const {
-  Evaluation e;
-  e.x = canonical(x);
-  const std::size_t K = spec_.targets.size();
-  const int64_t n = replications > 0 ? replications : spec_.replications;
-  for (int64_t r = 0; r < n; ++r) {
-    Params p = params_at(e.x, spec_.seed + uint64_t(r));
-    const int64_t T = p.run.steps;
-    Simulation sim(std::move(p));
-    MomentRecorder rec(sim, spec_.targets);
-    for (int64_t t = 0; t < T; ++t) {
-      sim.step();
-      rec.observe(sim);
-    }
-    e.reps.push_back(rec.values());
-  }
-  summarize(e, K);
-  return e;
+CalibrationResult Calibrator::run(const Progress& progress) const {
+  const SimulationEvaluator ev(*this);
+  const Smm smm(smm_parameters(), smm_moments(spec_.targets), smm_moments(spec_.untargeted), spec_.smm_options(), ev,
+                [this](const std::vector<double>& v) { return canonical(v); });
+  return finish(smm.fit(progress));
 }
 
-Eigen::MatrixXd Calibrator::weighting(const Evaluation& e) const {
-  const int K = int(spec_.targets.size());
-  if (spec_.weighting == Weighting::Identity) return Eigen::MatrixXd::Identity(K, K);
-  const int R = int(e.reps.size());
-  Eigen::MatrixXd Y(R, K);
-  for (int r = 0; r < R; ++r)
-    for (int k = 0; k < K; ++k) {
-      const double v = e.reps[std::size_t(r)][std::size_t(k)] / spec_.targets[std::size_t(k)].effective_scale();
-      Y(r, k) = std::isfinite(v) ? v : 0.0;
-    }
-  // Covariance of the scaled moment means over `replications` runs, from however many runs e has.
-  Eigen::MatrixXd S = Eigen::MatrixXd::Zero(K, K);
-  if (R > 1) {
-    const Eigen::RowVectorXd mu = Y.colwise().mean();
-    const Eigen::MatrixXd C = Y.rowwise() - mu;
-    S = (C.transpose() * C) / double(R - 1) / double(spec_.replications);
-  }
-  const double floor2 = spec_.weight_floor * spec_.weight_floor;
-  if (spec_.weighting == Weighting::Diagonal) {
-    Eigen::MatrixXd W = Eigen::MatrixXd::Zero(K, K);
-    for (int k = 0; k < K; ++k) W(k, k) = 1.0 / (S(k, k) + floor2);
-    return W;
-  }
-  // Full: shrink towards the diagonal (R is small) and add the floor, then invert.
-  Eigen::MatrixXd A = 0.5 * S;
-  A.diagonal() = S.diagonal();
-  A.diagonal().array() += floor2;
-  return A.ldlt().solve(Eigen::MatrixXd::Identity(K, K));
+CalibrationResult Calibrator::evaluate(const std::vector<double>& x, const Progress& progress) const {
+  const SimulationEvaluator ev(*this);
+  const Smm smm(smm_parameters(), smm_moments(spec_.targets), smm_moments(spec_.untargeted), spec_.smm_options(), ev,
+                [this](const std::vector<double>& v) { return canonical(v); });
+  return finish(smm.evaluate(canonical(x), progress));
 }
 
-double Calibrator::objective(const std::vector<double>& mean, const Eigen::MatrixXd& W) const {
-  const int K = int(spec_.targets.size());
-  Eigen::VectorXd g(K);
-  for (int k = 0; k < K; ++k) {
-    const auto& t = spec_.targets[std::size_t(k)];
-    g(k) = (mean[std::size_t(k)] - t.value) / t.effective_scale();
-    if (!std::isfinite(g(k))) return kBad;
-  }
-  return g.dot(W * g);
-}
-
-CalibrationResult Calibrator::run(const std::function<void(const std::string&)>& progress) const {
-  CalibrationResult res;
-  const std::size_t n = spec_.parameters.size();
-  std::vector<double> lo(n), hi(n), x0(n);
-  std::vector<bool> logs(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& p = spec_.parameters[i];
-    lo[i] = p.min;
-    hi[i] = p.max;
-    x0[i] = p.start;
-    logs[i] = p.log;
-  }
-  auto describe_x = [&](const std::vector<double>& x) {
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i) s += (i ? ", " : "") + spec_.parameters[i].key + "=" + format_value(i, x[i]);
-    return s;
-  };
-  std::tie(res.start, res.W) = pilot(x0);
-  res.best = res.start;
-  res.history.push_back({res.start.x, res.start.objective});
-  if (progress) progress("evaluation 1 (start): J = " + num4(res.start.objective) + "  [" + describe_x(res.start.x) + "]");
-  std::map<std::vector<double>, double> seen{{res.start.x, res.start.objective}};
-  auto f = [&](const std::vector<double>& x) {
-    const auto cx = canonical(x);
-    if (auto it = seen.find(cx); it != seen.end()) return it->second;
-    Evaluation e = simulate(cx);
-    e.objective = objective(e.mean, res.W);
-    seen.emplace(cx, e.objective);
-    res.history.push_back({e.x, e.objective});
-    if (progress)
-      progress("evaluation " + std::to_string(res.history.size()) + ": J = " + num4(e.objective) + "  [" + describe_x(e.x) + "]");
-    if (e.objective < res.best.objective) res.best = std::move(e);
-    return seen.at(cx);
-  };
-  NelderMeadOptions o;
-  o.max_evaluations = spec_.optimizer.max_evaluations;
-  o.initial_step = spec_.optimizer.initial_step;
-  o.ftol = spec_.optimizer.ftol;
-  o.xtol = spec_.optimizer.xtol;
-  o.restarts = spec_.optimizer.restarts;
-  const auto nm = nelder_mead(f, lo, hi, x0, o, logs, [&](const std::vector<double>& x) { return canonical(x); });
-  res.evaluations = int64_t(res.history.size());
-  res.converged = nm.converged;
-  res.overlay_yaml = overlay_yaml(res.best.x, res.best, res.best.objective);
-  res.report_md = report_markdown(res);
-  return res;
+Validation Calibrator::check(const std::vector<double>& x, uint64_t seed0, int64_t R) const {
+  const SimulationEvaluator ev(*this);
+  const Smm smm(smm_parameters(), smm_moments(spec_.targets), smm_moments(spec_.untargeted), spec_.smm_options(), ev,
+                [this](const std::vector<double>& v) { return canonical(v); });
+  return smm.check(canonical(x), seed0, R);
 }
 
 // ====================================================================== output
 
-std::string Calibrator::overlay_yaml(const std::vector<double>& x, const Evaluation& e, double J) const {
+std::string Calibrator::overlay_yaml(const SmmResult& r) const {
+  const std::vector<double>& x = r.best.x;
   cfg::Node tree = overlay_tree_;
   cfg::Diagnostics d;
   for (std::size_t i = 0; i < spec_.parameters.size(); ++i)
@@ -580,29 +776,36 @@ std::string Calibrator::overlay_yaml(const std::vector<double>& x, const Evaluat
      << "# Only the fitted scenario keys, no `extends`, no events. The scenario " << scenario_rel
      << " (relative to this file)\n# uses them by extending this file (`extends: "
      << (overlay_rel.empty() ? "THIS FILE" : overlay_rel) << "`) and not setting these keys itself.\n"
-     << "# Simulated method of moments (MODEL.md §6), fitted at reduced size with the fit-only overrides:\n";
+     << "# Simulated method of moments (MODEL.md §6; docs/calibration.md), with the fit-only overrides:\n";
   for (const auto& o : spec_.overrides) os << "#   " << o << "\n";
   for (const auto& o : extra_overrides_) os << "#   " << o << "   (--set)\n";
   os << "# " << spec_.replications << " replications per evaluation, seeds " << spec_.seed << ".."
-     << spec_.seed + uint64_t(spec_.replications) - 1 << " (common random numbers); objective J = " << num4(J) << "\n"
-     << "#\n";
+     << spec_.seed + uint64_t(spec_.replications) - 1 << " (common random numbers); objective J = " << num4(r.best.objective)
+     << "; search " << (r.search.converged ? "converged" : "did NOT converge (" + r.search.stop + ")") << ".\n"
+     << "# calibration digest: " << spec_.digest() << "   (of the calibration file's scenario, overrides, events, seeds,\n"
+     << "#   parameters and targets: `ctest -R \"calibrated baseline\"` compares it with the file's)\n"
+     << "# Verdict on " << r.val.replications << " fresh seeds " << r.val.seed << "..: tolerance = "
+     << num4(spec_.tolerance_z) << "·√(source_sd² + sd²/" << r.val.replications << ")\n#\n";
   std::size_t w = 6;
   for (const auto& t : spec_.targets) w = std::max(w, t.name.size());
   char line[512];
-  std::snprintf(line, sizeof line, "# %-*s %12s %12s %10s %10s  %s\n", int(w), "target", "value", "simulated", "SE",
-                "tolerance", "source");
+  std::snprintf(line, sizeof line, "# %-*s %12s %10s %12s %12s %10s %10s  %s\n", int(w), "target", "value", "source_sd",
+                "fit seeds", "fresh seeds", "SE", "tolerance", "within");
   os << line;
   for (std::size_t k = 0; k < spec_.targets.size(); ++k) {
     const auto& t = spec_.targets[k];
-    std::snprintf(line, sizeof line, "# %-*s %12s %12s %10s %10s  %s\n", int(w), t.name.c_str(), num4(t.value).c_str(),
-                  num4(e.mean[k]).c_str(), num4(e.se[k]).c_str(), num4(t.tolerance).c_str(), t.source.c_str());
+    std::snprintf(line, sizeof line, "# %-*s %12s %10s %12s %12s %10s %10s  %s\n", int(w), t.name.c_str(),
+                  num4(t.value).c_str(), num4(t.source_sd).c_str(), num4(r.best.mean[k]).c_str(),
+                  num4(r.val.fresh.mean[k]).c_str(), num4(r.val.fresh.se[k]).c_str(), num4(r.val.tolerance[k]).c_str(),
+                  r.val.within[k] ? "yes" : "NO");
     os << line;
   }
   os << "#\n# fitted:\n";
   for (std::size_t i = 0; i < spec_.parameters.size(); ++i)
-    os << "#   " << spec_.parameters[i].key << " = " << format_value(i, x[i]) << "   (bounds " << num4(spec_.parameters[i].min)
-       << " .. " << num4(spec_.parameters[i].max) << ", start " << format_value(i, spec_.parameters[i].start) << ")"
-       << (is_experiment(i) ? "   calibration event: not in this file" : "") << "\n";
+    os << "#   " << spec_.parameters[i].key << " = " << format_value(i, x[i]) << "   (SE " << num4(r.inf.se[i]) << "; bounds "
+       << num4(spec_.parameters[i].min) << " .. " << num4(spec_.parameters[i].max) << ", start "
+       << format_value(i, spec_.parameters[i].start) << ")" << (is_experiment(i) ? "   calibration event: not in this file" : "")
+       << "\n";
   os << "\n" << cfg::to_yaml(out);
   return os.str();
 }
@@ -663,102 +866,6 @@ Calibrator::OverlayCheck Calibrator::check_overlay(const std::string& path, cons
     }
   }
   return res;
-}
-
-std::string Calibrator::table(const Evaluation& e) const {
-  std::ostringstream os;
-  std::size_t w = 6;
-  for (const auto& t : spec_.targets) w = std::max(w, t.name.size());
-  char line[512];
-  std::snprintf(line, sizeof line, "%-*s %12s %12s %10s %10s  %s\n", int(w), "target", "value", "simulated", "SE",
-                "tolerance", "within");
-  os << line;
-  for (std::size_t k = 0; k < spec_.targets.size(); ++k) {
-    const auto& t = spec_.targets[k];
-    const bool ok = std::fabs(e.mean[k] - t.value) <= t.tolerance;
-    std::snprintf(line, sizeof line, "%-*s %12s %12s %10s %10s  %s\n", int(w), t.name.c_str(), num4(t.value).c_str(),
-                  num4(e.mean[k]).c_str(), num4(e.se[k]).c_str(), num4(t.tolerance).c_str(), ok ? "yes" : "no");
-    os << line;
-  }
-  return os.str();
-}
-
-std::string Calibrator::report_markdown(const CalibrationResult& r) const {
-  std::ostringstream os;
-  const auto& S = spec_;
-  os << "# Calibration report\n\n"
-     << "Generated by `talentsim calibrate " << S.path << "` (simulated method of moments, MODEL.md §6). "
-     << "The run is deterministic: the same calibration file gives the same report and overlay.\n\n"
-     << "- Scenario: `" << S.scenario_ref << "`";
-  if (S.events.is_seq() && !S.events.seq.empty())
-    os << ", plus " << S.events.seq.size() << " calibration event" << (S.events.seq.size() == 1 ? "" : "s")
-       << " (an experiment of the calibration: in the fit only, not in the overlay)";
-  os << ".\n- **Fitted at reduced size**: every evaluation applies the fit-only overrides";
-  std::string ovs;
-  for (const auto& o : S.overrides) ovs += (ovs.empty() ? "" : ", ") + ("`" + o + "`");
-  for (const auto& o : extra_overrides_) ovs += (ovs.empty() ? "" : ", ") + ("`" + o + "` (--set)");
-  os << (ovs.empty() ? " (none)" : " " + ovs) << "; the overlay does not carry them.\n"
-     << "- Replications: " << S.replications << " per evaluation with run.seed = " << S.seed << " + r (common random "
-     << "numbers: the same seeds at every evaluation).\n"
-     << "- Objective: J = g′Wg with g_k = (simulated mean − target) / scale_k; W = " << to_string(S.weighting)
-     << (S.weighting == Weighting::Identity
-             ? ""
-             : " inverse covariance of the scaled moment means, estimated at the start values from " +
-                   std::to_string(std::max(weight_replications(), S.replications)) + " pilot runs")
-     << (S.weighting == Weighting::Identity ? "" : " (SE floor " + num4(S.weight_floor) + ")") << ".\n"
-     << "- Optimiser: Nelder–Mead (Gao–Han coefficients) on the logistic transform of each bound range, initial step "
-     << num4(S.optimizer.initial_step) << " of the range, " << S.optimizer.restarts << " restart(s); "
-     << r.evaluations << " evaluations of at most " << S.optimizer.max_evaluations << ", "
-     << (r.converged ? "converged" : "stopped at the evaluation budget") << ".\n"
-     << "- Objective at the start: " << num4(r.start.objective) << "; **at the optimum: " << num4(r.best.objective)
-     << "**.\n";
-  const long dof = long(S.targets.size()) - long(S.parameters.size());
-  os << "- " << S.targets.size() << " targets, " << S.parameters.size() << " free parameters: "
-     << (dof > 0 ? "over-identified by " + std::to_string(dof) +
-                       ", so J at the optimum also measures how far the model is from matching every target at once"
-                 : dof == 0 ? "exactly identified" : "under-identified (more parameters than targets)")
-     << ".\n";
-  if (!S.overlay.empty())
-    os << "- Overlay: `" << S.overlay << "` (the fitted scenario keys only; `" << S.scenario_ref
-       << "` uses them by extending it).\n";
-  os << "\n## Targets\n\n"
-     << "| target | source | moment | value | simulated mean | SE over replications | start mean | tolerance | within tolerance |\n"
-     << "|---|---|---|---:|---:|---:|---:|---:|:---:|\n";
-  for (std::size_t k = 0; k < S.targets.size(); ++k) {
-    const auto& t = S.targets[k];
-    const bool ok = std::fabs(r.best.mean[k] - t.value) <= t.tolerance;
-    os << "| " << t.name << " | " << t.source << " | `" << to_string(t.moment) << "` | " << num4(t.value) << " | "
-       << num4(r.best.mean[k]) << " | " << num4(r.best.se[k]) << " | " << num4(r.start.mean[k]) << " | "
-       << num4(t.tolerance) << " | " << (ok ? "yes" : "**no**") << " |\n";
-  }
-  os << "\n## Parameters\n\n| key | min | max | start | fitted | in the overlay |\n|---|---:|---:|---:|---:|:---:|\n";
-  for (std::size_t i = 0; i < S.parameters.size(); ++i) {
-    const auto& p = S.parameters[i];
-    os << "| `" << p.key << "`" << (p.log ? " (log scale)" : "") << " | " << num4(p.min) << " | " << num4(p.max) << " | "
-       << format_value(i, p.start) << " | " << format_value(i, r.best.x[i]) << " | "
-       << (is_experiment(i) ? "no (calibration event)" : "yes") << " |\n";
-  }
-  os << "\n## Replications at the optimum\n\n| target |";
-  for (std::size_t q = 0; q < r.best.reps.size(); ++q) os << " seed " << S.seed + q << " |";
-  os << " weight W_kk |\n|---|";
-  for (std::size_t q = 0; q < r.best.reps.size(); ++q) os << "---:|";
-  os << "---:|\n";
-  for (std::size_t k = 0; k < S.targets.size(); ++k) {
-    os << "| " << S.targets[k].name << " |";
-    for (const auto& rep : r.best.reps) os << " " << num4(rep[k]) << " |";
-    os << " " << num4(r.W(Eigen::Index(k), Eigen::Index(k))) << " |\n";
-  }
-  os << "\n## Evaluations\n\n| # | J |";
-  for (const auto& p : S.parameters) os << " `" << p.key << "` |";
-  os << "\n|---:|---:|";
-  for (std::size_t i = 0; i < S.parameters.size(); ++i) os << "---:|";
-  os << "\n";
-  for (std::size_t h = 0; h < r.history.size(); ++h) {
-    os << "| " << h + 1 << " | " << num4(r.history[h].second) << " |";
-    for (std::size_t i = 0; i < S.parameters.size(); ++i) os << " " << format_value(i, r.history[h].first[i]) << " |";
-    os << "\n";
-  }
-  return os.str();
 }
 
 }  // namespace ts::model::calib
