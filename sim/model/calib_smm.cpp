@@ -185,17 +185,22 @@ Identification Smm::identify(const std::vector<double>& x_in, const Evaluation& 
   for (std::size_t j = 0; j < n; ++j) {
     const auto& p = params_[j];
     std::vector<double> up = x, dn = x;
-    if (p.log) {
-      const double h = opt_.jacobian_step * (std::log(p.hi) - std::log(p.lo));
-      up[j] = std::min(p.hi, x[j] * std::exp(h));
-      dn[j] = std::max(p.lo, x[j] * std::exp(-h));
-    } else {
-      const double h = opt_.jacobian_step * (p.hi - p.lo);
-      up[j] = std::min(p.hi, x[j] + h);
-      dn[j] = std::max(p.lo, x[j] - h);
+    // The step; doubled while rounding (canonical values, e.g. whole numbers) makes the two points one.
+    for (double mult = 1; mult <= 1024 && up[j] == dn[j]; mult *= 2) {
+      up = x;
+      dn = x;
+      if (p.log) {
+        const double h = mult * opt_.jacobian_step * (std::log(p.hi) - std::log(p.lo));
+        up[j] = std::min(p.hi, x[j] * std::exp(h));
+        dn[j] = std::max(p.lo, x[j] * std::exp(-h));
+      } else {
+        const double h = mult * opt_.jacobian_step * (p.hi - p.lo);
+        up[j] = std::min(p.hi, x[j] + h);
+        dn[j] = std::max(p.lo, x[j] - h);
+      }
+      up = canon(up);
+      dn = canon(dn);
     }
-    up = canon(up);
-    dn = canon(dn);
     if (progress) progress("Jacobian: " + p.name + " at " + num(dn[j]) + " and " + num(up[j]));
     const Evaluation eu = simulate(up, opt_.seed, opt_.replications);
     const Evaluation ed = simulate(dn, opt_.seed, opt_.replications);
