@@ -50,6 +50,29 @@ bool write_text(const std::string& path, const std::string& text) {
   return true;
 }
 
+/// Whether `path` can be written later (checked before a long fit): not a directory, and its
+/// nearest existing ancestor a writable directory. Says why not on stderr.
+bool can_write(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  std::string why;
+  if (fs::is_directory(p, ec)) {
+    why = "it is a directory";
+  } else {
+    fs::path dir = p.parent_path();
+    if (dir.empty()) dir = ".";
+    while (!fs::exists(dir, ec) && dir.has_parent_path() && dir != dir.parent_path()) dir = dir.parent_path();
+    if (!fs::is_directory(dir, ec))
+      why = dir.string() + " is not a directory";
+    else if (::access(dir.c_str(), W_OK) != 0)
+      why = dir.string() + " is not writable";
+  }
+  if (why.empty()) return true;
+  std::cerr << "talentsim calibrate: cannot write " << path << " (" << why << "); nothing was run\n";
+  return false;
+}
+
 }  // namespace
 
 int calibrate_main(const std::vector<std::string>& args) {
@@ -130,6 +153,18 @@ int calibrate_main(const std::vector<std::string>& args) {
     std::cerr << "talentsim calibrate: " << d.size() << " problem" << (d.size() == 1 ? "" : "s")
               << " in the calibration; nothing was run\n";
     return kInputError;
+  }
+  {  // the outputs this run will write, checked before anything is computed
+    const auto& S = cal->spec();
+    std::vector<std::string> outs;
+    if (evaluate) {
+      if (!report.empty()) outs.push_back(S.report);
+      if (!results.empty()) outs.push_back(S.results);
+    } else if (!no_write) {
+      outs = {S.overlay, S.report, S.results};
+    }
+    for (const auto& o : outs)
+      if (!o.empty() && !can_write(o)) return kRuntimeError;
   }
   const int nthreads = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(nthreads));

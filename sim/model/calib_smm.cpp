@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/math/distributions/chi_squared.hpp>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -249,7 +250,8 @@ Identification Smm::identify(const std::vector<double>& x_in, const Evaluation& 
   return id;
 }
 
-Inference Smm::infer(const Evaluation& at, const Evaluation& pilot, const Eigen::MatrixXd& W, const Identification& id) const {
+Inference Smm::infer(const Evaluation& at, const Evaluation& pilot, const Eigen::MatrixXd& W, const Identification& id,
+                     bool minimum) const {
   Inference inf;
   const Eigen::Index k = Eigen::Index(K()), n = Eigen::Index(P());
   inf.omega = omega(pilot);
@@ -269,6 +271,12 @@ Inference Smm::infer(const Evaluation& at, const Evaluation& pilot, const Eigen:
   if (inf.df <= 0) return inf;  // exactly identified: nothing to test
   Eigen::VectorXd g(k);
   for (Eigen::Index i = 0; i < k; ++i) g(i) = at.mean[std::size_t(i)] - targets_[std::size_t(i)].value;
+  if (minimum && opt_.weighting == Weighting::Efficient) {  // Hansen's J with Ω at the estimate
+    inf.j_stat = g.dot(inf.omega.ldlt().solve(g));
+    inf.p_value = chi2_sf(inf.j_stat, inf.df);
+    return inf;
+  }
+  inf.projected = true;
   // Variance of ĝ at the estimate: M Ω M' with M = I − G(G'WG)⁻¹G'W, of rank K − P.
   const Eigen::MatrixXd Mm = Eigen::MatrixXd::Identity(k, k) - G * A * G.transpose() * W;
   Eigen::MatrixXd Vg = Mm * inf.omega * Mm.transpose();
@@ -335,7 +343,7 @@ void Smm::diagnose(SmmResult& r, const Progress& progress) const {
   }
   r.tolerance_fit = tolerance(r.pilot_best.sd, S);
   r.id = identify(r.best.x, r.pilot_best, progress);
-  r.inf = infer(r.best, r.pilot_best, r.W, r.id);
+  r.inf = infer(r.best, r.pilot_best, r.W, r.id, r.fitted);
   r.val = validate(r.best.x, r.pilot_best, progress);
 }
 

@@ -12,7 +12,8 @@
 //   G           = ∂m̄/∂x by central differences with the fit's seeds (common random numbers)
 //   V           = (G'WG)⁻¹ G'W Ω W G (G'WG)⁻¹          (sandwich; with Σ_source = Σ_sim it is
 //                                                       the textbook (1 + 1/S)·(G'WG)⁻¹G'WΣWG(G'WG)⁻¹)
-//   J test      = ĝ' (MΩM')⁺ ĝ,  M = I − G(G'WG)⁻¹G'W, ~ χ²(K − P) (= ĝ'Ω⁻¹ĝ when W = Ω⁻¹)
+//   J test      = ĝ'Ω⁻¹ĝ at the estimate with W = Ω⁻¹ (Hansen); with other weights, or at values
+//                 that were not fitted, ĝ'(MΩM')⁺ĝ, M = I − G(G'WG)⁻¹G'W; ~ χ²(K − P)
 //   tolerance   = z · √(source_sd² + sd²/R) for a mean over R replications
 //   validation  = R_v fresh replications (seeds the fit never used), R_v the smallest number
 //                 with SE ≤ c · tolerance for every target
@@ -33,9 +34,9 @@ namespace ts::model::calib {
 struct NelderMeadOptions {
   int64_t max_evaluations = 200;  ///< distinct calls of f
   double initial_step = 0.2;      ///< fraction of each bound range
-  double ftol = 1e-8;             ///< converged when the simplex's objective spread ≤ ftol·(1 + |f_best|) ...
+  double ftol = 1e-8;             ///< converged when the simplex's objective spread (max − min f) ≤ ftol ...
   double xtol = 1e-6;             ///< ... and every vertex is within xtol (fraction of each range) of the best
-  int64_t restarts = 0;           ///< at most this many restarts from the best after convergence
+  int64_t restarts = 0;           ///< at most this many restarts from the best after convergence (until one gains ≤ ftol)
 };
 
 struct NelderMeadResult {
@@ -137,6 +138,7 @@ struct Inference {
   Eigen::MatrixXd V;      ///< parameter covariance (empty if not identified)
   std::vector<double> se; ///< NaN if not identified
   double j_stat = std::nan("");  ///< over-identification statistic
+  bool projected = false;        ///< computed as ĝ'(MΩM')⁺ĝ (see calib_smm.hpp) rather than ĝ'Ω⁻¹ĝ
   int df = 0;                    ///< K − P
   double p_value = std::nan("");
   std::vector<bool> at_bound;    ///< within 1e-3 of the range from a bound: the asymptotics do not hold there
@@ -194,7 +196,9 @@ class Smm {
   int64_t replications_needed(double sd, double source_sd) const;
 
   Identification identify(const std::vector<double>& x, const Evaluation& pilot, const Progress& progress = {}) const;
-  Inference infer(const Evaluation& at, const Evaluation& pilot, const Eigen::MatrixXd& W, const Identification& id) const;
+  /// `minimum`: `at` is the estimate (the search's minimum); otherwise values that were not fitted.
+  Inference infer(const Evaluation& at, const Evaluation& pilot, const Eigen::MatrixXd& W, const Identification& id,
+                  bool minimum) const;
   Validation validate(const std::vector<double>& x, const Evaluation& pilot, const Progress& progress = {}) const;
   /// The verdict at x from R runs with seeds seed0 .. seed0 + R − 1 (R fixed by the caller;
   /// `needed` from those runs' own sd).

@@ -113,7 +113,7 @@ struct Parameter {
 struct OptimizerOptions {
   int64_t max_evaluations = 400;  ///< simulated evaluations (each = `replications` runs)
   double initial_step = 0.1;      ///< initial simplex edge, as a fraction of each bound range
-  double ftol = 1e-4;             ///< converged when the simplex's objective spread ≤ ftol·(1 + J_best) ...
+  double ftol = 0.01;             ///< converged when the simplex's objective spread ≤ ftol (J units: χ² when W = Ω⁻¹) ...
   double xtol = 1e-3;             ///< ... and every vertex is within xtol (fraction of the range) of the best
   int64_t restarts = 2;           ///< restarts from the best point after convergence, until one gains nothing
 };

@@ -139,8 +139,8 @@ std::string Calibrator::report_markdown(const SmmResult& r) const {
        << num4(S.optimizer.initial_step) << " of the range; " << r.history.size() << " evaluations (budget "
        << S.optimizer.max_evaluations << "), " << q.iterations << " iterations, " << q.restarts << " restart(s)"
        << (std::isfinite(q.last_restart_gain) ? " (the last gained " + num4(q.last_restart_gain) + ")" : "")
-       << "; final simplex: objective spread " << num4(q.f_spread) << " (ftol·(1 + J) = "
-       << num4(S.optimizer.ftol * (1 + std::fabs(q.f))) << "), parameter spread " << num4(q.x_spread)
+       << "; final simplex: objective spread " << num4(q.f_spread) << " (ftol " << num4(S.optimizer.ftol)
+       << "), parameter spread " << num4(q.x_spread)
        << " of the range (xtol " << num4(S.optimizer.xtol) << "). **"
        << (q.converged ? "Converged" : "Did not converge: stopped at the " + q.stop) << ".**\n"
        << "- Objective J(x) = g′Wg: " << num4(r.start.objective) << " at the start, **" << num4(r.best.objective)
@@ -214,19 +214,23 @@ std::string Calibrator::report_markdown(const SmmResult& r) const {
        << "exact solution).\n";
   else if (r.inf.df < 0)
     os << "Under-identified: " << K << " targets for " << P << " parameters.\n";
-  else if (std::isfinite(r.inf.j_stat))
-    os << "J = ĝ′(MΩM′)⁺ĝ = **" << num4(r.inf.j_stat) << "** with " << r.inf.df << " degrees of freedom (" << K
+  else if (std::isfinite(r.inf.j_stat)) {
+    os << "J = " << (r.inf.projected ? "ĝ′(MΩM′)⁺ĝ" : "ĝ′Ω⁻¹ĝ") << " = **" << num4(r.inf.j_stat) << "** with " << r.inf.df << " degrees of freedom (" << K
        << " targets − " << P << " parameters): p = **" << num4(r.inf.p_value) << "** under χ²(" << r.inf.df << "). "
        << (r.inf.p_value < 0.05 ? "The model cannot match all targets at once within their uncertainty."
                                 : "No evidence against the model matching all targets at once.")
-       << (r.fitted ? " (At the estimate, with W = Ω⁻¹ there, J equals ĝ′Ω⁻¹ĝ; the objective, with W from the pilot at "
-                      "the start, is " + num4(r.best.objective) + ".)"
-                    : " (At values that were not fitted, M projects out the part of the misfit that the parameters could "
-                      "remove, to first order: J is the misfit a fit would leave, not the objective " +
-                          num4(r.best.objective) + ".)")
-       << "\n";
-  else
+       << (!r.inf.projected ? " (Ω re-estimated at the estimate; the objective, with W from the pilot at the start, is " +
+                                  num4(r.best.objective) + ".)"
+           : r.fitted ? " (With weights other than Ω⁻¹, M = I − G(G′WG)⁻¹G′W removes the directions the fit used.)"
+                      : " (At values that were not fitted, M = I − G(G′WG)⁻¹G′W projects out the part of the misfit that "
+                        "the parameters could remove, to first order: J is the misfit a fit would leave, not the "
+                        "objective " + num4(r.best.objective) + ".)");
+    if (std::find(r.inf.at_bound.begin(), r.inf.at_bound.end(), true) != r.inf.at_bound.end())
+      os << " **An estimate lies at a bound**: neither J's χ² distribution nor the standard errors hold there.";
+    os << "\n";
+  } else {
     os << "Not computed: the parameters are not identified (below).\n";
+  }
 
   const auto& id = r.id;
   os << "\n## Identification\n\n"
@@ -382,6 +386,7 @@ std::string Calibrator::results_yaml(const SmmResult& r) const {
   put(over, "df", scalar(std::to_string(r.inf.df)));
   put(over, "p_value", number(r.inf.p_value));
   put(over, "exactly_identified", flag(r.inf.df == 0));
+  put(over, "form", scalar(r.inf.projected ? "projected" : "hansen"));
   put(root, "overidentification", over);
   cfg::Node ident = cfg::Node::make_map();
   put(ident, "rank", scalar(std::to_string(r.id.rank)));

@@ -117,11 +117,11 @@ NelderMeadResult nelder_mead(const std::function<double(const std::vector<double
       }
       res.f_spread = fs[n] - fs[0];
       res.x_spread = size;
-      if (fs[n] - fs[0] <= opt.ftol * (1.0 + std::fabs(fs[0])) && size <= opt.xtol) {
+      if (fs[n] - fs[0] <= opt.ftol && size <= opt.xtol) {
         // Converged. A fresh full-size simplex around the best guards against a collapsed one;
         // once a restart gains nothing (within ftol), another would not either.
         if (restart_from < kInfF) res.last_restart_gain = restart_from - res.f;
-        const bool gained = restart_from < kInfF && res.last_restart_gain > opt.ftol * (1.0 + std::fabs(res.f));
+        const bool gained = restart_from < kInfF && res.last_restart_gain > opt.ftol;
         if (res.restarts < opt.restarts && (res.restarts == 0 || gained)) {
           ++res.restarts;
           restart_from = res.f;

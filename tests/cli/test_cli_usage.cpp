@@ -219,4 +219,6 @@ TEST_CASE("cli: calibrate writes the overlay, the report and the results, exit 0
   auto w = test::run(tsim("calibrate " + d / "cal.yaml --quiet --threads 1 --overlay " + d / "ov.yaml --report " + d / "file/r.md"));
   CHECK(w.code == 1);
   CHECK(w.out.find("cannot write " + d / "file/r.md") != std::string::npos);
+  CHECK(w.out.find("nothing was run") != std::string::npos);  // checked before the fit, not after it
+  CHECK_FALSE(fs::exists(d / "ov.yaml"));
 }

@@ -106,7 +106,7 @@ TEST_CASE("calibration: Nelder–Mead finds the minimum of a quadratic inside th
   CHECK(r.evaluations <= 400);
   // The convergence report: both tolerances met on the last simplex, after a restart that gained nothing.
   CHECK(r.stop == "converged");
-  CHECK(r.f_spread <= o.ftol * (1 + std::fabs(r.f)));
+  CHECK(r.f_spread <= o.ftol);
   CHECK(r.x_spread <= o.xtol);
   // Deterministic: the same search twice gives the same point.
   const auto r2 = calib::nelder_mead(f, {-2, -2}, {2, 2}, {1.5, 1.0}, o);
@@ -127,7 +127,7 @@ TEST_CASE("calibration: Nelder–Mead minimises the Rosenbrock function within b
   const auto r = calib::nelder_mead(f, {-2, -2}, {2, 3}, {-1.2, 1.0}, o);
   CHECK(r.converged);
   CHECK(r.restarts >= 1);                             // restarted at least once ...
-  CHECK(r.last_restart_gain <= o.ftol * (1 + r.f));   // ... until a restart gained nothing
+  CHECK(r.last_restart_gain <= o.ftol);               // ... until a restart gained nothing
   CHECK(r.x[0] == doctest::Approx(1.0).epsilon(1e-3));
   CHECK(r.x[1] == doctest::Approx(1.0).epsilon(1e-3));
   CHECK(r.f < 1e-6);
