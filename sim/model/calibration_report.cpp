@@ -136,15 +136,15 @@ std::string Calibrator::report_markdown(const SmmResult& r) const {
   if (r.fitted) {
     const auto& q = r.search;
     os << "- Search: Nelder–Mead (Gao–Han coefficients) on the logistic transform of each bound range, initial step "
-       << num4(S.optimizer.initial_step) << " of the range; " << r.history.size() << " evaluations (budget "
-       << S.optimizer.max_evaluations << "), " << q.iterations << " iterations, " << q.restarts << " restart(s)"
+       << num4(S.optimizer.initial_step) << " of the range: " << r.history.size() << " evaluations of at most "
+       << S.optimizer.max_evaluations << ", " << (q.converged ? "converged" : "stopped at the " + q.stop) << ". "
+       << q.iterations << " iterations, " << q.restarts << " restart(s)"
        << (std::isfinite(q.last_restart_gain) ? " (the last gained " + num4(q.last_restart_gain) + ")" : "")
        << "; final simplex: objective spread " << num4(q.f_spread) << " (ftol " << num4(S.optimizer.ftol)
-       << "), parameter spread " << num4(q.x_spread)
-       << " of the range (xtol " << num4(S.optimizer.xtol) << "). **"
+       << "), parameter spread " << num4(q.x_spread) << " of the range (xtol " << num4(S.optimizer.xtol) << "). **"
        << (q.converged ? "Converged" : "Did not converge: stopped at the " + q.stop) << ".**\n"
-       << "- Objective J(x) = g′Wg: " << num4(r.start.objective) << " at the start, **" << num4(r.best.objective)
-       << " at the estimate**.\n";
+       << "- Objective J(x) = g′Wg. Objective at the start: " << num4(r.start.objective) << "; **at the optimum: "
+       << num4(r.best.objective) << "**.\n";
   } else {
     os << "- Objective J(x) = g′Wg at these values: " << num4(r.best.objective) << ".\n";
   }
