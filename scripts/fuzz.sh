@@ -23,7 +23,7 @@ JOBS=${FUZZ_JOBS:-1}
 command -v "$CXX" >/dev/null || { echo "fuzz.sh: $CXX not found (apt-get install clang-14)" >&2; exit 2; }
 mkdir -p "$BUILD"
 CC=$CC CXX=$CXX cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTALENTSIM_BUILD_FUZZERS=ON -DTALENTSIM_BUILD_TESTS=OFF -DTALENTSIM_BUILD_BENCHMARKS=OFF >/dev/null
+  -DTALENTSIM_BUILD_FUZZERS=ON -DTALENTSIM_BUILD_TESTS=OFF -DTALENTSIM_BUILD_BENCHMARKS=OFF -DTALENTSIM_MPI=OFF >/dev/null
 cmake --build "$BUILD" --target fuzz_scenario
 FUZZER="$BUILD/tests/fuzz/fuzz_scenario"
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package talentsim needs (build, tests, analysis). Idempotent and
+# Installs every Debian package talentsim needs (build, tests, analysis; chromium: the report's
+# browser test renders its page headless). Idempotent and
 # non-interactive; run as root on Debian 12. Skips apt entirely when all are present.
 set -euo pipefail
 PKGS=(
@@ -9,6 +10,7 @@ PKGS=(
   libopenmpi-dev openmpi-bin
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-scipy python3-pytest
   python3-yaml python3-jinja2
+  chromium
 )
 missing=()
 for p in "${PKGS[@]}"; do

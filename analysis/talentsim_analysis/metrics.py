@@ -102,14 +102,16 @@ def stay_curves(run: Run, region: Union[str, int] = "US", mark: Optional[int] = 
                         columns=pd.Index(run.regions, name="origin"))
 
 
-def visa_totals(run: Run, steps: StepSelector = None) -> pd.DataFrame:
-    """Visa statistics summed over `steps`: index origin, one column per visa statistic."""
-    v = run.series["visa"][run.rows(steps)].sum(axis=0)
+def visa_totals(run: Run, steps: StepSelector = None, destination: str | None = None) -> pd.DataFrame:
+    """Visa statistics summed over `steps`: index origin, one column per visa statistic; in one
+    destination (the region of the visa), or all destinations together."""
+    v = run.series["visa"][run.rows(steps)].sum(axis=0)  # [destination, origin, stat]
+    v = v[run.regions.index(destination)] if destination is not None else v.sum(axis=0)
     return pd.DataFrame(v, index=pd.Index(run.regions, name="origin"), columns=run.visa_stats)
 
 
-def approval_rate(run: Run, steps: StepSelector = None) -> pd.Series:
+def approval_rate(run: Run, steps: StepSelector = None, destination: str | None = None) -> pd.Series:
     """Share of visa decisions by origin that were approvals: approvals / (approvals + denials + lottery losses)."""
-    t = visa_totals(run, steps)
+    t = visa_totals(run, steps, destination)
     dec = t["approvals"] + t["denials"] + t["lottery_losses"]
     return (t["approvals"] / dec.where(dec > 0)).rename("approval_rate")

@@ -191,8 +191,9 @@ class Run:
 
     @functools.cached_property
     def visa(self) -> pd.DataFrame:
-        """Tidy visa statistics: step, month, origin, stat, count."""
-        return self._tidy(self.series["visa"], [("origin", self.regions), ("stat", self.visa_stats)], "count")
+        """Tidy visa statistics: step, month, destination, origin, stat, count."""
+        return self._tidy(self.series["visa"],
+                          [("destination", self.regions), ("origin", self.regions), ("stat", self.visa_stats)], "count")
 
     @functools.cached_property
     def market(self) -> pd.DataFrame:

@@ -18,6 +18,8 @@
 #include <thread>
 
 #include "sim/cli/calibrate.hpp"
+#include "sim/cli/experiment.hpp"
+#include "sim/cli/report.hpp"
 #include "sim/cli/summarize.hpp"
 #include "sim/config/scenario.hpp"
 #include "sim/io/checkpoint.hpp"
@@ -63,12 +65,21 @@ usage:
                 [--checkpoint-every K] [--checkpoint FILE]
   talentsim resume CHECKPOINT [--threads N] [--checkpoint-every K] [--quiet] [--verbose]
   talentsim summarize OUT.h5 [--verbose]
-  talentsim validate SCENARIO.yaml [--set key.path=value]... [--threads N]
+  talentsim validate SCENARIO.yaml [--set key.path=value]... [--threads N] [--json FILE]
                                                              textbook check: table of theory vs simulated
   talentsim calibrate CALIBRATION.yaml [--threads N] [--set key.path=value]...
                 [--max-evaluations N] [--replications R] [--evaluate] [--no-write]
                 [--overlay FILE] [--report FILE] [--quiet]
-                                                             fit free parameters to article targets (docs/model.md)
+                                                             fit free parameters to article targets (docs/calibration.md)
+  talentsim sweep EXPERIMENT.yaml -o OUT.h5 [--jobs N] [--resume] [--set key=value]...
+                                                             run an experiment (docs/experiments.md)
+  talentsim compare BASE.yaml SCENARIO.yaml... -o OUT.h5 [--replications R] [--steps T]
+                [--outcomes FILE] [--jobs N]                 scenarios against a base, paired by seed
+  talentsim export OUT.h5 --csv DIR | --table               a sweep's tables as CSV, or its report
+  talentsim merge OUT.h5 SHARD.h5...                         join the shards of a job array (sweep --shard i/N)
+  mpirun -np N talentsim sweep ...                           a sweep over MPI ranks (docs/clusters.md)
+  talentsim report INPUT... -o DIR [--force]                an HTML report with figures of runs, sweeps,
+                                                             comparisons, validation, calibration, benchmarks
   talentsim config SCENARIO.yaml [--set key.path=value]...   print the resolved configuration
   talentsim keys [PATTERN]                                   print the scenario keys (containing PATTERN)
   talentsim layout [--json | --markdown]                     the run file's step datasets, for the layout document
@@ -385,16 +396,25 @@ int cmd_resume(const std::vector<std::string>& args) {
 const Help kValidateHelp{
     "talentsim validate SCENARIO.yaml [options]",
     "Runs a scenario configured down to a textbook model (validation.kind) and prints quantity,\n"
-    "theory, simulated value, tolerance and pass/fail for each check. Exit 1 if a check fails.",
+    "theory, simulated value, tolerance and pass/fail for each check. Exit 1 if a check fails.\n"
+    "--json FILE also writes the table and the distributions the checks compare (the simulated\n"
+    "CDF against the closed form, or the regions' shares against the stationary distribution)\n"
+    "for `talentsim report`.",
     "  talentsim validate scenarios/validation/burdett_mortensen.yaml --threads 2\n"
+    "  talentsim validate scenarios/validation/burdett_mortensen.yaml --json out/bm.json\n"
     "  talentsim validate scenarios/validation/postel_vinay_robin.yaml --set firms[0].retention.rule=none"};
 
 int cmd_validate(const std::vector<std::string>& args) {
   Common c;
+  std::string json;
+  bool force = false;
   po::options_description od("options");
   od.add_options()("set", po::value(&c.sets)->composing()->value_name("key.path=value"),
                    "override a scenario key (repeatable)")(
       "threads", po::value(&c.threads)->value_name("N"), "worker threads (default: all cores)")(
+      "json", po::value(&json)->value_name("FILE"),
+      "also write the checks and the distributions they compare as JSON to FILE (default: none)")(
+      "force", po::bool_switch(&force), "replace FILE if it exists (default: refuse)")(
       "quiet,q", po::bool_switch(&c.quiet), "no notes (default: shown)")("help,h", "print this help");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value(&c.scenario)->required(), "validation scenario YAML");
@@ -404,6 +424,11 @@ int cmd_validate(const std::vector<std::string>& args) {
     std::cerr << "talentsim validate: --threads must be at least 1\n";
     return kInputError;
   }
+  if (vm->count("json"))
+    if (const auto p = check_new_file(json, "JSON file", force); p.code != kOk) {
+      std::cerr << "talentsim validate: " << p.message << "; nothing was run\n";
+      return p.code;
+    }
   auto sc = load_or_report(c);
   if (!sc) return kInputError;
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(resolve_threads(c.threads)));
@@ -418,6 +443,18 @@ int cmd_validate(const std::vector<std::string>& args) {
             << rep.steps << " steps (burn-in " << sc->params.validation.burn_in << ", window "
             << sc->params.validation.window << "), seed " << sc->params.run.seed << ", " << rep.seconds << " s\n\n"
             << rep.table() << "\n" << (rep.pass() ? "PASS" : "FAIL") << "\n";
+  if (!json.empty()) {
+    std::string overrides;
+    for (const auto& s : c.sets) overrides += (overrides.empty() ? "" : "\n") + s;
+    const std::string err = write_file_atomically(
+        json, rep.json({{"scenario", c.scenario}, {"overrides", overrides}, {"version", TALENTSIM_VERSION},
+                        {"git_commit", TALENTSIM_GIT_COMMIT}}));
+    if (!err.empty()) {
+      std::cerr << "talentsim validate: " << err << "\n";
+      return kRuntimeError;
+    }
+    if (!c.quiet) std::cerr << "wrote " << json << "\n";
+  }
   return rep.pass() ? kOk : kRuntimeError;
 }
 
@@ -545,6 +582,11 @@ int main(int argc, char** argv) {
     if (cmd == "resume") return cmd_resume(args);
     if (cmd == "calibrate") return calibrate_main(args);
     if (cmd == "validate") return cmd_validate(args);
+    if (cmd == "sweep") return sweep_main(args, cmdline);
+    if (cmd == "compare") return compare_main(args, cmdline);
+    if (cmd == "export") return export_main(args);
+    if (cmd == "merge") return merge_main(args, cmdline);
+    if (cmd == "report") return report_main(args);
     if (cmd == "keys") return cmd_keys(args);
     if (cmd == "layout") return cmd_layout(args);
     std::cerr << "talentsim: unknown command " << cfg::quoted(cmd) << "\n\n" << kUsage;

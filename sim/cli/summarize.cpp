@@ -87,7 +87,7 @@ int summarize(const std::string& path, std::ostream& out, bool verbose) {
     const auto visa = s.read<int64_t>("visa");
     const auto vnames = root.open_group("dims").read_strings("visa_stats");
     const std::size_t V = vnames.size();
-    out << "\nVisa outcomes over the run, by origin\n  " << std::string(6, ' ');
+    out << "\nVisa outcomes over the run, by origin (all destinations)\n  " << std::string(6, ' ');
     for (const auto& v : vnames) {
       std::snprintf(line, sizeof line, " %12.12s", v.c_str());
       out << line;
@@ -98,7 +98,8 @@ int summarize(const std::string& path, std::ostream& out, bool verbose) {
       out << line;
       for (std::size_t k = 0; k < V; ++k) {
         int64_t n = 0;
-        for (std::size_t t = 0; t < T; ++t) n += visa[(t * R + o) * V + k];
+        for (std::size_t t = 0; t < T; ++t)
+          for (std::size_t d = 0; d < R; ++d) n += visa[((t * R + d) * R + o) * V + k];
         std::snprintf(line, sizeof line, " %12lld", (long long)n);
         out << line;
       }

@@ -142,6 +142,7 @@ const EnumName<FirmKind> kFirmKinds[] = {{FirmKind::FrontierLab, "frontier_lab"}
                                          {FirmKind::Academia, "academia"}};
 const EnumName<RetentionRule> kRetention[] = {
     {RetentionRule::None, "none"}, {RetentionRule::Match, "match"}, {RetentionRule::Bertrand, "bertrand"}};
+const EnumName<PayRule> kPayRules[] = {{PayRule::Posted, "posted"}, {PayRule::Valuation, "valuation"}};
 const EnumName<EventLogLevel> kLogLevels[] = {
     {EventLogLevel::None, "none"}, {EventLogLevel::Top, "top"}, {EventLogLevel::All, "all"}};
 const EnumName<ValidationKind> kValidation[] = {{ValidationKind::None, "none"},
@@ -166,6 +167,7 @@ static const char* name_of(const EnumName<E> (&names)[N], E v) {
 }
 const char* to_string(FirmKind k) { return name_of(kFirmKinds, k); }
 const char* to_string(RetentionRule r) { return name_of(kRetention, r); }
+const char* to_string(PayRule r) { return name_of(kPayRules, r); }
 const char* to_string(EventType t) { return name_of(kEventTypes, t); }
 
 // ----------------------------------------------------------------- descriptions
@@ -220,10 +222,15 @@ void describe(V& v, RegionParams& p) {
 
 template <class V>
 void describe(V& v, PayPolicy& p) {
-  v.dist("base", p.base, 0, kMoney, "annual USD pay at θ = 1 before the region's pay level [P5]");
-  v.num("elasticity", p.elasticity, 0, 10, "pay grows as θ^elasticity");
-  v.num("premium", p.premium, 0, 100, "poaching premium on offers to researchers employed elsewhere");
-  v.dist("max_package", p.max_package, 0, kMoney, "cap on any annual package, USD [A7]");
+  v.choice("rule", p.rule, kPayRules,
+           "posted: pay = base × region pay level × θ^elasticity (× 1 + premium for the employed); valuation: the "
+           "firm bids valuation_share of the researcher's value to it, V = 12 × production.output_value × region pay "
+           "level × ∂Y/∂θ × θ(t), never below base × pay level, and counters up to V (docs/model.md, pay)");
+  v.num("valuation_share", p.valuation_share, 0, 1, "valuation: the share of the researcher's value a firm offers [S]");
+  v.dist("base", p.base, 0, kMoney, "annual USD pay at θ = 1 before the region's pay level (valuation: the floor of any offer) [P5]");
+  v.num("elasticity", p.elasticity, 0, 10, "posted: pay grows as θ^elasticity");
+  v.num("premium", p.premium, 0, 100, "posted: poaching premium on offers to researchers employed elsewhere");
+  v.dist("max_package", p.max_package, 0, kMoney, "cap on any annual package, USD, offers and counteroffers alike [A7]");
   v.num("annual_raise", p.annual_raise, -0.5, 5, "raise on each tenure anniversary");
 }
 
@@ -231,7 +238,6 @@ template <class V>
 void describe(V& v, HiringPolicy& p) {
   v.flag("unlimited", p.unlimited, "no capacity limit: hires everyone who accepts (textbook firms)");
   v.num("search_intensity", p.search_intensity, 0, 1e6, "weight on vacancies when a random offer picks a firm");
-  v.num("growth", p.growth, -1, 10, "yearly growth of target headcount");
   v.num("scouting_list", p.scouting_list, 0, 1e6, "targeted offers per scouting round [A10]");
   v.num("scouting_rate", p.scouting_rate, 0, 1, "monthly probability of a scouting round");
   v.names("rivals", p.rivals, p.rivals_loc, "scout only staff of these firms (empty: everyone)");
@@ -257,8 +263,13 @@ void describe(V& v, FirmSpec& p) {
   v.text("hq", p.hq, "region of headquarters");
   v.text("controlled_by", p.controlled_by, "region of control (export controls and service bans act on it); default hq");
   v.shares("offices", p.offices, 0, kInf, "region -> share of hiring (default: hq only) [A17–A19]");
-  v.dist("headcount", p.headcount, 0, 1e8, "initial and target number of researchers");
-  v.num("budget_per_head", p.budget_per_head, 0, kMoney, "annual AI budget per target researcher, USD [A9]");
+  v.dist("headcount", p.headcount, 0, 1e8,
+         "planned number of researchers at the start (the firm's wage budget is what this headcount costs at its "
+         "pay; its plan then follows the budget)");
+  v.num("budget_per_head", p.budget_per_head, 0, kMoney,
+        "annual AI budget per planned researcher at the start, USD: compute_share of it buys compute [A9]");
+  v.num("budget_growth", p.budget_growth, -1, 10,
+        "yearly growth of the budget, wages and compute alike (a trend; 0 = none) [S]");
   v.num("compute_share", p.compute_share, 0, 1, "share of the budget spent on compute");
   v.dist("productivity", p.productivity, 0, 1e6, "research productivity A (PVR: the firm type p)");
   v.num("prestige", p.prestige, -100, 100, "prestige in researchers' utility");
@@ -287,9 +298,19 @@ void describe(V& v, MarketParams& p) {
   v.num("lambda0", p.lambda0, 0, 1, "monthly probability of a random offer without a job (λ0)");
   v.num("lambda1", p.lambda1, 0, 1, "monthly probability of a random offer with a job (λ1)");
   v.num("separation", p.separation, 0, 1, "monthly probability of losing the job (δ)");
+  v.num("local_share", p.local_share, 0, 1,
+        "share of random offers drawn among the offices in the researcher's own region (by vacancies); the rest "
+        "among all offices worldwide (international recruiting) [S]");
   v.obj("utility", p.utility, "weights of the decision rule (docs/model.md, decisions)");
   v.num("elite_share", p.elite_share, 0, 1, "elite tier: this top share by talent");
   v.num("top_share", p.top_share, 0, 1, "top tier: this top share by talent [A2]");
+}
+
+template <class V>
+void describe(V& v, ExperienceParams& p) {
+  v.flag("enabled", p.enabled, "realised talent grows with experience (false: θ(t) = θ, the textbook reductions)");
+  v.num("start", p.start, 0, 1, "realised talent at entry, as a share of θ [S]");
+  v.num("months", p.months, 1, 1200, "career months to full realised talent (linear rise) [S]");
 }
 
 template <class V>
@@ -314,6 +335,15 @@ void describe(V& v, PopulationParams& p) {
   v.num("exit_rate", p.exit_rate, 0, 1, "monthly probability of leaving the field before retirement");
   v.num("fixed_talent", p.fixed_talent, 0, 1e6, "if > 0, every researcher has θ = fixed_talent (textbook reductions)");
   v.flag("ageing", p.ageing, "age researchers and retire them");
+  v.num("abroad_selection", p.abroad_selection, -1, 1,
+        "selection on talent of who studies abroad and who works abroad at the start: correlation of the "
+        "standardised ln θ with the propensity to go (probit; the shares abroad are kept) [fit]");
+  v.flag("steady_entry", p.steady_entry,
+         "derive every origin's entrants_per_month so that entry keeps the population and its origin shares in "
+         "steady state: researchers × share / (mean career months × ai_propensity)");
+  v.obj("experience", p.experience,
+        "realised talent θ(t) = θ · e(career months), rising from `start` to 1 over `months`; tiers, output and pay "
+        "use θ(t) (docs/model.md)");
 }
 
 template <class V>
@@ -322,6 +352,9 @@ void describe(V& v, ProductionParams& p) {
   v.num("beta", p.beta, 0, 2, "β: returns to compute");
   v.num("scale", p.scale, 0, 1e9, "papers per month per unit of A·(Σθ)^α·C^β");
   v.num("gpu_cost", p.gpu_cost, 1, kMoney, "USD per GPU-equivalent per year");
+  v.num("output_value", p.output_value, 0, kMoney,
+        "P: USD a paper is worth to the firm that produces it; a researcher's value to a firm under pay.rule valuation "
+        "is 12 × P × region pay level × ∂Y/∂θ × θ(t) a year [fit]");
 }
 
 template <class V>
@@ -330,6 +363,8 @@ void describe(V& v, OutputParams& p) {
   v.steps("snapshots", p.snapshots, "steps at which every researcher's state is written");
   v.num("chunk_rows", p.chunk_rows, 1, 1e6, "time-series rows per HDF5 chunk");
   v.num("max_cohort_years", p.max_cohort_years, 1, 100, "longest stay-rate horizon recorded, years");
+  v.num("compression", p.compression, 0, 9,
+        "deflate level of the run file's datasets, with the shuffle filter (0 = none, 1 = fastest, 9 = smallest)");
 }
 
 template <class V>
@@ -630,7 +665,32 @@ Params load_params(const cfg::Node& root, cfg::Diagnostics& d) {
   for (auto& f : p.firms)
     if (f.controlled_by.empty()) f.controlled_by = f.hq;
   check_params(p, root, d);
+  if (p.population.steady_entry) {
+    const double career = mean_career_months(p.population);
+    for (auto& reg : p.regions) {
+      double share = p.population.origin_shares.empty() ? 1.0 / double(p.regions.size()) : 0.0;
+      for (const auto& sh : p.population.origin_shares)
+        if (sh.name == reg.name) share = sh.value;
+      reg.entrants_per_month = career > 0 && reg.ai_propensity > 0
+                                   ? double(p.population.researchers) * share / (career * reg.ai_propensity)
+                                   : 0.0;
+    }
+  }
   return p;
+}
+
+double mean_career_months(const PopulationParams& p) {
+  const double x = std::clamp(p.exit_rate, 0.0, 1.0);
+  if (!p.ageing) return x > 0 ? 1.0 / x : 0.0;
+  // Months in the field of an entrant of entry month u (as demography draws them), until
+  // retirement or an exit: Σ_{m<L} (1 − x)^m = (1 − (1 − x)^L) / x, L = retirement − u.
+  const int lo = p.min_age * 12, hi = std::max(lo, p.max_entry_age * 12);
+  double sum = 0;
+  for (int u = lo; u <= hi; ++u) {
+    const double L = std::max(0, p.retirement_age * 12 - u);
+    sum += x > 0 ? (1.0 - std::pow(1.0 - x, L)) / x : L;
+  }
+  return sum / double(hi - lo + 1);
 }
 
 cfg::Node dump_params(const Params& p) {

@@ -93,9 +93,12 @@ struct RegionParams {
 
 enum class FirmKind : uint8_t { FrontierLab, BigTech, Startup, Academia };
 enum class RetentionRule : uint8_t { None, Match, Bertrand };
+enum class PayRule : uint8_t { Posted, Valuation };
 
 struct PayPolicy {
-  Dist base = Dist::constant(150000);  ///< annual USD pay for θ = 1 (before region pay level)
+  PayRule rule = PayRule::Posted;      ///< posted schedule, or bids from the researcher's value to the firm
+  double valuation_share = 0.5;        ///< valuation: the share of the value offered [S]
+  Dist base = Dist::constant(150000);  ///< annual USD pay for θ = 1 (before region pay level); valuation: the floor
   double elasticity = 1.0;             ///< pay ∝ θ^elasticity
   double premium = 0.0;                ///< poaching premium on outside offers
   Dist max_package = Dist::constant(1e8);  ///< cap on any annual package [A7]
@@ -105,7 +108,6 @@ struct PayPolicy {
 struct HiringPolicy {
   bool unlimited = false;          ///< no capacity limit (textbook firms)
   double search_intensity = 1.0;   ///< weight on vacancies when random offers pick a firm
-  double growth = 0.0;             ///< yearly growth of target headcount
   int64_t scouting_list = 0;       ///< targeted offers per scouting round [A10]
   double scouting_rate = 0.0;      ///< monthly probability of a scouting round
   std::vector<std::string> rivals; ///< scout only staff of these firms (empty = everyone)
@@ -132,7 +134,8 @@ struct FirmSpec {
   std::string controlled_by;       ///< defaults to hq
   std::vector<Share> offices;      ///< region -> share of hiring (default: hq 1.0)
   Dist headcount = Dist::constant(100);  ///< initial and target headcount
-  double budget_per_head = 1e6;    ///< annual AI budget per target researcher, USD
+  double budget_per_head = 1e6;    ///< annual AI budget per initial researcher, USD
+  double budget_growth = 0.0;      ///< yearly growth of the budget (a trend; 0 = none) [S]
   double compute_share = 0.5;      ///< share of budget spent on compute
   Dist productivity = Dist::constant(1.0);
   double prestige = 0.0;
@@ -159,9 +162,18 @@ struct MarketParams {
   double lambda0 = 0.2;     ///< monthly offer probability without a job
   double lambda1 = 0.02;    ///< monthly offer probability with a job
   double separation = 0.005;  ///< monthly probability of losing the job (δ)
+  double local_share = 0.0;   ///< share of random offers from offices in the researcher's own region [S]
   UtilityWeights utility;
   double elite_share = 0.001;     ///< elite tier: top 0.1% by talent
   double top_share = 0.07222;     ///< top tier: 21,668 / 300,000 [A2][P1]
+};
+
+/// Realised talent θ(t) = θ · e(career months): e rises linearly from `start` at entry to 1
+/// after `months` months; tiers, output and pay use θ(t) [S].
+struct ExperienceParams {
+  bool enabled = false;
+  double start = 0.6;   ///< e at entry [S]
+  int64_t months = 60;  ///< months to full productivity [S]
 };
 
 struct PopulationParams {
@@ -184,13 +196,26 @@ struct PopulationParams {
   double exit_rate = 0.002;        ///< monthly probability of leaving the field before retirement
   double fixed_talent = 0.0;       ///< if > 0, every researcher has θ = fixed_talent (textbook runs)
   bool ageing = true;              ///< age researchers and retire them
+  ExperienceParams experience;
+  /// Selection on talent of who studies abroad (entrants) and who works abroad at the start:
+  /// the correlation of the standardised ln θ with the propensity to go (probit; 0 = none) [fit].
+  double abroad_selection = 0.0;
+  /// Entrants keep the population and its origin shares in steady state: each origin's
+  /// entrants_per_month is derived as researchers × share / (mean career months × ai_propensity)
+  /// (steady_entry_months()), replacing the values given.
+  bool steady_entry = false;
 };
+
+/// Mean months a researcher stays in the field: entry ages uniform over [min_age, max_entry_age]
+/// (in months), a monthly exit probability and retirement (if ageing). 0 if unbounded.
+double mean_career_months(const PopulationParams& p);
 
 struct ProductionParams {
   double alpha = 0.8;   ///< returns to summed talent
   double beta = 0.2;    ///< returns to compute
   double scale = 1e-3;  ///< papers per month per unit of A·(Σθ)^α·C^β
   double gpu_cost = 25000;  ///< USD per GPU-equivalent per year
+  double output_value = 0.0;  ///< P: USD a paper is worth to the firm (valuation pay) [fit]
 };
 
 enum class EventLogLevel : uint8_t { None, Top, All };
@@ -200,6 +225,7 @@ struct OutputParams {
   std::vector<int64_t> snapshots;  ///< steps at which every researcher's state is written
   int chunk_rows = 64;             ///< rows per HDF5 chunk of the time series
   int max_cohort_years = 10;       ///< stay-rate horizons recorded
+  int compression = 1;             ///< deflate level of the run file's datasets (shuffle + gzip; 0 = none)
 };
 
 struct RunParams {
@@ -283,6 +309,7 @@ std::vector<RegionParams> default_regions();
 
 const char* to_string(FirmKind k);
 const char* to_string(RetentionRule r);
+const char* to_string(PayRule r);
 const char* to_string(EventType t);
 
 }  // namespace ts::model

@@ -382,32 +382,38 @@ std::string drop_after_horizon(model::Params& p) {
 
 // ------------------------------------------------------------------ all together
 
-std::optional<Scenario> finish(Scenario s, Diagnostics& d) {
+}  // namespace
+
+void apply_overrides(Node& tree, const std::vector<std::string>& overrides, const std::vector<Location>& where,
+                     Diagnostics& d) {
   // `--set regions.US.x=...` on a scenario that keeps the default regions changes that region:
   // make the defaults explicit first, or the override's `regions` would replace all of them.
-  if (!s.tree.find("regions") && std::any_of(s.overrides.begin(), s.overrides.end(), names_regions))
-    s.tree.set("regions", default_regions_node(), s.tree.loc);
-  // Every override is applied or reported, and the parameters are checked even after a problem
-  // (a bad --set, a duplicate key): all problems are reported in one run. An override may
-  // change regions but not add one (`--set regions.USA.x=1` is a typo, not a new region).
-  for (const auto& o : s.overrides) {
-    const Location where{"--set", 0, 0};
+  if (!tree.find("regions") && std::any_of(overrides.begin(), overrides.end(), names_regions))
+    tree.set("regions", default_regions_node(), tree.loc);
+  // Every override is applied or reported: all problems are reported in one run. An override
+  // may change regions but not add one (`--set regions.USA.x=1` is a typo, not a new region).
+  for (std::size_t i = 0; i < overrides.size(); ++i) {
+    const std::string& o = overrides[i];
+    const Location at_set = i < where.size() ? where[i] : Location{"--set", 0, 0};
     if (!names_regions(o)) {
-      apply_override(s.tree, o, where, d);
+      apply_override(tree, o, at_set, d);
       continue;
     }
-    const auto before = region_names(s.tree);
-    Node backup = s.tree;
-    if (!apply_override(s.tree, o, where, d)) continue;
-    for (const auto& name : region_names(s.tree))
+    const auto before = region_names(tree);
+    Node backup = tree;
+    if (!apply_override(tree, o, at_set, d)) continue;
+    for (const auto& name : region_names(tree))
       if (std::find(before.begin(), before.end(), name) == before.end()) {
-        Location at = where;
+        Location at = at_set;
         at.snippet = o;
         d.error(at, "regions." + name, unknown_region(name, before) + ": --set cannot add a region");
-        s.tree = std::move(backup);
+        tree = std::move(backup);
         break;
       }
   }
+}
+
+std::optional<Scenario> check_scenario(Scenario s, Diagnostics& d) {
   const std::string scaled = scale_counts(s, d);
   s.params = model::load_params(s.tree, d);
   if (s.params.population.scale_market) s.params.population.reference_researchers = s.params.population.researchers;
@@ -426,6 +432,12 @@ std::optional<Scenario> finish(Scenario s, Diagnostics& d) {
   return s;
 }
 
+namespace {
+/// The overrides, then the checks (all problems are reported, even after a bad --set).
+std::optional<Scenario> finish(Scenario s, Diagnostics& d) {
+  apply_overrides(s.tree, s.overrides, {}, d);
+  return check_scenario(std::move(s), d);
+}
 }  // namespace
 
 LoadHooks scenario_load_hooks() { return LoadHooks{check_child_regions}; }

@@ -44,6 +44,16 @@ std::optional<Scenario> load_scenario(const std::string& path, const std::vector
 std::optional<Scenario> load_scenario_text(const std::string& text, const std::string& name,
                                            const std::vector<std::string>& overrides, cfg::Diagnostics& d);
 
+/// Applies `overrides` to a scenario tree as load_scenario does (when the tree keeps the default
+/// regions and an override names `regions`, the defaults are made explicit first), each reported
+/// at its location in `where` (the same length; a location {"--set", 0, 0} for the command line).
+void apply_overrides(cfg::Node& tree, const std::vector<std::string>& overrides, const std::vector<cfg::Location>& where,
+                     cfg::Diagnostics& d);
+
+/// The checks load_scenario makes once the overrides are in `s.tree`: the parameters, every
+/// `set` event, the memory needed. Fills s.params; nullopt if there was any problem.
+std::optional<Scenario> check_scenario(Scenario s, cfg::Diagnostics& d);
+
 /// Rough peak memory a scenario will need, bytes (checked before allocating).
 double estimate_memory_bytes(const model::Params& p);
 

@@ -57,6 +57,9 @@ class Loader {
   bool has(const char* key) const { return node_ && node_->find(key); }
   /// The value of `key` as written (nullptr if absent), without consuming it.
   const cfg::Node* peek(const char* key) const { return node_ ? node_->find(key) : nullptr; }
+  /// The value of `key` as written, marked as read (nullptr if absent or written empty): for
+  /// values the caller checks itself (maps keyed by user names, "a name or a list of names").
+  const cfg::Node* raw(const char* key) { return take(key); }
   /// Written as null / empty (`- ` or `key:`), or not a mapping (already reported).
   bool is_null() const { return null_; }
   bool is_bad() const { return bad_; }

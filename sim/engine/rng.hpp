@@ -127,7 +127,9 @@ enum class Purpose : std::uint16_t {
   Test = 27,
   ChunkEvents = 28,  // agent id = chunk index: which researchers of a chunk have an event this step
   OfferCandidates = 29,  // agent id = chunk index: which researchers of a chunk receive a random offer
-  // next: 30
+  Design = 30,       // experiment designs (sim/experiment): random, LHS and Morris points; seed = the design seed
+  Bootstrap = 31,    // experiment statistics: bootstrap resamples of sensitivity indices
+  // next: 32
 };
 
 [[nodiscard]] constexpr std::uint32_t to_u32(Purpose p) noexcept { return static_cast<std::uint32_t>(p); }

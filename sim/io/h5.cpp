@@ -370,7 +370,12 @@ File File::open_rw(const std::string& path) {
 Group File::root() {
   const Where w{path_, "/"};
   return Group(own(H5Gopen2(id_.get(), "/", H5P_DEFAULT), H5Gclose, "open root group", w), path_,
-               "/");
+               "/", deflate_);
+}
+
+void File::set_deflate(int level) {
+  check_deflate(level, {path_, "/"});
+  deflate_ = level;
 }
 
 void File::flush() { check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "flush file", {path_, "/"}); }
@@ -387,13 +392,13 @@ Group Group::group(const std::string& name) {
   Hid lcpl = link_props(w);
   Hid g = own(H5Gcreate2(id_.get(), name.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
               "create group", w);
-  return Group(std::move(g), file_, join(path_, name));
+  return Group(std::move(g), file_, join(path_, name), deflate_);
 }
 
 Group Group::open_group(const std::string& name) const {
   const Where w{file_, path_, name, {}};
   Hid g = own(H5Gopen2(id_.get(), name.c_str(), H5P_DEFAULT), H5Gclose, "open group", w);
-  return Group(std::move(g), file_, join(path_, name));
+  return Group(std::move(g), file_, join(path_, name), deflate_);
 }
 
 bool Group::exists(const std::string& name) const {
@@ -510,6 +515,7 @@ template <Numeric T>
 void Group::write(const std::string& name, const T* data, const std::vector<hsize_t>& dims,
                   int deflate) {
   const Where w{file_, path_, name, {}};
+  deflate = level(deflate);
   check_deflate(deflate, w);
   const hsize_t n = product(dims);
   if (n > 0 && !data) misuse("write dataset", w, "null data");
@@ -538,11 +544,17 @@ void Group::write_string(const std::string& name, const std::string& text) {
 }
 
 void Group::write_strings(const std::string& name, const std::vector<std::string>& texts) {
+  write_strings(name, texts, {texts.size()});
+}
+
+void Group::write_strings(const std::string& name, const std::vector<std::string>& texts,
+                          const std::vector<hsize_t>& dims) {
   const Where w{file_, path_, name, {}};
   check_texts(texts, w);
+  if (dims.empty() || product(dims) != texts.size())
+    misuse("write dataset", w, std::to_string(texts.size()) + " strings do not fill the given shape");
   Hid type = string_type(w);
   const std::vector<const char*> ptrs = c_strs(texts);
-  const std::vector<hsize_t> dims{texts.size()};
   create_and_write(id_.get(), w, name, type.get(), type.get(), &dims, ptrs.data());
 }
 
@@ -572,6 +584,51 @@ std::vector<hsize_t> Group::shape(const std::string& name) const {
   return extent(space.get(), w);
 }
 
+template <Numeric T>
+void Group::write_rows(const std::string& name, hsize_t first_row, const T* data, hsize_t n_rows) {
+  const Where w{file_, path_, name, {}};
+  if (n_rows == 0) return;
+  if (!data) misuse("write rows", w, "null data");
+  Hid ds = own(H5Dopen2(id_.get(), name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset", w);
+  Hid fspace = own(H5Dget_space(ds.get()), H5Sclose, "get dataspace", w);
+  const std::vector<hsize_t> dims = extent(fspace.get(), w);
+  if (dims.empty()) misuse("write rows", w, "dataset is scalar");
+  if (first_row + n_rows > dims[0])
+    misuse("write rows", w,
+           "rows " + std::to_string(first_row) + ".." + std::to_string(first_row + n_rows - 1) +
+               " outside the dataset's " + std::to_string(dims[0]) + " rows");
+  std::vector<hsize_t> start{first_row}, count{n_rows};
+  start.resize(dims.size(), 0);
+  count.insert(count.end(), dims.begin() + 1, dims.end());
+  const hsize_t total = product(count);
+  if (total == 0) return;
+  check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        "select rows", w);
+  Hid mspace = own(H5Screate_simple(1, &total, nullptr), H5Sclose, "create dataspace", w);
+  check(H5Dwrite(ds.get(), Type<T>::mem(), mspace.get(), fspace.get(), H5P_DEFAULT, data), "write rows", w);
+  close_checked(ds, "close dataset", w);
+}
+
+void Group::write_strings_at(const std::string& name, hsize_t first, const std::vector<std::string>& texts) {
+  const Where w{file_, path_, name, {}};
+  if (texts.empty()) return;
+  Hid ds = own(H5Dopen2(id_.get(), name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset", w);
+  Hid fspace = own(H5Dget_space(ds.get()), H5Sclose, "get dataspace", w);
+  const std::vector<hsize_t> dims = extent(fspace.get(), w);
+  const hsize_t n = texts.size();
+  if (dims.size() != 1) misuse("write strings", w, "not a 1-D dataset");
+  if (first + n > dims.front())
+    misuse("write strings", w,
+           "elements " + std::to_string(first) + ".." + std::to_string(first + n - 1) + " outside the dataset's " +
+               std::to_string(dims.front()) + " elements");
+  Hid type = string_type(w);
+  check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &first, nullptr, &n, nullptr), "select elements", w);
+  Hid mspace = own(H5Screate_simple(1, &n, nullptr), H5Sclose, "create dataspace", w);
+  const std::vector<const char*> ptrs = c_strs(texts);
+  check(H5Dwrite(ds.get(), type.get(), mspace.get(), fspace.get(), H5P_DEFAULT, ptrs.data()), "write strings", w);
+  close_checked(ds, "close dataset", w);
+}
+
 // ---- Series ----
 
 namespace {
@@ -588,6 +645,7 @@ template <Numeric T>
 Series<T> Group::series(const std::string& name, const std::vector<hsize_t>& row_dims,
                         hsize_t chunk_rows, int deflate) {
   const Where w{file_, path_, name, {}};
+  deflate = level(deflate);
   check_deflate(deflate, w);
   std::vector<hsize_t> dims{0};
   dims.insert(dims.end(), row_dims.begin(), row_dims.end());
@@ -700,6 +758,7 @@ void Series<T>::truncate(hsize_t n_rows) {
   template void Group::write<T>(const std::string&, const std::vector<T>&,                       \
                                 const std::vector<hsize_t>&, int);                               \
   template std::vector<T> Group::read<T>(const std::string&, std::vector<hsize_t>*) const;       \
+  template void Group::write_rows<T>(const std::string&, hsize_t, const T*, hsize_t);            \
   template Series<T> Group::series<T>(const std::string&, const std::vector<hsize_t>&, hsize_t,  \
                                       int);                                                      \
   template Series<T> Group::open_series<T>(const std::string&);

@@ -83,6 +83,9 @@ class Hid {
 template <Numeric T>
 class Series;
 
+/// `deflate` argument meaning "the level set for the file" (File::set_deflate; 0 = none).
+inline constexpr int kFileDeflate = -1;
+
 /// An open group (the root group or a subgroup). Move-only; keeps the file open while alive.
 class Group {
  public:
@@ -138,18 +141,33 @@ class Group {
   bool has_attr(const std::string& name, const std::string& object = "") const;
 
   /// Writes a whole dataset `name` with shape `dims` ({} = scalar) from row-major `data`.
-  /// `deflate` 1..9 enables chunked gzip compression. Fails if `name` already exists.
+  /// `deflate` 1..9 enables chunked gzip compression with the shuffle filter, 0 disables it,
+  /// kFileDeflate takes the file's level (File::set_deflate). Scalars and empty datasets are
+  /// never compressed. Fails if `name` already exists.
   template <Numeric T>
   void write(const std::string& name, const T* data, const std::vector<hsize_t>& dims,
-             int deflate = 0);
+             int deflate = kFileDeflate);
   /// As above; `data.size()` must equal the product of `dims`.
   template <Numeric T>
   void write(const std::string& name, const std::vector<T>& data, const std::vector<hsize_t>& dims,
-             int deflate = 0);
+             int deflate = kFileDeflate);
+  /// Overwrites rows [first_row, first_row + n_rows) of the existing dataset `name` (rows run
+  /// along the first axis; `data` holds n_rows whole rows, row-major). The dataset keeps its
+  /// shape: the rows must lie inside it.
+  template <Numeric T>
+  void write_rows(const std::string& name, hsize_t first_row, const T* data, hsize_t n_rows);
+  /// Overwrites element `index` of the existing 1-D string dataset `name`.
+  void write_string_at(const std::string& name, hsize_t index, const std::string& text) {
+    write_strings_at(name, index, {text});
+  }
+  /// Overwrites elements [first, first + texts.size()) of the existing 1-D string dataset `name`.
+  void write_strings_at(const std::string& name, hsize_t first, const std::vector<std::string>& texts);
   /// Writes a scalar UTF-8 string dataset.
   void write_string(const std::string& name, const std::string& text);
   /// Writes a 1-D UTF-8 string dataset.
   void write_strings(const std::string& name, const std::vector<std::string>& texts);
+  /// Writes a UTF-8 string dataset of shape `dims` from row-major `texts`.
+  void write_strings(const std::string& name, const std::vector<std::string>& texts, const std::vector<hsize_t>& dims);
   /// Reads a whole numeric dataset (converting from the stored type); stores its shape in `dims`.
   template <Numeric T>
   std::vector<T> read(const std::string& name, std::vector<hsize_t>* dims = nullptr) const;
@@ -164,18 +182,20 @@ class Group {
   /// Chunks are {chunk_rows, row_dims...}, with chunk_rows reduced to keep a chunk <= 1 MiB.
   template <Numeric T>
   Series<T> series(const std::string& name, const std::vector<hsize_t>& row_dims,
-                   hsize_t chunk_rows = 64, int deflate = 0);
+                   hsize_t chunk_rows = 64, int deflate = kFileDeflate);
   /// Reopens an existing series (first dimension unlimited) to append more rows.
   template <Numeric T>
   Series<T> open_series(const std::string& name);
 
  private:
   friend class File;
-  Group(detail::Hid id, std::string file, std::string path)
-      : id_(std::move(id)), file_(std::move(file)), path_(std::move(path)) {}
+  Group(detail::Hid id, std::string file, std::string path, int deflate)
+      : id_(std::move(id)), file_(std::move(file)), path_(std::move(path)), deflate_(deflate) {}
+  int level(int deflate) const { return deflate == kFileDeflate ? deflate_ : deflate; }
   detail::Hid id_;
   std::string file_;
   std::string path_;
+  int deflate_ = 0;  ///< the file's compression level when this handle was opened
 };
 
 /// An open HDF5 file. Move-only; closes on destruction (without throwing).
@@ -194,6 +214,10 @@ class File {
 
   /// The root group "/".
   Group root();
+  /// Compression (shuffle + deflate, 1..9; 0 = none) of datasets created from now on through
+  /// groups opened after this call, unless a write names its own level. Default 0.
+  void set_deflate(int level);
+  int deflate() const { return deflate_; }
   /// Flushes all buffers of the file to disk.
   void flush();
   /// Closes the file (idempotent). Objects still open keep the file open until they close.
@@ -207,6 +231,7 @@ class File {
   File(detail::Hid id, std::string path) : id_(std::move(id)), path_(std::move(path)) {}
   detail::Hid id_;
   std::string path_;
+  int deflate_ = 0;
 };
 
 /// An extendable dataset with rows appended over time. Keeps the dataset open; move-only.

@@ -84,9 +84,12 @@ RunWriter::RunWriter(const std::string& out_path, const cfg::Scenario& sc, const
       if (armed) w->abandon();
     }
   } cleanup{this};
-  file_ = h5::File::create(tmp_);
-  root_ = file_.root();
   const auto& p = sim.params();
+  file_ = h5::File::create(tmp_);
+  // Every dataset with data (series, event log, snapshots, end-of-run tables) is compressed:
+  // shuffle + deflate at output.compression (docs/hdf5-layout.md, "Chunking and compression").
+  file_.set_deflate(p.output.compression);
+  root_ = file_.root();
   R_ = sim.regions();
   F_ = sim.world().f.size();
   chunk_ = p.output.chunk_rows;
@@ -200,11 +203,12 @@ RunWriter::RunWriter(const std::string& out_path, const std::string& temp_path, 
       if (moved) (void)rename_noreplace(w->tmp_, w->out_);
     }
   } restore{this, moved};
+  const auto& p = sim.params();
   file_ = h5::File::open_rw(tmp_);
+  file_.set_deflate(p.output.compression);  // datasets written again after the checkpoint (snapshots, end tables)
   root_ = file_.root();
   check_run_id(root_, tmp_, run_id_);
   firms_written_ = root_.exists("firms");
-  const auto& p = sim.params();
   R_ = sim.regions();
   F_ = sim.world().f.size();
   chunk_ = p.output.chunk_rows;
@@ -388,7 +392,9 @@ void RunWriter::write_snapshot(const model::Simulation& sim) {
     g.write(nm, out, {n});
   };
   model::for_each_researcher_column(r, [&](const auto& c, const auto& column) {
-    if (c.snapshot) col(c.snapshot, column);
+    if (!c.snapshot) return;
+    col(c.snapshot, column);
+    if (*c.dictionary) g.attr("dictionary", std::string(c.dictionary), c.snapshot);
   });
 }
 

@@ -18,10 +18,10 @@ namespace ts::model {
 /// A uniform in [0, 1) from one 32-bit word (2^-32 resolution).
 inline double unit(uint32_t word) { return double(word) * 0x1.0p-32; }
 
-/// The words of a random job offer (offers phase): the alias table's column, its coin, the
-/// office.
+/// The words of a random job offer (offers phase): whether it comes from the researcher's region
+/// (local search) or from anywhere, the alias table's column and its coin.
 struct OfferDraw {
-  uint32_t column_word, coin_word, office_word;
+  uint32_t local_word, column_word, coin_word;
 };
 /// The words of a visa clock's month (visa phase): the pending petition's approval, the work
 /// visa holder's permanent residency.
@@ -60,11 +60,12 @@ struct Draws {
     for (uint32_t i = 0; i <= which; ++i) u = rng::uniform01(s);
     return u;
   }
-  /// A researcher's start, read in this order: ln-talent z (normal), age (uniform integer),
-  /// home-bias z, compute-taste z (normals), works abroad (Bernoulli), destination (uniform,
-  /// only if abroad), permanent resident (Bernoulli) and visa months left (uniform integer),
-  /// both only if abroad, months in the region (uniform integer, only if abroad), tenure
-  /// (uniform integer), employed (Bernoulli).
+  /// A researcher's start, read in this order: ln-talent z (normal); entry month (uniform
+  /// integer) and months in the field (uniform), repeated until they fit the working life
+  /// (initial_age); home-bias z, compute-taste z (normals); if the origin has people abroad,
+  /// the selection's ε (normal), and if abroad: destination (uniform), permanent resident
+  /// (Bernoulli), visa months left and months in the region (uniform integers); tenure (uniform
+  /// integer), employed (Bernoulli).
   rng::Stream initial_researcher(uint64_t slot) const { return stream(slot, rng::Purpose::Init); }
   /// The noise on ln θ when the start sorts talent into firms (a standard normal).
   double sorting_noise(uint64_t slot) const {
@@ -78,17 +79,18 @@ struct Draws {
   /// Whether origin o's fractional expected entrant enters (a Bernoulli's stream).
   rng::Stream entrant_count(uint64_t origin) const { return stream(origin, rng::Purpose::Entry); }
   /// An entrant's draws, read in this order: ln-talent z (normal), age (uniform integer),
-  /// home-bias z, compute-taste z (normals), place of study (uniform).
+  /// home-bias z, compute-taste z (normals), and if the origin sends students abroad: the
+  /// selection's ε (normal) and, if abroad, the place of study (uniform).
   rng::Stream entrant(uint64_t uid) const { return stream(uid, rng::Purpose::Entry); }
 
   // ------------------------------------------------------------------ offers
   /// Which slots of chunk c receive a random offer this step: engine::Arrivals' stream.
   rng::Stream offer_candidates(uint64_t chunk) const { return stream(chunk, rng::Purpose::OfferCandidates); }
-  /// A random offer: word 1 picks the alias table's column, word 2 is its coin, word 3 the
-  /// office (word 0 is unused).
+  /// A random offer: word 0 decides local or worldwide search, word 1 picks the alias table's
+  /// column, word 2 is its coin (word 3 is unused).
   OfferDraw random_offer(uint64_t uid) const {
     const auto b = words(uid, rng::Purpose::OfferArrival);
-    return {b[1], b[2], b[3]};
+    return {b[0], b[1], b[2]};
   }
   /// Whether firm f scouts this step (a Bernoulli's stream).
   rng::Stream scouting_round(uint64_t firm) const { return stream(firm, rng::Purpose::Scouting); }

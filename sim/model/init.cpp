@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "sim/engine/sort.hpp"
+#include "sim/model/ledger.hpp"
+#include "sim/model/selection.hpp"
 #include "sim/model/terms.hpp"
 #include "sim/model/tiers.hpp"
 
@@ -16,6 +18,25 @@ namespace ts::model {
 namespace {
 
 double inv_normal(double u) { return -std::sqrt(2.0) * boost::math::erfc_inv(2.0 * u); }
+
+/// Age and career months of a researcher at the start, from the steady state of entry and exit
+/// (population.steady_entry, with ageing): entry month u as entrants draw it, months in the
+/// field c with the monthly exit probability x (geometric), kept if c < retirement − u (a
+/// rejection draw: the joint density of the steady state is ∝ (1 − x)^c on c < retirement − u).
+std::pair<int, int> steady_state_age(const PopulationParams& P, rng::Stream& st) {
+  const int lo = P.min_age * 12, hi = std::max(lo, P.max_entry_age * 12), retire = P.retirement_age * 12;
+  const double x = std::clamp(P.exit_rate, 0.0, 1.0);
+  const double log_stay = x > 0 && x < 1 ? std::log1p(-x) : 0.0;
+  int u = lo, c = 0;
+  for (int tries = 0; tries < 1000; ++tries) {
+    u = lo + int(rng::uniform_int(st, uint32_t(hi - lo + 1)));
+    const double draw = rng::uniform_open01(st);
+    c = x >= 1 ? 0 : x > 0 ? int(std::min(1e6, std::floor(std::log(draw) / log_stay))) : int(draw * double(retire - lo));
+    if (c < retire - u) break;
+    c = std::max(0, retire - u - 1);
+  }
+  return {u + c, c};
+}
 
 /// The value of distribution d at quantile u (R, λ1, δ for the Burdett–Mortensen offer
 /// distribution).
@@ -88,11 +109,11 @@ void init_firms(State& s) {
       }
       F.office_begin.push_back(uint32_t(F.office_region.size()));
       for (auto* col : {&F.budget, &F.compute_share, &F.compute_factor, &F.productivity, &F.prestige, &F.base_pay,
-                        &F.elasticity, &F.premium, &F.max_package, &F.annual_raise, &F.search_intensity, &F.growth,
+                        &F.elasticity, &F.premium, &F.max_package, &F.annual_raise, &F.search_intensity, &F.budget_growth,
                         &F.scouting_rate, &F.max_raise, &F.max_fee, &F.target, &F.compute, &F.wage_bill,
-                        &F.sum_theta, &F.output, &F.hc_output})
+                        &F.sum_theta, &F.output, &F.hc_output, &F.valuation_share, &F.value_per_theta, &F.wage_budget})
         col->push_back(0.0);
-      for (auto* col : {&F.unlimited, &F.retention, &F.sponsors}) col->push_back(0);
+      for (auto* col : {&F.unlimited, &F.retention, &F.sponsors, &F.pay_rule}) col->push_back(0);
       for (auto* col : {&F.scouting_list, &F.headcount, &F.elite, &F.pending_in, &F.vacancies, &F.extra_capacity})
         col->push_back(0);
       apply_firm_policy(s, f, spec, true);
@@ -126,8 +147,9 @@ void init_researchers(State& s) {
   }
   std::stable_sort(rem.begin(), rem.end(), [](auto& a, auto& b) { return a.first > b.first; });
   for (std::size_t k = 0; assigned < int64_t(N) && k < rem.size(); ++k, ++assigned) ++cnt[rem[k].second];
-  std::vector<double> abroad(R, 0.0), dest_w(R, 0.0);
+  std::vector<double> abroad(R, 0.0), dest_w(R, 0.0), abroad_cut(R, 0.0);
   for (const auto& sh : P.abroad) abroad[s.params.region_index(sh.name)] = sh.value;
+  for (int o = 0; o < R; ++o) abroad_cut[o] = selection_cut(abroad[o]);
   for (const auto& sh : P.abroad_destinations) dest_w[s.params.region_index(sh.name)] = sh.value;
   std::vector<uint8_t> origin_of(N);
   {
@@ -143,13 +165,26 @@ void init_researchers(State& s) {
     r.alive[i] = 1;
     r.origin[i] = o;
     const auto& reg = s.params.regions[o];
-    r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * rng::normal(st)));
-    const int lo = P.min_age * 12, hi = P.retirement_age * 12 - 1;
-    r.age[i] = int16_t(lo + int(rng::uniform_int(st, uint32_t(hi - lo + 1))));
+    const double z = P.fixed_talent > 0 ? 0.0 : rng::normal(st);  // standardised ln θ
+    r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * z));
+    // Ages: from the steady state of entry and exit, or (without steady entry) uniform over the
+    // working life, with careers since an entry month drawn last.
+    const bool steady = P.steady_entry && P.ageing;
+    int age = 0, career = -1;
+    if (steady) {
+      std::tie(age, career) = steady_state_age(P, st);
+    } else {
+      const int lo = P.min_age * 12, hi = P.retirement_age * 12 - 1;
+      age = lo + int(rng::uniform_int(st, uint32_t(hi - lo + 1)));
+    }
+    r.age[i] = int16_t(age);
     r.home_bias[i] = float(U.home + U.home_sd * rng::normal(st));
     r.compute_taste[i] = float(std::max(0.0, U.compute + U.compute_sd * rng::normal(st)));
     int loc = o;
-    if (abroad[o] > 0 && rng::bernoulli(st, abroad[o])) {
+    // Who works abroad: a share abroad[o] of each origin, selected on talent (abroad_selection).
+    const bool away = abroad[o] > 0 && (P.abroad_selection != 0 ? selected(z, P.abroad_selection, abroad_cut[o], st)
+                                                                : rng::bernoulli(st, abroad[o]));
+    if (away) {
       double tot = 0;
       for (int d = 0; d < R; ++d) tot += d == o ? 0.0 : dest_w[d];
       if (tot > 0) {
@@ -174,6 +209,13 @@ void init_researchers(State& s) {
     }
     r.tenure[i] = int16_t(rng::uniform_int(st, 60));
     r.flags[i] = rng::bernoulli(st, P.employment_rate) ? 1 : 0;  // temporary: wants a job
+    if (!steady) {
+      const int entry = P.min_age * 12 + int(rng::uniform_int(st, uint32_t((P.max_entry_age - P.min_age) * 12 + 1)));
+      career = std::clamp(int(r.age[i]) - entry, 0, 32767);
+    }
+    if (steady) r.tenure[i] = int16_t(std::min<int>(r.tenure[i], career));  // no longer at the employer than in the field
+    r.career[i] = int16_t(career);
+    r.skill[i] = realised_talent(r.talent[i], r.career[i], P.experience);
   });
   s.world.next_uid = N;
 
@@ -201,7 +243,7 @@ void init_researchers(State& s) {
       std::size_t* o = &at[c * std::size_t(R)];
       for (std::size_t i = b; i < e; ++i) {
         if (!r.flags[i]) continue;
-        const float key = float(std::log(r.talent[i]) + P.sorting_noise * draws.sorting_noise(i));
+        const float key = float(std::log(r.skill[i]) + P.sorting_noise * draws.sorting_noise(i));
         cands[r.location[i]][o[r.location[i]]++] = engine::descending_key(key, uint32_t(i));
       }
     });
@@ -240,14 +282,23 @@ void init_researchers(State& s) {
       a = b;
     }
   }
+  // Valuation pay needs each firm's value of a researcher, from the staff just placed.
+  if (s.params.production.output_value > 0 && s.params.production.scale > 0) {
+    count_staff_theta(s);
+    update_firm_values(s);
+  }
   engine::for_each(N, [&](std::size_t i) {
     r.flags[i] = 0;
     if (r.employer[i] != kNoFirm)
-      r.comp[i] = float(offer_comp(s, r.employer[i], r.location[i], r.talent[i], false));
+      r.comp[i] = float(offer_comp(s, r.employer[i], r.location[i], r.skill[i], false));
     else
       r.tenure[i] = 0;
   });
   refresh_tiers(s);
+  // Each firm's wage budget: what its planned headcount costs at its pay (MODEL.md §2: every
+  // firm can pay its own pay scale), so the plan starts at the planned headcount.
+  count_firm_books(s);
+  for (std::size_t f = 0; f < F.size(); ++f) F.wage_budget[f] = F.target[f] * expected_pay(s, int(f));
 }
 
 }  // namespace
@@ -310,10 +361,12 @@ void apply_firm_policy(State& s, int f, const FirmSpec& spec, bool reset_levels)
   F.annual_raise[f] = spec.pay.annual_raise;
   F.unlimited[f] = spec.hiring.unlimited;
   F.search_intensity[f] = spec.hiring.search_intensity;
-  F.growth[f] = spec.hiring.growth;
+  F.budget_growth[f] = spec.budget_growth;
   F.scouting_list[f] = spec.hiring.scouting_list;
   F.scouting_rate[f] = spec.hiring.scouting_rate;
   F.retention[f] = uint8_t(spec.retention.rule);
+  F.pay_rule[f] = uint8_t(spec.pay.rule);
+  F.valuation_share[f] = spec.pay.valuation_share;
   F.max_raise[f] = spec.retention.max_raise;
   F.sponsors[f] = spec.visa.sponsors;
   F.max_fee[f] = spec.visa.max_fee;
@@ -322,7 +375,10 @@ void apply_firm_policy(State& s, int f, const FirmSpec& spec, bool reset_levels)
     F.target[f] = std::max(0.0, std::round(value(spec.headcount, 0)));
     F.compute_factor[f] = 1.0;
   }
-  F.budget[f] = spec.budget_per_head * std::max(1.0, F.target[f]);
+  const double budget = spec.budget_per_head * std::max(1.0, F.target[f]);
+  // A `set` that changes the budget changes the wage budget with it.
+  if (!reset_levels && F.budget[f] > 0) F.wage_budget[f] *= budget / F.budget[f];
+  F.budget[f] = budget;
 }
 
 void init_world(State& s) {

@@ -52,7 +52,7 @@ void count_staff_theta(State& s) {
     for (std::size_t i = b; i < e; ++i) {
       const int32_t f = r.employer[i];
       if (!r.alive[i] || f == kNoFirm) continue;
-      const int64_t th = fixed(double(r.talent[i]), kSumScale);
+      const int64_t th = fixed(double(r.skill[i]), kSumScale);
       a[std::size_t(f) * W + r.location[i]] += th;
       if (r.tier[i] != Regular) a[std::size_t(f) * W + W - 1] += th;
     }

@@ -38,7 +38,7 @@ struct Immediate {
   void elite(int32_t f, int d) { s.world.f.elite[std::size_t(f)] += d; }
   void theta(std::size_t k, int64_t d) { s.books.theta_sums[k] += d; }
   void pending(int32_t f, int d) { s.world.f.pending_in[std::size_t(f)] += d; }
-  void visa_stat(int origin, VisaStat k) { s.stats.visa[std::size_t(origin) * kVisaStats + k] += 1; }
+  void visa_stat(int dest, int origin, VisaStat k) { s.stats.visa[s.stats.visa_at(dest, origin, k)] += 1; }
 };
 
 /// The sink of the firms' books for a parallel pass over researchers or moves (demography's
@@ -66,11 +66,13 @@ struct BooksChunk {
 struct MovesChunk : BooksChunk {
   std::size_t R, o_flow, o_market;
   std::vector<uint64_t>& pairs;
-  std::size_t o_visa = 0;  ///< visa counters [origin][VisaStat], if the pass keeps them
+  std::size_t o_visa = 0;  ///< visa counters [destination][origin][VisaStat], if the pass keeps them
   void flow(int from, int to) { ++a[o_flow + std::size_t(from) * R + std::size_t(to)]; }
   void pair(uint64_t key) { pairs.push_back(key); }
   void market(MarketStat k) { ++a[o_market + k]; }
-  void visa_stat(int origin, VisaStat k) { ++a[o_visa + std::size_t(origin) * kVisaStats + k]; }
+  void visa_stat(int dest, int origin, VisaStat k) {
+    ++a[o_visa + (std::size_t(dest) * R + std::size_t(origin)) * kVisaStats + std::size_t(k)];
+  }
 };
 
 /// Adds a BooksChunk counter block (four blocks of F.size(): headcount, pending hires, wage
@@ -114,7 +116,7 @@ template <class Body>
 void book_in_chunks(State& s, std::size_t n, Body&& body) {
   auto& F = s.world.f;
   const std::size_t NF = F.size(), R = std::size_t(s.regions());
-  const std::size_t o_visa = 0, o_flow = R * kVisaStats, o_books = o_flow + R * R, o_market = o_books + 4 * NF;
+  const std::size_t o_visa = 0, o_flow = R * R * kVisaStats, o_books = o_flow + R * R, o_market = o_books + 4 * NF;
   auto& logs = s.log_parts;
   engine::ChunkedBuffer<uint64_t> pairs;
   engine::ChunkedBuffer<Delta> thetas;
@@ -126,7 +128,7 @@ void book_in_chunks(State& s, std::size_t n, Body&& body) {
     MovesChunk sink{{a, o_books, NF, logs.part(c), thetas.part(c)}, R, o_flow, o_market, pairs.part(c), o_visa};
     body(sink, b, e);
   });
-  for (std::size_t x = 0; x < R * kVisaStats; ++x) s.stats.visa[x] += tot[o_visa + x];
+  for (std::size_t x = 0; x < R * R * kVisaStats; ++x) s.stats.visa[x] += tot[o_visa + x];
   for (std::size_t x = 0; x < R * R; ++x) s.stats.flows[x] += tot[o_flow + x];
   for (int k = 0; k < kMarketStats; ++k) s.stats.market[std::size_t(k)] += tot[o_market + std::size_t(k)];
   add_book_changes(F, tot.data() + o_books);

@@ -50,7 +50,7 @@ struct Mover {
   uint8_t region;
   uint8_t targeted;
   float comp;
-  float talent;
+  float talent;  ///< realised talent θ(t) (clearing's order)
   uint64_t uid;
 };
 
@@ -59,7 +59,7 @@ struct MoveRecord {
   uint64_t uid;
   int32_t from, to;
   float before, after;
-  float talent;
+  float talent;  ///< realised talent θ(t) (the firms' Σθ)
   uint8_t from_region, to_region, kind, origin, tier;
 };
 
@@ -112,16 +112,28 @@ struct TierIndex {
   }
 };
 
-/// The alias table over firms that random search draws from (MODEL.md §4.4: O(1) per draw);
-/// built by planning (Vose's method over vacancies × search intensity).
-struct FirmSampler {
+/// An alias table (Vose's method): a draw in O(1) from a discrete distribution over entries.
+struct AliasTable {
   std::vector<double> prob;
-  std::vector<int32_t> alias;
-  double total = 0.0;
+  std::vector<int32_t> alias;  ///< the other entry of each column
+  std::vector<int32_t> entry;  ///< the entry a column stands for (column k: entry[k])
+  double total = 0.0;          ///< sum of the weights (0: nothing to draw)
   /// The column a word picks.
   uint32_t column(uint32_t word) const { return uint32_t((uint64_t(word) * prob.size()) >> 32); }
-  /// The firm of a column, by its coin.
-  int32_t firm(uint32_t col, uint32_t coin_word) const { return unit(coin_word) < prob[col] ? int32_t(col) : alias[col]; }
+  /// The entry of a column, by its coin.
+  int32_t pick(uint32_t col, uint32_t coin_word) const {
+    return unit(coin_word) < prob[col] ? entry[col] : entry[std::size_t(alias[col])];
+  }
+};
+
+/// Where random search draws an offer from (MODEL.md §4.4): the firms' open offices, weighted by
+/// the firm's vacancies × search intensity (unlimited firms: the intensity) split by the offices'
+/// hiring shares; worldwide, and among the offices in each region (local search). Built by
+/// planning.
+struct OfficeSampler {
+  AliasTable worldwide;
+  std::vector<AliasTable> in_region;  ///< [region]
+  std::vector<int32_t> office_firm;   ///< the firm of each office (Firms' office index)
 };
 
 struct State {
@@ -132,7 +144,7 @@ struct State {
 
   Ledger books;
   TierIndex tiers;
-  FirmSampler sampler;
+  OfficeSampler sampler;
   std::vector<std::vector<VisaRule>> visa_rules;  ///< [destination][origin], from params
   std::map<std::string, std::vector<int>> firm_by_name;  ///< firm or group name -> firm indices
   std::vector<uint32_t> free_slots;     ///< slots of those who left, sorted: entrants fill the lowest first

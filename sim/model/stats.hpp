@@ -42,7 +42,7 @@ struct LogEntry {
   uint8_t origin, tier;  ///< of the researcher, at the time of the event
 };
 
-/// Visa statistics columns (per origin).
+/// Visa statistics columns (per destination and origin).
 enum VisaStat : int {
   kVisaApplications, kVisaApprovals, kVisaDenials, kVisaLotteryLosses, kVisaExpiries, kVisaRenewals,
   kVisaPermanent, kVisaForcedDepartures, kVisaStats
@@ -68,20 +68,24 @@ struct StepStats {
   std::vector<int64_t> stocks;       ///< [region][origin][tier]
   std::vector<int64_t> flows;        ///< [from region][to region] moves this step
   std::vector<double> pay_pct;       ///< [tier][region][percentile] among the employed, USD
-  std::vector<int64_t> visa;         ///< [origin][VisaStat]
+  std::vector<int64_t> visa;         ///< [destination][origin][VisaStat]
   std::vector<int64_t> market;       ///< [MarketStat]
   std::vector<double> output_region, output_origin, hc_region, hc_origin;  ///< papers this step
   std::vector<int64_t> entrants_region, exits_region;  ///< by location, for conservation checks
   std::vector<int64_t> unemployed_region;              ///< living without an employer, by location
   std::vector<LogEntry> log;         ///< this step's log entries, in deterministic order
 
+  /// Index of a visa statistic: destination (the region of the visa), origin, statistic.
+  std::size_t visa_at(int destination, int origin, VisaStat k) const {
+    return (std::size_t(destination) * std::size_t(R) + std::size_t(origin)) * kVisaStats + std::size_t(k);
+  }
   void reset(int regions, int firms) {
     R = regions;
     F = firms;
     stocks.assign(std::size_t(R) * R * kTiers, 0);
     flows.assign(std::size_t(R) * R, 0);
     pay_pct.assign(std::size_t(kTiers) * R * kPercentiles, 0.0);
-    visa.assign(std::size_t(R) * kVisaStats, 0);
+    visa.assign(std::size_t(R) * R * kVisaStats, 0);
     market.assign(kMarketStats, 0);
     output_region.assign(R, 0.0);
     output_origin.assign(R, 0.0);

@@ -26,27 +26,36 @@ inline double standard_pay(const State& s, int f, int region, float talent) {
   const auto& F = s.world.f;
   return F.base_pay[f] * s.params.regions[region].pay_level * talent_power(double(talent), F.elasticity[f]);
 }
-/// The most a counteroffer pays: min(standard pay × (1 + max_raise), maximum package).
+/// The most firm f pays researcher of realised talent θ at an office in `region` (its
+/// counteroffer ceiling): posted, min(standard pay × (1 + max_raise), maximum package);
+/// valuation, min(the researcher's value to it, maximum package).
 inline double max_comp(const State& s, int f, int region, float talent) {
   const auto& F = s.world.f;
+  if (F.pay_rule[f] == uint8_t(PayRule::Valuation))
+    return std::min(F.value_per_theta[f] * s.params.regions[region].pay_level * double(talent), F.max_package[f]);
   return std::min(standard_pay(s, f, region, talent) * (1.0 + F.max_raise[f]), F.max_package[f]);
 }
 
 /// What evaluating an offer reads of firm f, in one cache line (the firms' columns are ~10
 /// lines a firm): built once a step by OfferTerms.
 struct alignas(64) OfferCard {
-  double base_pay, elasticity, premium, max_package;
+  double base_pay, premium, max_package;
+  double slope;          ///< posted: the elasticity of pay in θ; valuation: valuation share × value per unit θ
   double prestige_term;  ///< utility.prestige × prestige, the product utility() adds
   double max_fee;
   uint32_t office_begin, office_end;
-  uint8_t hq, sponsors;
+  uint8_t hq, sponsors, rule;
 };
 static_assert(sizeof(OfferCard) == 64);
 OfferCard offer_card(const State& s, int f);
 
-/// offer_comp() from a card: the same products, in the same order.
+/// What firm (card c) offers for realised talent θ at an office with this pay level:
+///   posted     base × level × θ^elasticity, × (1 + premium) for the employed, capped by the maximum package;
+///   valuation  valuation share × level × value per unit θ × θ, never below base × level, capped alike.
 inline double offer_pay(const OfferCard& c, double pay_level, float talent, bool employed) {
-  const double p = c.base_pay * pay_level * talent_power(double(talent), c.elasticity);
+  if (c.rule == uint8_t(PayRule::Valuation))
+    return std::min(std::max(c.slope * pay_level * double(talent), c.base_pay * pay_level), c.max_package);
+  const double p = c.base_pay * pay_level * talent_power(double(talent), c.slope);
   return std::min(p * (employed ? 1.0 + c.premium : 1.0), c.max_package);
 }
 /// What a firm offers: standard pay, with the premium if the researcher is employed, capped
@@ -54,6 +63,28 @@ inline double offer_pay(const OfferCard& c, double pay_level, float talent, bool
 inline double offer_comp(const State& s, int f, int region, float talent, bool employed) {
   return offer_pay(offer_card(s, f), s.params.regions[region].pay_level, talent, employed);
 }
+
+/// What firm f expects to pay a researcher (its plan divides the wage budget by it): the average
+/// pay of its staff, or, without staff, its offer to θ = 1 at its headquarters.
+inline double expected_pay(const State& s, int f) {
+  const auto& F = s.world.f;
+  if (F.headcount[f] > 0) return F.wage_bill[f] / double(F.headcount[f]);
+  return offer_comp(s, f, F.hq[f], 1.0f, false);
+}
+
+// ------------------------------------------------------------------------------ production
+/// Firm f's monthly output from its staff's Σθ by office region (Ledger::theta_sums, fixed
+/// point): Y = scale·A·(Σθ)^α·C^β (MODEL.md §4.8), with A after service restrictions and C the
+/// firm's compute after export controls, weighted by where its talent sits.
+struct FirmOutput {
+  double sum_theta = 0, output = 0, hc_output = 0;
+};
+FirmOutput firm_output(const State& s, std::size_t f);
+/// The annual value to firm f of a unit of realised talent, 12 × output_value × ∂Y/∂(Σθ) =
+/// 12 × P × α × Y / Σθ (for a firm without staff, at Σθ = 1), before the region's pay level.
+double value_per_theta(const State& s, std::size_t f, const FirmOutput& y);
+/// Every firm's value_per_theta from the ledger's Σθ (0 while production or output_value is 0).
+void update_firm_values(State& s);
 
 // ------------------------------------------------------------------------------ compute
 /// Compute per researcher of firm f at its office in `region`, after export controls.

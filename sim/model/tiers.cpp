@@ -48,7 +48,7 @@ void assign_tiers(std::size_t b, std::size_t e, float elite_cut, float top_cut, 
 /// made once.
 std::vector<uint32_t> count_talent_histogram(const Researchers& r) {
   const auto hi = engine::count_chunks(r.size(), 65537, [&](int64_t* __restrict a, std::size_t b, std::size_t e) {
-    const float* __restrict talent = r.talent.data();
+    const float* __restrict talent = r.skill.data();  // realised talent
     const uint8_t* __restrict alive = r.alive.data();
     constexpr std::size_t kBlock = 512;
     alignas(64) uint32_t bkt[kBlock];
@@ -75,6 +75,8 @@ void refresh_tiers(State& s) {
   // cuts move little from one step to the next: when they stay in the same buckets (almost
   // always), only those members, the dead and the entrants can change tier, and only they are
   // re-tiered; otherwise the members are listed and everyone re-tiered in a pass over all.
+  // Realised talent that grows with experience changes every month: recount everything.
+  if (s.params.population.experience.enabled) T.invalidate();
   if (T.talent_hist.empty()) {
     T.talent_hist = count_talent_histogram(r);
     T.near_cuts_valid = false;
@@ -97,7 +99,7 @@ void refresh_tiers(State& s) {
   const bool same_buckets = T.near_cuts_valid && be == T.elite_bucket && bt == T.top_bucket;
   if (!same_buckets) {  // list the living in the cuts' buckets, in slot order
     T.near_cuts = engine::indices_where(N, [&](std::size_t i) {
-      const int bkt = int(talent_bucket(r.talent[i]));
+      const int bkt = int(talent_bucket(r.skill[i]));
       return r.alive[i] && (bkt == be || bkt == bt);
     });
     T.near_cuts_valid = true;
@@ -108,7 +110,7 @@ void refresh_tiers(State& s) {
   // counters to clear and scan every step were most of a step's fixed cost at small populations).
   std::vector<uint16_t> lo_e, lo_t;
   for (const uint32_t i : T.near_cuts) {
-    const uint32_t x = std::bit_cast<uint32_t>(r.talent[i]);
+    const uint32_t x = std::bit_cast<uint32_t>(r.skill[i]);
     const int bkt = int(x >> 16);
     if (bkt == be) lo_e.push_back(uint16_t(x & 0xFFFFu));
     if (bkt == bt) lo_t.push_back(uint16_t(x & 0xFFFFu));
@@ -136,7 +138,7 @@ void refresh_tiers(State& s) {
       const uint8_t now = r.tier[i];
       if ((now == Elite) != (old == Elite)) elites.part(c).push_back({uint32_t(f), now == Elite ? 1 : -1});
       if (track && (now != Regular) != (old != Regular)) {
-        const int64_t th = fixed(double(r.talent[i]), kSumScale);
+        const int64_t th = fixed(double(r.skill[i]), kSumScale);
         thetas.part(c).push_back({uint32_t(std::size_t(f) * W + W - 1), old == Regular ? th : -th});
       }
     };
@@ -146,7 +148,7 @@ void refresh_tiers(State& s) {
     // tier stands. (A slot on both lists is re-tiered twice; the second time changes nothing.)
     auto moved = moved_into(0);
     auto retier = [&](uint32_t i) {
-      const uint8_t old = r.tier[i], now = tier_of(r.talent[i], r.alive[i], ec, tc);
+      const uint8_t old = r.tier[i], now = tier_of(r.skill[i], r.alive[i], ec, tc);
       if (now == old) return;
       r.tier[i] = now;
       moved(i, old);
@@ -155,7 +157,7 @@ void refresh_tiers(State& s) {
     for (const uint32_t i : T.dirty) retier(i);
   } else {
     engine::for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
-      assign_tiers(b, e, ec, tc, r.talent.data(), r.alive.data(), r.tier.data(), moved_into(c));
+      assign_tiers(b, e, ec, tc, r.skill.data(), r.alive.data(), r.tier.data(), moved_into(c));
     });
   }
   T.dirty.clear();
@@ -168,7 +170,7 @@ void tiers_on_exits(State& s, const std::vector<uint32_t>& freed) {
   auto& T = s.tiers;
   const auto& r = s.world.r;
   if (!T.talent_hist.empty())
-    for (const uint32_t i : freed) --T.talent_hist[talent_bucket(r.talent[i])];
+    for (const uint32_t i : freed) --T.talent_hist[talent_bucket(r.skill[i])];
   if (T.near_cuts_valid && !freed.empty()) std::erase_if(T.near_cuts, [&](uint32_t i) { return r.alive[i] == 0; });
   T.dirty.insert(T.dirty.end(), freed.begin(), freed.end());
 }
@@ -177,7 +179,7 @@ void tiers_on_entrants(State& s, const std::vector<uint32_t>& slots) {
   auto& T = s.tiers;
   const auto& r = s.world.r;
   for (const uint32_t i : slots) {
-    const uint32_t bkt = talent_bucket(r.talent[i]);
+    const uint32_t bkt = talent_bucket(r.skill[i]);
     if (!T.talent_hist.empty()) ++T.talent_hist[bkt];
     if (T.near_cuts_valid && (int64_t(bkt) == T.elite_bucket || int64_t(bkt) == T.top_bucket)) T.near_cuts.push_back(i);
     T.dirty.push_back(i);
@@ -186,7 +188,7 @@ void tiers_on_entrants(State& s, const std::vector<uint32_t>& slots) {
 
 namespace {
 auto scout_order(const Researchers& r) {
-  return [&r](uint32_t a, uint32_t b) { return r.talent[a] != r.talent[b] ? r.talent[a] > r.talent[b] : r.uid[a] < r.uid[b]; };
+  return [&r](uint32_t a, uint32_t b) { return r.skill[a] != r.skill[b] ? r.skill[a] > r.skill[b] : r.uid[a] < r.uid[b]; };
 }
 }  // namespace
 

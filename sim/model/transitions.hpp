@@ -34,7 +34,7 @@ void log_into(const State& s, Sink& to, std::size_t i, LogKind kind, int32_t fro
 /// What a move of researcher i to (firm, region, comp) will change, captured before it.
 inline MoveRecord record_move(const State& s, std::size_t i, int32_t firm, int region, float comp, LogKind kind) {
   const auto& r = s.world.r;
-  return {r.uid[i],      r.employer[i],    firm,          r.comp[i],   comp, r.talent[i],
+  return {r.uid[i],      r.employer[i],    firm,          r.comp[i],   comp, r.skill[i],
           r.location[i], uint8_t(region), uint8_t(kind), r.origin[i], r.tier[i]};
 }
 
@@ -119,7 +119,7 @@ void lose_job_into(State& s, std::size_t i, LogKind why, Sink& to) {
   if (r.employer[i] == kNoFirm) return;
   log_into(s, to, i, why, r.employer[i], kNoFirm, r.location[i], r.location[i], r.comp[i], 0.f);
   if (r.pending_firm[i] == r.employer[i] && r.pending_kind[i] != 0) r.pending_firm[i] = kNoFirm;
-  staff_into(s, r.employer[i], r.location[i], r.tier[i], r.talent[i], r.comp[i], -1, to);
+  staff_into(s, r.employer[i], r.location[i], r.tier[i], r.skill[i], r.comp[i], -1, to);
   r.employer[i] = kNoFirm;
   r.comp[i] = 0.f;
   r.tenure[i] = 0;
@@ -157,7 +157,7 @@ void force_departure_into(State& s, std::size_t i, Sink& sink) {
     }
   }
   log_into(s, sink, i, LogKind::ForcedDeparture, kNoFirm, kNoFirm, from, to, 0.f, 0.f);
-  sink.visa_stat(r.origin[i], kVisaForcedDepartures);
+  sink.visa_stat(from, r.origin[i], kVisaForcedDepartures);
   sink.flow(from, to);
   r.location[i] = uint8_t(to);
   r.status[i] = uint8_t(to == r.origin[i] ? Status::Citizen : Status::Permanent);

@@ -44,6 +44,66 @@ std::string ValidationReport::table() const {
 
 namespace {
 
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') out += std::string("\\") + char(c);
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else out += char(c);
+  }
+  return out + "\"";
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string json_numbers(const std::vector<double>& v) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + json_number(v[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+std::string ValidationReport::json(const std::vector<std::pair<std::string, std::string>>& context) const {
+  std::ostringstream os;
+  os << "{\n  \"tool\": \"talentsim validate\",\n  \"schema\": 1";
+  for (const auto& [k, v] : context) os << ",\n  " << json_string(k) << ": " << json_string(v);
+  os << ",\n  \"kind\": " << json_string(kind) << ",\n  \"pass\": " << (pass() ? "true" : "false")
+     << ",\n  \"researchers\": " << researchers << ",\n  \"steps\": " << steps << ",\n  \"seed\": " << seed
+     << ",\n  \"burn_in\": " << burn_in << ",\n  \"window\": " << window
+     << ",\n  \"seconds\": " << json_number(seconds) << ",\n  \"checks\": [";
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    const auto& c = checks[i];
+    os << (i ? "," : "") << "\n    {\"quantity\": " << json_string(c.quantity) << ", \"theory\": " << json_number(c.theory)
+       << ", \"simulated\": " << json_number(c.simulated) << ", \"tolerance\": " << json_number(c.tolerance)
+       << ", \"pass\": " << (c.pass ? "true" : "false") << ", \"note\": " << json_string(c.note) << "}";
+  }
+  os << "\n  ],\n  \"distributions\": [";
+  for (std::size_t i = 0; i < distributions.size(); ++i) {
+    const auto& d = distributions[i];
+    os << (i ? "," : "") << "\n    {\"name\": " << json_string(d.name) << ", \"check\": " << json_string(d.check)
+       << ", \"x_label\": " << json_string(d.x_label) << ", \"y_label\": " << json_string(d.y_label)
+       << ",\n     \"categories\": [";
+    for (std::size_t k = 0; k < d.categories.size(); ++k) os << (k ? ", " : "") << json_string(d.categories[k]);
+    os << "],\n     \"x\": " << json_numbers(d.x) << ",\n     \"theory\": " << json_numbers(d.theory)
+       << ",\n     \"simulated\": " << json_numbers(d.simulated) << "}";
+  }
+  os << "\n  ]\n}\n";
+  return os.str();
+}
+
+namespace {
+
 Check make(std::string q, double theory, double sim, double tol, std::string note) {
   return Check{std::move(q), theory, sim, tol, std::fabs(sim - theory) <= tol, std::move(note)};
 }
@@ -54,6 +114,7 @@ struct KsResult {
   double ks = 0;
   double jj_theory = 0;  ///< (1−δ)λ1 Σ g(v)(1−F(v)): per-step job-to-job rate
   int64_t n = 0;
+  std::vector<double> x, theory, simulated;  ///< at each distinct firm value: closed form and empirical CDF
 };
 
 KsResult ladder_ks(const std::vector<double>& firm_value, const std::vector<double>& worker_value, double delta,
@@ -75,6 +136,9 @@ KsResult ladder_ks(const std::vector<double>& firm_value, const std::vector<doub
     while (k < wv.size() && wv[k] <= fv[j]) ++k;
     const double Ge = wv.empty() ? 0.0 : double(k) / double(wv.size());
     res.ks = std::max(res.ks, std::fabs(Ge - G));
+    res.x.push_back(fv[j]);
+    res.theory.push_back(G);
+    res.simulated.push_back(Ge);
     res.jj_theory += (G - prev_g) * (1.0 - F);
     prev_g = G;
   }
@@ -117,7 +181,8 @@ ValidationReport run_validation(const Params& params) {
     const auto& F = sim.world().f;
     const double b = p.regions[0].unemployed_income;
     for (std::size_t f = 0; f < F.size(); ++f) {
-      const double v = V.kind == ValidationKind::PostelVinayRobin ? F.max_package[f] : offer_comp(sim.state(), int(f), F.hq[f], 1.0f, false);
+      const double v = V.kind == ValidationKind::PostelVinayRobin ? max_comp(sim.state(), int(f), F.hq[f], 1.0f)
+                                                                  : offer_comp(sim.state(), int(f), F.hq[f], 1.0f, false);
       require(v > b, "firm " + F.name[f] + " has value " + std::to_string(v) + " <= b = " + std::to_string(b) +
                          " (the theory needs every firm type above the unemployment income)");
     }
@@ -164,6 +229,9 @@ ValidationReport run_validation(const Params& params) {
   ValidationReport rep;
   rep.researchers = int64_t(sim.world().r.size());
   rep.steps = p.run.steps;
+  rep.seed = p.run.seed;
+  rep.burn_in = V.burn_in;
+  rep.window = V.window;
   const double N = double(rep.researchers), W = double(V.window);
   char note[512];
   const auto& r = sim.world().r;
@@ -182,7 +250,8 @@ ValidationReport run_validation(const Params& params) {
     for (std::size_t f = 0; f < F.size(); ++f)
       // Pay is stored as float: compare workers with their firm's wage in the same precision,
       // or a wage rounded up would be counted at the next firm's point.
-      firm_value[f] = bm ? double(float(offer_comp(sim.state(), int(f), F.hq[f], 1.0f, false))) : F.max_package[f];
+      firm_value[f] = bm ? double(float(offer_comp(sim.state(), int(f), F.hq[f], 1.0f, false)))
+                         : max_comp(sim.state(), int(f), F.hq[f], 1.0f);
     for (std::size_t i = 0; i < r.size(); ++i)
       if (r.alive[i] && r.employer[i] != kNoFirm) worker_value.push_back(bm ? double(r.comp[i]) : firm_value[r.employer[i]]);
     const auto ks = ladder_ks(firm_value, worker_value, delta, l1);
@@ -191,6 +260,11 @@ ValidationReport run_validation(const Params& params) {
                   "F = offer distribution over the %zu firms", alpha, (long long)ks.n, F.size());
     rep.checks.push_back(make(bm ? "KS(G, δF/(δ+(1−δ)λ1(1−F)))" : "KS(L, δF/(δ+(1−δ)λ1(1−F)))", 0.0, ks.ks,
                               dkw(alpha, double(ks.n)), note));
+    rep.distributions.push_back(Distribution{
+        bm ? "G: pay of the employed (CDF)" : "L: employers' maximum packages among the employed (CDF)",
+        rep.checks.back().quantity,
+        bm ? "annual pay (USD per year)" : "employer's maximum package (USD per year)",
+        "share of employed researchers at or below x", {}, ks.x, ks.theory, ks.simulated});
     const double jj = moves / exposure;
     std::snprintf(note, sizeof note, "z·√(q(1−q)/E), E=%.0f employed researcher-steps in the window", exposure);
     rep.checks.push_back(make("job-to-job rate (1−δ)λ1·E_G[1−F]", ks.jj_theory, jj,
@@ -238,6 +312,15 @@ ValidationReport run_validation(const Params& params) {
       std::snprintf(note, sizeof note, "z·π(1−π)·√(1/n_out+1/n_in), %.0f moves out and %.0f in over the window", n_out, n_in);
       rep.checks.push_back(make("stock share of " + p.regions[a].name + " = stationary π", pi(a), share_sum[a] / W, z * se, note));
     }
+    Distribution d{"stock shares of the regions", "stock share of each region = stationary π", "region",
+                   "share of all researchers (mean over the window)", {}, {}, {}, {}};
+    for (int a = 0; a < R; ++a) {
+      d.categories.push_back(p.regions[a].name);
+      d.x.push_back(double(a));
+      d.theory.push_back(pi(a));
+      d.simulated.push_back(share_sum[a] / W);
+    }
+    rep.distributions.push_back(std::move(d));
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;

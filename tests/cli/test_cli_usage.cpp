@@ -36,7 +36,7 @@ firms:
 }  // namespace
 
 TEST_CASE("cli: every command's --help prints its usage, its options with defaults and an example, exit 0") {
-  for (const std::string cmd : {"run", "resume", "summarize", "validate", "calibrate", "config", "keys"}) {
+  for (const std::string cmd : {"run", "resume", "summarize", "validate", "calibrate", "config", "keys", "report"}) {
     INFO("talentsim " << cmd << " --help");
     auto r = test::run(tsim(cmd + " --help"));
     CHECK(r.code == 0);

@@ -50,6 +50,7 @@ void put(Simulation& sim, std::size_t i, int origin, int location, float talent,
   r.location[i] = uint8_t(location);
   r.status[i] = uint8_t(origin == location ? Status::Citizen : Status::Permanent);
   r.talent[i] = talent;
+  r.skill[i] = talent;  // realised talent (experience is off here)
   r.employer[i] = employer;
   r.comp[i] = comp;
   r.visa_left[i] = 0;

@@ -281,12 +281,13 @@ TEST_CASE("scenarios: the visa phase's bookkeeping through per-chunk sinks equal
       CHECK(fa.wage_bill == fb.wage_bill);
       CHECK(fa.elite == fb.elite);
       CHECK(serial.poaching() == sinks.poaching());
-      for (std::size_t o = 0; o < std::size_t(serial.regions()); ++o) {
-        approvals += a.visa[o * model::kVisaStats + model::kVisaApprovals];
-        expiries += a.visa[o * model::kVisaStats + model::kVisaExpiries];
-        departures += a.visa[o * model::kVisaStats + model::kVisaForcedDepartures];
-        permanent += a.visa[o * model::kVisaStats + model::kVisaPermanent];
-      }
+      for (int d = 0; d < serial.regions(); ++d)
+        for (int o = 0; o < serial.regions(); ++o) {
+          approvals += a.visa[a.visa_at(d, o, model::kVisaApprovals)];
+          expiries += a.visa[a.visa_at(d, o, model::kVisaExpiries)];
+          departures += a.visa[a.visa_at(d, o, model::kVisaForcedDepartures)];
+          permanent += a.visa[a.visa_at(d, o, model::kVisaPermanent)];
+        }
     }
     // Not vacuous: every list had work in these runs.
     CHECK(approvals > 0);

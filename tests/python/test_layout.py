@@ -307,8 +307,8 @@ def test_event_log_matches_the_counters(h5):
     counts = _event_counts(h5, pairs.values(), T)
     for stat, kind in pairs.items():
         assert (market[:, col(h5, "market_stats", stat)] == counts[kind]).all(), stat
-    # visa statistics (summed over origins: the log has no origin column)
-    visa = h5["series/visa"][()].sum(axis=1)
+    # visa statistics (summed over destinations and origins)
+    visa = h5["series/visa"][()].sum(axis=(1, 2))
     vpairs = {"applications": "visa_petition", "approvals": "visa_approved", "denials": "visa_denied",
               "lottery_losses": "visa_lottery_lost", "expiries": "visa_expired", "renewals": "visa_renewed",
               "permanent_residency": "permanent_residency", "forced_departures": "forced_departure"}

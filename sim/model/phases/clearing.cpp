@@ -91,7 +91,7 @@ void Clearing::run(State& s) {
       if (accepted[k].targeted == 2) sink.market(kRaidHires);
       if (petition[k]) {
         sink.pending(done[k].to, +1);
-        sink.visa_stat(done[k].origin, kVisaApplications);
+        sink.visa_stat(done[k].to_region, done[k].origin, kVisaApplications);
         log_move_into(s, done[k], sink);
       } else {
         book_into(s, done[k], sink);

@@ -8,6 +8,7 @@
 #include "sim/engine/compress.hpp"
 #include "sim/engine/pipeline.hpp"
 #include "sim/model/phases/phases.hpp"
+#include "sim/model/selection.hpp"
 #include "sim/model/tiers.hpp"
 #include "sim/model/transitions.hpp"
 
@@ -16,17 +17,30 @@ namespace ts::model::phase {
 namespace {
 
 /// Monthly clocks of slots [b, e): clears the per-step flags; adds a month to the age (if
-/// age_step), the months in the region and, with a job, the tenure of the living (saturating).
-/// Plain column arithmetic (a free function with __restrict parameters, so that it vectorises).
+/// age_step), the career, the months in the region and, with a job, the tenure of the living
+/// (saturating). Plain column arithmetic (a free function with __restrict parameters, so that it
+/// vectorises).
 void tick_clocks(std::size_t b, std::size_t e, int16_t age_step, uint8_t* __restrict flags,
                  const uint8_t* __restrict alive, const int32_t* __restrict employer, int16_t* __restrict age,
-                 int16_t* __restrict in_region, int16_t* __restrict tenure) {
+                 int16_t* __restrict career, int16_t* __restrict in_region, int16_t* __restrict tenure) {
   for (std::size_t i = b; i < e; ++i) {
     flags[i] = 0;
     const int16_t live = int16_t(alive[i] != 0);
     age[i] = int16_t(age[i] + (live & age_step & int16_t(age[i] < 32767)));
+    career[i] = int16_t(career[i] + (live & int16_t(career[i] < 32767)));
     in_region[i] = int16_t(in_region[i] + (live & int16_t(in_region[i] < 32767)));
     tenure[i] = int16_t(tenure[i] + (live & int16_t(employer[i] != kNoFirm) & int16_t(tenure[i] < 32767)));
+  }
+}
+
+/// Realised talent of slots [b, e) after this month's experience: θ · e(career), e rising
+/// linearly from `start` to 1 over `months` (realised_talent, as column arithmetic).
+void ripen(std::size_t b, std::size_t e, double start, int months, const float* __restrict talent,
+           const int16_t* __restrict career, float* __restrict skill) {
+  const double slope = (1.0 - start) / double(months);
+  for (std::size_t i = b; i < e; ++i) {
+    const double m = std::min(double(career[i]), double(months));
+    skill[i] = m >= double(months) ? talent[i] : float(double(talent[i]) * (start + slope * m));
   }
 }
 
@@ -37,13 +51,13 @@ struct Leavers {
 
 /// The columns a job loss reads or writes (lose_job_into) and the flag a separation sets.
 [[gnu::always_inline]] inline void prefetch_leaver(const Researchers& r, std::size_t i) {
-  engine::prefetch_slot(i, r.employer, r.location, r.comp, r.pending_firm, r.tier, r.talent, r.tenure, r.ref_offer,
+  engine::prefetch_slot(i, r.employer, r.location, r.comp, r.pending_firm, r.tier, r.skill, r.tenure, r.ref_offer,
                         r.status, r.grace, r.flags);
 }
 
 /// The columns an entrant's slot is written in.
 [[gnu::always_inline]] inline void prefetch_entrant(Researchers& r, std::size_t i) {
-  engine::prefetch_slot_for_write(i, r.uid, r.alive, r.origin, r.talent, r.age, r.home_bias, r.compute_taste,
+  engine::prefetch_slot_for_write(i, r.uid, r.alive, r.origin, r.talent, r.skill, r.career, r.age, r.home_bias, r.compute_taste,
                                   r.location, r.status, r.visa_left, r.renewals, r.grace, r.in_region, r.tenure,
                                   r.employer, r.comp, r.ref_offer, r.output, r.hc_output, r.pending_firm, r.flags,
                                   r.tier);
@@ -65,7 +79,9 @@ std::vector<Leavers> draw_leavers(State& s) {
   engine::for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) {
     auto& part = parts[c];
     tick_clocks(b, e, int16_t(P.ageing ? 1 : 0), r.flags.data(), r.alive.data(), r.employer.data(), r.age.data(),
-                r.in_region.data(), r.tenure.data());
+                r.career.data(), r.in_region.data(), r.tenure.data());
+    if (P.experience.enabled)
+      ripen(b, e, P.experience.start, int(P.experience.months), r.talent.data(), r.career.data(), r.skill.data());
     std::vector<uint32_t> retired;
     if (P.ageing)
       engine::select_rare_slots(
@@ -150,6 +166,11 @@ void enter(State& s) {
   const int R = s.regions();
   const Draws draws = s.draws();
   std::vector<int64_t> entering(R, 0);
+  std::vector<double> abroad(R, 0.0), abroad_cut(R, 0.0);  // share studying abroad, by origin; its probit cut
+  for (int o = 0; o < R; ++o) {
+    for (const auto& sa : s.params.regions[o].study_abroad) abroad[o] += sa.value;
+    abroad_cut[o] = selection_cut(abroad[o]);
+  }
   int64_t all_entering = 0;
   for (int o = 0; o < R; ++o) {
     const auto& reg = s.params.regions[o];
@@ -197,18 +218,32 @@ void enter(State& s) {
       r.uid[i] = uid;
       r.alive[i] = 1;
       r.origin[i] = uint8_t(o);
-      r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * rng::normal(t)));
+      const double z = P.fixed_talent > 0 ? 0.0 : rng::normal(t);  // standardised ln θ
+      r.talent[i] = P.fixed_talent > 0 ? float(P.fixed_talent) : float(std::exp(reg.talent_mu + reg.talent_sigma * z));
+      r.career[i] = 0;
+      r.skill[i] = realised_talent(r.talent[i], 0, P.experience);
       r.age[i] = int16_t(P.min_age * 12 + int(rng::uniform_int(t, uint32_t((P.max_entry_age - P.min_age) * 12 + 1))));
       r.home_bias[i] = float(U.home + U.home_sd * rng::normal(t));
       r.compute_taste[i] = float(std::max(0.0, U.compute + U.compute_sd * rng::normal(t)));
+      // Studied abroad (the more talented more often, abroad_selection), where by the shares;
+      // without selection one uniform decides both, x < share of the first place, then the next.
       int loc = o;
-      double x = rng::uniform01(t);
-      for (const auto& sa : reg.study_abroad) {
-        x -= sa.value;
-        if (x < 0) {
-          loc = s.params.region_index(sa.name);
-          break;
+      if (abroad[o] > 0) {
+        double x = 0;
+        bool away = true;
+        if (P.abroad_selection != 0) {
+          away = selected(z, P.abroad_selection, abroad_cut[o], t);
+          x = rng::uniform01(t) * abroad[o];
+        } else {
+          x = rng::uniform01(t);
+          away = x < abroad[o];
         }
+        if (away)
+          for (const auto& sa : reg.study_abroad) {
+            loc = s.params.region_index(sa.name);
+            x -= sa.value;
+            if (x < 0) break;
+          }
       }
       r.location[i] = uint8_t(loc);
       r.status[i] = uint8_t(loc == o ? Status::Citizen : Status::StudentVisa);
@@ -254,7 +289,9 @@ void Demography::run(State& s) {
   s.free_slots.swap(merged);
   enter(s);
   const auto& m = s.stats.market;
-  if (s.params.population.ageing || m[kEntrants] > 0 || m[kExits] > 0 || s.world.step == 0) refresh_tiers(s);
+  if (s.params.population.ageing || s.params.population.experience.enabled || m[kEntrants] > 0 || m[kExits] > 0 ||
+      s.world.step == 0)
+    refresh_tiers(s);
 }
 
 }  // namespace ts::model::phase

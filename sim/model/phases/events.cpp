@@ -86,7 +86,7 @@ void apply_raid(State& s, const Event& e) {
       staff.push_back(uint32_t(i));
   const std::size_t n = std::min<std::size_t>(staff.size(), std::size_t(e.offers));
   std::partial_sort(staff.begin(), staff.begin() + std::ptrdiff_t(n), staff.end(), [&](uint32_t a, uint32_t b) {
-    return r.talent[a] != r.talent[b] ? r.talent[a] > r.talent[b] : r.uid[a] < r.uid[b];
+    return r.skill[a] != r.skill[b] ? r.skill[a] > r.skill[b] : r.uid[a] < r.uid[b];
   });
   rng::Stream offices = s.draws().raid_offices(uint64_t(f));
   for (std::size_t k = 0; k < n; ++k) {
@@ -152,7 +152,7 @@ void apply_relocation_order(State& s, const Event& e) {
       const auto& rule = s.visa_rule(dest, r.origin[i]);
       // +1: counted down this step; kind 2: already on staff, not an incoming hire
       set_petition(s, i, f, dest, r.comp[i], rule.processing_months + 1, 2);
-      s.stats.visa[std::size_t(r.origin[i]) * kVisaStats + kVisaApplications] += 1;
+      s.stats.visa[s.stats.visa_at(dest, r.origin[i], kVisaApplications)] += 1;
       Immediate now{s};
       log_into(s, now, i, LogKind::VisaPetition, f, f, reg, dest, r.comp[i], r.comp[i]);
     } else {
@@ -170,7 +170,7 @@ void apply_event(State& s, const Event& e) {
     case EventType::BudgetShock:
       for (int f : s.firms_named(e.firm)) {
         F.budget[f] *= e.factor;
-        F.target[f] *= e.factor;
+        F.wage_budget[f] *= e.factor;
       }
       break;
     case EventType::ComputeShock:

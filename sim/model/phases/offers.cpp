@@ -58,7 +58,7 @@ void scouting(State& s, const OfferTerms& terms, std::vector<Offer>& targeted) {
       if (rb != re && std::find(rb, re, r.employer[i]) == re) continue;
       const int region = pick_office(F, f, rng::uniform01(offices));
       const bool employed = r.employer[i] != kNoFirm;
-      Offer o{i, int32_t(f), uint8_t(region), 1, float(offer_comp(s, f, region, r.talent[i], employed)), 0.f, 0.f};
+      Offer o{i, int32_t(f), uint8_t(region), 1, float(offer_comp(s, f, region, r.skill[i], employed)), 0.f, 0.f};
       const std::size_t before = targeted.size();
       consider(s, terms, o, targeted);
       sent += targeted.size() > before;
@@ -68,22 +68,23 @@ void scouting(State& s, const OfferTerms& terms, std::vector<Offer>& targeted) {
 
 /// The columns the evaluation of a random offer reads of researcher i.
 [[gnu::always_inline]] inline void prefetch_offer_taker(const Researchers& r, std::size_t i) {
-  engine::prefetch_slot(i, r.employer, r.uid, r.talent, r.comp, r.location, r.origin, r.status, r.visa_left,
+  engine::prefetch_slot(i, r.employer, r.uid, r.skill, r.comp, r.location, r.origin, r.status, r.visa_left,
                         r.compute_taste, r.home_bias);
 }
 
-/// Random search in chunk c = [b, e): each researcher receives an offer with probability λ1 if
-/// employed, λ0 if not; not the researchers who lost their job this step ("separate first, then
-/// offers", MODEL.md §8), nor those waiting for a visa decision. Arrival is drawn by thinning
-/// candidates of the bound max(λ0, λ1) (engine::Arrivals). The offer comes from a firm drawn
-/// from the sampler, at an office drawn by its shares, at the firm's pay; an offer from the
-/// current employer is dropped.
+/// Random search in chunk c = [b, e) (MODEL.md §4.4): each researcher receives an offer with
+/// probability λ1 if employed, λ0 if not; not the researchers who lost their job this step
+/// ("separate first, then offers", MODEL.md §8), nor those waiting for a visa decision. Arrival
+/// is drawn by thinning candidates of the bound max(λ0, λ1) (engine::Arrivals). With
+/// probability local_share the offer comes from an office in the researcher's region, else from
+/// any office worldwide, drawn in proportion to vacancies (OfficeSampler), at the firm's pay; an
+/// offer from the current employer is dropped.
 void random_search(const State& s, const OfferTerms& terms, std::size_t c, std::size_t b, std::size_t e,
                    std::vector<Offer>& out) {
   const auto& r = s.world.r;
   const auto& F = s.world.f;
   const auto& M = s.params.market;
-  const FirmSampler& sampler = s.sampler;
+  const OfficeSampler& sampler = s.sampler;
   const Draws draws = s.draws();
   const double lam0 = std::clamp(M.lambda0, 0.0, 1.0), lam1 = std::clamp(M.lambda1, 0.0, 1.0);
   const engine::Arrivals arrivals(std::max(lam0, lam1));
@@ -94,38 +95,50 @@ void random_search(const State& s, const OfferTerms& terms, std::size_t c, std::
     if (!r.alive[i] || (r.flags[i] & kFlagSeparated) || r.pending_firm[i] != kNoFirm) return;
     if (arrivals.which(u, {r.employer[i] != kNoFirm ? lam1 : lam0}) == 0) who[n++] = uint32_t(i);
   });
+  /// The table a draw uses: the researcher's region's with probability local_share (if it has
+  /// vacancies), else the worldwide one.
+  auto table_of = [&](std::size_t i, uint32_t local_word) -> const AliasTable& {
+    if (M.local_share > 0 && unit(local_word) < M.local_share) {
+      const AliasTable& t = sampler.in_region[r.location[i]];
+      if (t.total > 0) return t;
+    }
+    return sampler.worldwide;
+  };
   // What the evaluation of an offer waits for, fetched in stages as a software pipeline: the
   // researcher's columns 16 offers ahead; 8 ahead, the offer's draw (keyed by the id, now
-  // arrived) and the sampler's entry it picks, with the employer's card; 4 ahead, the firm
-  // from the sampler and its card, with the employer's first office; 2 ahead, the firm's first
-  // office. The draws and the firm are kept in a ring.
+  // arrived) and the table entry it picks, with the employer's card; 4 ahead, the office and
+  // firm from the table and the firm's card, with the employer's first office; 2 ahead, the
+  // offered office. The draws, the office and the firm are kept in a ring.
   using Ring = engine::Ring<16>;
   struct Drawn {
     OfferDraw words;
+    const AliasTable* table;
     uint32_t column;
-    int32_t firm;
+    int32_t office, firm;
   };
   Ring::of<Drawn> ring;
   auto draw = [&](std::size_t k) {
     const std::size_t i = who[k];
     Drawn& d = ring[Ring::at(k)];
     d.words = draws.random_offer(r.uid[i]);
-    d.column = sampler.column(d.words.column_word);
-    __builtin_prefetch(sampler.prob.data() + d.column);
-    __builtin_prefetch(sampler.alias.data() + d.column);
+    d.table = &table_of(i, d.words.local_word);
+    d.column = d.table->column(d.words.column_word);
+    __builtin_prefetch(d.table->prob.data() + d.column);
+    __builtin_prefetch(d.table->alias.data() + d.column);
+    __builtin_prefetch(d.table->entry.data() + d.column);
     const int32_t now = r.employer[i];
     if (now != kNoFirm) __builtin_prefetch(terms.cards.data() + now);
   };
   auto pick = [&](std::size_t k) {
     Drawn& d = ring[Ring::at(k)];
-    d.firm = sampler.firm(d.column, d.words.coin_word);
+    d.office = d.table->pick(d.column, d.words.coin_word);
+    d.firm = sampler.office_firm[std::size_t(d.office)];
     __builtin_prefetch(terms.cards.data() + d.firm);
     const int32_t now = r.employer[who[k]];
     if (now != kNoFirm) engine::prefetch_slot(terms.cards[std::size_t(now)].office_begin, F.office_region, terms.office_term);
   };
-  auto first_office = [&](std::size_t k) {
-    const uint32_t o = terms.cards[std::size_t(ring[Ring::at(k)].firm)].office_begin;
-    engine::prefetch_slot(o, F.office_open, F.office_share, F.office_region, terms.office_term);
+  auto offered_office = [&](std::size_t k) {
+    engine::prefetch_slot(std::size_t(ring[Ring::at(k)].office), F.office_region, terms.office_term);
   };
   auto evaluate = [&](std::size_t k) {
     const std::size_t i = who[k];
@@ -133,14 +146,14 @@ void random_search(const State& s, const OfferTerms& terms, std::size_t c, std::
     if (d.firm == r.employer[i]) return;
     const bool employed = r.employer[i] != kNoFirm;
     const OfferCard& card = terms.cards[std::size_t(d.firm)];
-    const int region = pick_office(F, card.office_begin, card.office_end, card.hq, unit(d.words.office_word));
+    const int region = F.office_region[std::size_t(d.office)];
     const Offer o{uint32_t(i), d.firm, uint8_t(region), 0,
-                  float(offer_pay(card, s.params.regions[region].pay_level, r.talent[i], employed)), 0.f, 0.f};
+                  float(offer_pay(card, s.params.regions[region].pay_level, r.skill[i], employed)), 0.f, 0.f};
     consider(s, terms, o, out);
   };
   engine::pipeline(0, n, evaluate,
                    engine::stage(16, [&](std::size_t k) { prefetch_offer_taker(r, who[k]); }),
-                   engine::stage(8, draw), engine::stage(4, pick), engine::stage(2, first_office));
+                   engine::stage(8, draw), engine::stage(4, pick), engine::stage(2, offered_office));
 }
 
 }  // namespace
@@ -166,7 +179,7 @@ void Offers::run(State& s) {
   s.stats.market[kTargetedOffers] += int64_t(targeted.size());
   // Random search (the Burdett–Mortensen channel).
   parts.reset(N);
-  if (s.sampler.total > 0 && !s.world.f.name.empty() && (M.lambda0 > 0 || M.lambda1 > 0))
+  if (s.sampler.worldwide.total > 0 && (M.lambda0 > 0 || M.lambda1 > 0))
     engine::for_chunks(N, [&](std::size_t c, std::size_t b, std::size_t e) { random_search(s, terms, c, b, e, parts.part(c)); });
   const std::size_t nrandom = parts.size();
   s.stats.market[kOffers] += int64_t(nrandom);

@@ -6,6 +6,7 @@
 
 #include "sim/model/ledger.hpp"
 #include "sim/model/phases/phases.hpp"
+#include "sim/model/terms.hpp"
 
 namespace ts::model::phase {
 
@@ -51,37 +52,22 @@ void Production::run(State& s) {
   if (Pp.scale <= 0) return;
   // Σθ by firm × office region and the top tiers' Σθ by firm (fixed point, exact): carried
   // forward in the ledger, counted here only after a hand edit since planning.
-  const std::size_t W = std::size_t(R) + 1;
-  if (s.books.recount || s.books.theta_sums.empty()) count_staff_theta(s);
-  const auto& sums = s.books.theta_sums;
-  // Export controls act per office (the Σθ-weighted compute multiplier).
+  // Σθ(t) is carried forward in the ledger; counted afresh after a hand edit, and every step
+  // when realised talent grows with experience.
+  if (s.books.recount || s.books.theta_sums.empty() || s.params.population.experience.enabled) count_staff_theta(s);
   std::vector<double> per_theta(NF, 0.0);
-  engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {
+  engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {  // two pows a firm
     for (std::size_t f = fb; f < fe; ++f) {
-      const int ctrl = F.controlled_by[f];
-      double sum = 0, mult = 0;
-      for (int loc = 0; loc < R; ++loc) {
-        const double th = double(sums[f * W + loc]) / kSumScale;
-        double m = s.world.reg.compute_multiplier[ctrl];
-        if (loc != ctrl && s.world.reg.exempt_abroad[ctrl]) m = 1.0;
-        sum += th;
-        mult += m * th;
-      }
-      F.sum_theta[f] = sum;
-      if (sum <= 0) {
-        F.output[f] = F.hc_output[f] = 0.0;
-        continue;
-      }
-      const double c = F.compute[f] * mult / sum;
-      const double A = F.productivity[f] * (1.0 - s.world.reg.service_penalty[ctrl]);
-      F.output[f] = Pp.scale * A * std::pow(sum, Pp.alpha) * std::pow(std::max(c, 0.0), Pp.beta);
-      F.hc_output[f] = F.output[f] * (double(sums[f * W + R]) / kSumScale) / sum;
-      per_theta[f] = F.output[f] / sum;
+      const FirmOutput y = firm_output(s, f);
+      F.sum_theta[f] = y.sum_theta;
+      F.output[f] = y.output;
+      F.hc_output[f] = y.hc_output;
+      if (y.sum_theta > 0) per_theta[f] = y.output / y.sum_theta;
     }
   });
   const auto& tot = s.counters.count(N, 4 * std::size_t(R), [&](int64_t* a, std::size_t b, std::size_t e) {
     credit_output(b, e, std::size_t(R), r.employer.data(), r.alive.data(), r.location.data(), r.origin.data(),
-                  r.tier.data(), r.talent.data(), r.output.data(), r.hc_output.data(), per_theta.data(), a);
+                  r.tier.data(), r.skill.data(), r.output.data(), r.hc_output.data(), per_theta.data(), a);
   });
   for (int x = 0; x < R; ++x) {
     s.stats.output_region[x] = double(tot[x]) / kOut;

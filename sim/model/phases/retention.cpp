@@ -25,7 +25,7 @@ void Retention::run(State& s) {
       const Offer& o = s.offers[k];
       const std::size_t i = o.slot;
       const int32_t j = r.employer[i];
-      auto move = [&](float comp) { mv.part(c).push_back({o.slot, o.firm, o.region, o.targeted, comp, r.talent[i], r.uid[i]}); };
+      auto move = [&](float comp) { mv.part(c).push_back({o.slot, o.firm, o.region, o.targeted, comp, r.skill[i], r.uid[i]}); };
       if (j == kNoFirm) {  // no employer to counter; an offer that leaves one no worse off is taken
         if (o.u_offer >= o.u_stay) move(o.comp);
         continue;
@@ -36,7 +36,7 @@ void Retention::run(State& s) {
         continue;
       }
       const double cur = r.comp[i];
-      const double vmax_j = std::max(cur, max_comp(s, j, r.location[i], r.talent[i]));
+      const double vmax_j = std::max(cur, max_comp(s, j, r.location[i], r.skill[i]));
       const double u_jmax = o.u_stay + a * (std::log(vmax_j) - std::log(std::max(cur, 1.0)));
       if (rule == RetentionRule::Match) {
         if (o.u_offer <= o.u_stay) continue;
@@ -51,7 +51,7 @@ void Retention::run(State& s) {
       // Bertrand (Postel-Vinay–Robin): both bid up to their maximum; the one the researcher
       // values more wins and pays what matches the loser's maximum; a losing poacher still
       // raises the stayer's pay.
-      const double vmax_k = std::max<double>(o.comp, max_comp(s, o.firm, o.region, r.talent[i]));
+      const double vmax_k = std::max<double>(o.comp, max_comp(s, o.firm, o.region, r.skill[i]));
       const double u_kmax = o.u_offer + a * (std::log(vmax_k) - std::log(std::max<double>(o.comp, 1.0)));
       if (u_kmax <= o.u_stay) continue;
       if (u_kmax > u_jmax) {

@@ -146,7 +146,7 @@ void Visa::run(State& s) {
   // Decisions: approval, then the destination's cap with a lottery among this month's approvals.
   std::vector<std::vector<std::pair<uint64_t, uint32_t>>> capped(R);
   Immediate now{s};
-  auto vstat = [&](std::size_t i, VisaStat k) { now.visa_stat(r.origin[i], k); };
+  auto vstat = [&](std::size_t i, VisaStat k) { now.visa_stat(r.pending_region[i], r.origin[i], k); };
   auto deny = [&](std::size_t i, LogKind why) {
     if (r.pending_kind[i] == 0) --F.pending_in[r.pending_firm[i]];
     log_into(s, now, i, why, r.employer[i], r.pending_firm[i], r.location[i], r.pending_region[i], r.comp[i],
@@ -211,7 +211,7 @@ void Visa::run(State& s) {
   std::sort(approved.begin(), approved.end());
   // Approvals: the move (or the change of status) takes place.
   for_each_booked(s, approved, [&](uint32_t i, auto& sink) {
-    sink.visa_stat(r.origin[i], kVisaApprovals);
+    sink.visa_stat(r.pending_region[i], r.origin[i], kVisaApprovals);
     const int32_t f = r.pending_firm[i];
     if (r.pending_kind[i] == 0) sink.pending(f, -1);
     r.pending_firm[i] = kNoFirm;
@@ -236,7 +236,7 @@ void Visa::run(State& s) {
       if (f != kNoFirm && F.sponsors[f] && r.pending_firm[i] == kNoFirm && s.params.regions[loc].petition_fee <= F.max_fee[f]) {
         // The employer files a petition; the graduate keeps working while it is processed.
         set_petition(s, i, f, loc, r.comp[i], rule.processing_months, 1);  // already on staff: not an incoming hire
-        sink.visa_stat(r.origin[i], kVisaApplications);
+        sink.visa_stat(loc, r.origin[i], kVisaApplications);
         log_into(s, sink, i, LogKind::VisaPetition, f, f, loc, loc, r.comp[i], r.comp[i]);
         return;
       }
@@ -245,12 +245,12 @@ void Visa::run(State& s) {
       if (draws.renewal(r.uid[i]) < rule.renewal) {
         ++r.renewals[i];
         r.visa_left[i] = int16_t(s.params.regions[loc].visa_months);
-        sink.visa_stat(r.origin[i], kVisaRenewals);
+        sink.visa_stat(loc, r.origin[i], kVisaRenewals);
         log_into(s, sink, i, LogKind::VisaRenewed, f, f, loc, loc, r.comp[i], r.comp[i]);
         return;
       }
     }
-    sink.visa_stat(r.origin[i], kVisaExpiries);
+    sink.visa_stat(loc, r.origin[i], kVisaExpiries);
     log_into(s, sink, i, LogKind::VisaExpired, f, f, loc, loc, r.comp[i], r.comp[i]);
     r.status[i] = uint8_t(Status::None);
     lose_job_into(s, i, LogKind::Separation, sink);
@@ -262,7 +262,7 @@ void Visa::run(State& s) {
     if (Status(r.status[i]) != Status::WorkVisa) return;
     r.status[i] = uint8_t(Status::Permanent);
     r.grace[i] = -1;
-    sink.visa_stat(r.origin[i], kVisaPermanent);
+    sink.visa_stat(r.location[i], r.origin[i], kVisaPermanent);
     log_into(s, sink, i, LogKind::PermanentResidency, r.employer[i], r.employer[i], r.location[i], r.location[i],
              r.comp[i], r.comp[i]);
   });

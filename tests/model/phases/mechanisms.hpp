@@ -76,6 +76,8 @@ inline void put(Simulation& sim, std::size_t i, const Person& p) {
   r.location[i] = uint8_t(p.location);
   r.status[i] = uint8_t(p.status);
   r.talent[i] = p.talent;
+  r.skill[i] = p.talent;  // realised talent: experience is off in these worlds
+  r.career[i] = 120;
   r.employer[i] = p.employer;
   r.comp[i] = p.comp;
   r.visa_left[i] = int16_t(p.visa_left);
@@ -121,8 +123,11 @@ inline void finish_step(Simulation& sim) {
 }
 
 inline int64_t market(const Simulation& sim, model::MarketStat k) { return sim.stats().market[std::size_t(k)]; }
+/// A visa statistic of one origin, all destinations together.
 inline int64_t visa_stat(const Simulation& sim, int origin, model::VisaStat k) {
-  return sim.stats().visa[std::size_t(origin) * model::kVisaStats + k];
+  int64_t n = 0;
+  for (int d = 0; d < sim.regions(); ++d) n += sim.stats().visa[sim.stats().visa_at(d, origin, k)];
+  return n;
 }
 inline int64_t flow(const Simulation& sim, int from, int to) {
   return sim.stats().flows[std::size_t(from) * sim.regions() + to];

@@ -49,6 +49,35 @@ TEST_CASE("model: random search draws firms in proportion to vacancies") {
   CHECK(std::abs(share - 0.75) < 5 * se);
 }
 
+TEST_CASE("model: random search is local first: local_share of offers come from offices in the researcher's region") {
+  // Offices and vacancies: USLab 10 (US), CNLab 30 (CN), Both 20 split US 0.5 / CN 0.5, so 20 of
+  // the 60 vacancies are in the US. 20000 unemployed US citizens in the US, λ0 = 1: one offer
+  // each (a move to CN needs a visa; every firm sponsors and there is no fee). With local share
+  // s, P(a US office) = s + (1 − s)·20/60, and by firm: USLab s/2 + (1 − s)/6, Both s/2 + (1 − s)/3,
+  // CNLab (1 − s)/2. Tolerance 5 sd of a binomial share over 20000 (seed 11).
+  const std::string regions = "  US: {pay_level: 1}\n  CN: {pay_level: 1}\n";
+  const std::string firms =
+      "  - {name: USLab, hq: US, headcount: 10}\n"
+      "  - {name: CNLab, hq: CN, headcount: 30}\n"
+      "  - {name: Both, hq: US, offices: {US: 0.5, CN: 0.5}, headcount: 20}\n";
+  for (const double local : {0.0, 0.6, 1.0}) {
+    CAPTURE(local);
+    auto sim = make(scenario(regions, firms), {"population.researchers=20000", "population.origin_shares={US: 1}",
+                                               "market.lambda0=1", "market.local_share=" + std::to_string(local)});
+    up_to_offers(sim);
+    const auto& offers = sim.pending_offers();
+    REQUIRE(offers.size() == 20000);
+    const int US = sim.params().region_index("US");
+    auto share = [&](auto pred) { return double(std::count_if(offers.begin(), offers.end(), pred)) / 20000.0; };
+    auto near = [](double x, double p) { return std::abs(x - p) <= 5 * std::sqrt(p * (1 - p) / 20000.0) + 1e-12; };
+    const double in_us = share([&](const model::Offer& o) { return o.region == US; });
+    CHECK(near(in_us, local + (1 - local) / 3));
+    CHECK(near(share([](const model::Offer& o) { return o.firm == 0; }), local / 2 + (1 - local) / 6));
+    CHECK(near(share([](const model::Offer& o) { return o.firm == 2; }), local / 2 + (1 - local) / 3));
+    CHECK(near(share([](const model::Offer& o) { return o.firm == 1; }), (1 - local) / 2));
+  }
+}
+
 TEST_CASE("model: the offer arrival rate for the unemployed is λ0") {
   // λ0 = 0.3, 20000 unemployed, one firm with ample vacancies (unlimited): the share with an
   // offer is 0.3 ± 5·√(0.3·0.7/20000) ≈ 0.3 ± 0.0162 (seed 11).

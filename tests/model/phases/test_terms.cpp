@@ -67,3 +67,78 @@ TEST_CASE("model: the pay schedule is base · regional pay level · θ^elasticit
         CHECK(model::standard_pay(sim.state(), f, g, theta) == expected);  // exact: same value, not merely close
       }
 }
+
+// ============================================================== valuation pay (§4.4, §4.5)
+
+TEST_CASE("model: valuation pay bids a share of the researcher's value to the firm, floored by base pay, capped by the maximum package") {
+  // Lab's output Y = scale·A·(Σθ)^α·C^β with A = 2, α = 0.5, β = 0, scale = 1/12; its staff are
+  // four researchers of θ = 1 in the US, so Σθ = 4 and Y = (1/12)·2·2 = 1/3 paper a month. With
+  // output_value P = 3e6 a paper, a unit of talent is worth 12·P·α·Y/Σθ = 12·3e6·0.5·(1/3)/4 =
+  // 1.5e6 a year to Lab, before the region's pay level (US 1, CN 0.4). Lab offers a share 0.6 of
+  // the value: 0.6·1.5e6·θ·level, never below base·level = 200k·level, never above 5e6.
+  const std::string regions = "  US: {pay_level: 1}\n  CN: {pay_level: 0.4}\n";
+  const std::string firms =
+      "  - {name: Lab, hq: US, offices: {US: 1, CN: 1}, headcount: 10, productivity: 2,"
+      " pay: {rule: valuation, valuation_share: 0.6, base: 200000, max_package: 5000000}}\n";
+  auto sim = make(scenario(regions, firms), {"population.researchers=6", "production.alpha=0.5", "production.beta=0",
+                                             "production.scale=0.0833333333333333333", "production.output_value=3e6"});
+  const int US = sim.params().region_index("US"), CN = sim.params().region_index("CN");
+  for (std::size_t i = 0; i < 4; ++i) put(sim, i, {.origin = US, .location = US, .employer = 0, .comp = 3e5});
+  put(sim, 4, {.origin = US, .location = US});
+  put(sim, 5, {.origin = CN, .location = CN});
+  begin(sim);
+  sim.events();
+  sim.demography();
+  sim.firm_planning();
+  const auto& s = sim.state();
+  REQUIRE(s.world.f.value_per_theta[0] == doctest::Approx(1.5e6));
+  CHECK(model::offer_comp(s, 0, US, 1.0f, false) == doctest::Approx(0.6 * 1.5e6));
+  CHECK(model::offer_comp(s, 0, US, 2.0f, true) == doctest::Approx(0.6 * 1.5e6 * 2));  // no premium under valuation
+  CHECK(model::offer_comp(s, 0, CN, 1.0f, false) == doctest::Approx(0.6 * 1.5e6 * 0.4));
+  CHECK(model::offer_comp(s, 0, US, 0.1f, false) == doctest::Approx(200000));   // the floor: base × level
+  CHECK(model::offer_comp(s, 0, CN, 0.1f, false) == doctest::Approx(80000));
+  CHECK(model::offer_comp(s, 0, US, 10.0f, false) == doctest::Approx(5e6));     // the cap binds for the most valued
+  // The counteroffer ceiling is the whole value, capped alike.
+  CHECK(model::max_comp(s, 0, US, 1.0f) == doctest::Approx(1.5e6));
+  CHECK(model::max_comp(s, 0, CN, 2.0f) == doctest::Approx(1.5e6 * 0.4 * 2));
+  CHECK(model::max_comp(s, 0, US, 4.0f) == doctest::Approx(5e6));
+  // Raising the cap raises exactly the offers and ceilings it bound.
+  sim.edit_world().f.max_package[0] = 1e8;
+  CHECK(model::offer_comp(sim.state(), 0, US, 10.0f, false) == doctest::Approx(0.6 * 1.5e6 * 10));
+  CHECK(model::max_comp(sim.state(), 0, US, 4.0f) == doctest::Approx(6e6));
+  CHECK(model::offer_comp(sim.state(), 0, US, 1.0f, false) == doctest::Approx(0.6 * 1.5e6));
+}
+
+TEST_CASE("model: under valuation a firm with a higher value wins a Bertrand contest and the cap decides who can bid") {
+  // Two valuation firms, Bertrand counteroffers, everything deterministic (no noise, pay-only).
+  // Inc (A = 1) holds researcher 0 (θ = 1); Rich (A = 4) makes the only offer. Values per unit θ:
+  // Inc 12·P·α·Y/Σθ with Σθ = 1 ⇒ 12·P·(1/12)·1 = P (α = 1, β = 0); Rich, without staff, at Σθ =
+  // 1: 4P. With P = 1e6: Inc values the researcher at 1e6, Rich at 4e6. Rich offers a share 0.2,
+  // 0.8e6 < 1e6, and bids up: Rich wins and pays Inc's maximum, 1e6. With Rich's cap at 0.5e6 <
+  // Inc's value, Inc keeps the researcher and matches Rich's maximum.
+  const std::string regions = "  US: {pay_level: 1}\n";
+  for (const double cap : {1e8, 5e5}) {
+    CAPTURE(cap);
+    const std::string firms =
+        "  - {name: Inc, hq: US, headcount: 1, productivity: 1, pay: {rule: valuation, valuation_share: 0.5, base: 100000},"
+        " retention: {rule: bertrand}}\n"
+        "  - {name: Rich, hq: US, headcount: 5, productivity: 4, pay: {rule: valuation, valuation_share: 0.2, base: 100000,"
+        " max_package: " + std::to_string(cap) + "}}\n";
+    auto sim = make(scenario(regions, firms), {"population.researchers=1", "market.lambda1=1", "production.alpha=1",
+                                               "production.beta=0", "production.scale=0.0833333333333333333",
+                                               "production.output_value=1e6"});
+    put(sim, 0, {.employer = 0, .comp = 3e5});
+    up_to_offers(sim);
+    REQUIRE(sim.pending_offers().size() == 1);
+    CHECK(sim.pending_offers()[0].firm == 1);
+    finish_step(sim);
+    const auto& r = sim.world().r;
+    if (cap > 1e6) {
+      CHECK(r.employer[0] == 1);
+      CHECK(r.comp[0] == doctest::Approx(1e6));
+    } else {
+      CHECK(r.employer[0] == 0);
+      CHECK(r.comp[0] == doctest::Approx(5e5));  // Inc matched the best Rich could bid
+    }
+  }
+}
