@@ -197,7 +197,7 @@ std::string Calibrator::report_markdown(const SmmResult& r) const {
   os << "\n## Parameters\n\n"
      << "Standard errors: V = (G′WG)⁻¹G′WΩWG(G′WG)⁻¹ with Ω = Σ_source + Σ_sim/S at the estimate "
      << "(docs/calibration.md); the interval is ± 1.96 SE.\n\n"
-     << "| key | min | max | start | " << (r.fitted ? "estimate" : "value") << " | SE | 95% interval | at a bound | in the overlay |\n"
+     << "| key | min | max | start | " << (r.fitted ? "fitted" : "value") << " | SE | 95% interval | at a bound | in the overlay |\n"
      << "|---|---:|---:|---:|---:|---:|---|:---:|:---:|\n";
   for (std::size_t i = 0; i < P; ++i) {
     const auto& p = S.parameters[i];
