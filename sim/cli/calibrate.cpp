@@ -145,6 +145,16 @@ int calibrate_main(const std::vector<std::string>& args) {
     if (!overlay.empty()) spec->overlay = spec->overlay_ref = overlay;
     if (!report.empty()) spec->report = spec->report_ref = report;
     if (!results.empty()) spec->results = spec->results_ref = results;
+    // More replications use more fit seeds: they must still stay clear of the fresh ones.
+    const uint64_t fit_end = spec->seed + spec->smm_options().fit_seed_count(spec->targets.size());
+    const uint64_t val_end = spec->validation_seed + uint64_t(std::max(spec->validation_max_replications,
+                                                                        spec->validation_replications));
+    if (spec->validation_seed < fit_end && spec->seed < val_end) {
+      std::cerr << "talentsim calibrate: --replications " << reps << ": the fit's seeds " << spec->seed << ".."
+                << fit_end - 1 << " would overlap the fresh seeds " << spec->validation_seed << ".." << val_end - 1
+                << " (validation_seed in " << file << "); nothing was run\n";
+      return kInputError;
+    }
   }
   std::optional<calib::Calibrator> cal;
   if (spec) cal = calib::Calibrator::create(*spec, d, sets);

@@ -212,6 +212,10 @@ TEST_CASE("cli: calibrate writes the overlay, the report and the results, exit 0
   CHECK(b.out.find(d / "bad.yaml" + ":11:1: replicashuns: unknown key 'replicashuns' (did you mean 'replications'?)") !=
         std::string::npos);
   CHECK(test::run(tsim("calibrate " + d / "cal.yaml --replications 0")).code == 2);
+  // More replications than the fresh seeds leave room for (the file's validation_seed defaults to 10⁶).
+  auto many = test::run(tsim("calibrate " + d / "cal.yaml --replications 2000000"));
+  CHECK(many.code == 2);
+  CHECK(many.out.find("would overlap the fresh seeds") != std::string::npos);
   CHECK(test::run(tsim("calibrate")).code == 2);
   CHECK_FALSE(fs::exists(d / "out"));
   // A report that cannot be written (its directory is a file): exit 1.
