@@ -10,7 +10,7 @@ namespace ts::cli {
 inline constexpr const char* kCalibrateUsage =
     "  talentsim calibrate CALIBRATION.yaml [--threads N] [--set key.path=value]...\n"
     "                [--max-evaluations N] [--replications R] [--evaluate] [--no-write]\n"
-    "                [--overlay FILE] [--report FILE] [--quiet]\n"
+    "                [--overlay FILE] [--report FILE] [--results FILE] [--quiet]\n"
     "                                                             fit free parameters to article targets\n";
 
 /// args = the arguments after "calibrate". Returns an exit code (kOk, kInputError, kRuntimeError).

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -88,7 +89,8 @@ NelderMeadResult nelder_mead(const std::function<double(const std::vector<double
     Vec start(n);
     for (std::size_t i = 0; i < n; ++i) start[i] = std::clamp(x0[i], lo[i], hi[i]);
     build(start);
-    int64_t restarts = opt.restarts;
+    constexpr double kInfF = std::numeric_limits<double>::infinity();
+    double restart_from = kInfF;  // the best objective when the last restart began
     const int64_t max_iter = 50 * std::max<int64_t>(opt.max_evaluations, 1) + 100;
     while (res.iterations < max_iter) {
       ++res.iterations;
@@ -113,12 +115,21 @@ NelderMeadResult nelder_mead(const std::function<double(const std::vector<double
         const Vec uk = u_of(zs[k]);
         for (std::size_t i = 0; i < n; ++i) size = std::max(size, std::fabs(uk[i] - ub[i]));
       }
-      if (fs[n] - fs[0] <= opt.ftol * (1.0 + std::fabs(fs[0])) && size <= opt.xtol) {
-        if (restarts-- > 0) {  // a fresh full-size simplex around the best guards against a collapsed one
+      res.f_spread = fs[n] - fs[0];
+      res.x_spread = size;
+      if (fs[n] - fs[0] <= opt.ftol && size <= opt.xtol) {
+        // Converged. A fresh full-size simplex around the best guards against a collapsed one;
+        // once a restart gains nothing (within ftol), another would not either.
+        if (restart_from < kInfF) res.last_restart_gain = restart_from - res.f;
+        const bool gained = restart_from < kInfF && res.last_restart_gain > opt.ftol;
+        if (res.restarts < opt.restarts && (res.restarts == 0 || gained)) {
+          ++res.restarts;
+          restart_from = res.f;
           build(res.x);
           continue;
         }
         res.converged = true;
+        res.stop = "converged";
         break;
       }
       Vec c(n, 0.0);
@@ -175,12 +186,12 @@ NelderMeadResult nelder_mead(const std::function<double(const std::vector<double
         }
       }
     }
+    if (!res.converged) res.stop = "iteration limit";
   } catch (const BudgetExhausted&) {
     res.converged = false;
+    res.stop = "evaluation budget";
   }
   return res;
 }
-
-// ====================================================================== Calibrator
 
 }  // namespace ts::model::calib

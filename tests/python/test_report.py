@@ -217,8 +217,9 @@ parameters:
   - {{key: regions.CN.talent_mu, min: -0.3, max: 0.8, start: 0.2}}
   - {{key: regions.CN.entrants_per_month, min: 100, max: 1500, start: 600, log: true}}
 targets:
-  - {{name: CN share of all researchers, moment: cn_share_all, value: 0.5, tolerance: 0.02, source: "[A1] test"}}
-  - {{name: CN share of the top tier, moment: cn_share_top, at: 0, value: 0.6238, tolerance: 0.05, source: "[A2] test"}}
+  - {{name: CN share of all researchers, moment: cn_share_all, value: 0.5, source_sd: 0.01, basis: test, source: "[A1] test"}}
+  - {{name: CN share of the top tier, moment: cn_share_top, at: 0, value: 0.6238, source_sd: 0.025, basis: test,
+     source: "[A2] test"}}
 optimizer: {{max_evaluations: 8, initial_step: 0.1, restarts: 0}}
 output: {{overlay: fitted.yaml, report: report.md}}
 """)
@@ -666,10 +667,13 @@ def test_calibration_from_the_markdown_report_and_from_json(calibration, work):
     md = Path(calibration).read_text()
     assert [t.name for t in c.targets] == ["CN share of all researchers", "CN share of the top tier"]
     for t in c.targets:
+        # The verdict table: target | what and when | value | source_sd: basis | tolerance | fit seeds |
+        # fresh seeds ± SE | within | source (the first table row of the target)
         row = next(line for line in md.splitlines() if line.startswith(f"| {t.name} |"))
         cells = [x.strip() for x in row.strip("|").split("|")]
-        assert t.value == float(cells[3]) and t.simulated_mean == float(cells[4]) and t.se == float(cells[5])
-        assert t.tolerance == float(cells[7]) and t.within == (cells[8] == "yes")
+        mean, se = (float(x) for x in cells[6].split("±"))
+        assert t.value == float(cells[2]) and t.simulated_mean == mean and t.se == se
+        assert t.tolerance == float(cells[4]) and t.within == (cells[7].strip("*") == "yes")
     assert [p.key for p in c.parameters] == ["regions.CN.talent_mu", "regions.CN.entrants_per_month"]
     assert c.parameters[1].log and len(c.history) == c.evaluations
     rep = work / "cal_report"
