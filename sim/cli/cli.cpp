@@ -315,7 +315,14 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
   tbb::global_control gc(tbb::global_control::max_allowed_parallelism, std::size_t(resolve_threads(c.threads)));
   const int threads = effective_threads();
 
-  model::Simulation sim(sc->params);
+  // The spin-up (run.spin_up months before step 0) shows its own progress line on a terminal.
+  const bool show = !c.quiet && isatty(2);
+  model::Simulation sim(sc->params, [show](int64_t done, int64_t total) {
+    if (!show) return;
+    std::fprintf(stderr, "\r  spin-up %lld/%lld months   ", (long long)done, (long long)total);
+    if (done >= total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  });
   if (check) sim.set_checking(true);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

@@ -178,6 +178,8 @@ void describe(V& v, RunParams& p) {
   v.num("seed", p.seed, 0, 9.2e18, "random seed; the same seed and scenario give identical results");
   v.text("start", p.start, "calendar month of step 0, YYYY-MM");
   v.num("steps", p.steps, 0, 1e6, "number of monthly steps (horizon)");
+  v.num("spin_up", p.spin_up, 0, 1200,
+        "months simulated before step 0 and not recorded, so the run starts in the model's steady state");
 }
 
 template <class V>
@@ -683,9 +685,17 @@ Params load_params(const cfg::Node& root, cfg::Diagnostics& d) {
       double share = p.population.origin_shares.empty() ? 1.0 / double(p.regions.size()) : 0.0;
       for (const auto& sh : p.population.origin_shares)
         if (sh.name == reg.name) share = sh.value;
-      reg.entrants_per_month = career > 0 && reg.ai_propensity > 0
-                                   ? double(p.population.researchers) * share / (career * reg.ai_propensity)
-                                   : 0.0;
+      const double derived = career > 0 && reg.ai_propensity > 0
+                                 ? double(p.population.researchers) * share / (career * reg.ai_propensity)
+                                 : 0.0;
+      // A value in the scenario would be silently replaced: refused unless it is the derived one
+      // (a resolved configuration, `talentsim config`, writes the derived values and loads to itself).
+      if (const cfg::Node* n = cfg::get_path(root, "regions." + reg.name + ".entrants_per_month");
+          n && std::fabs(reg.entrants_per_month - derived) > 1e-9 * std::max(1.0, derived))
+        d.error(n->loc, "regions." + reg.name + ".entrants_per_month",
+                "population.steady_entry derives entrants_per_month from the population and its origin shares (here " +
+                    std::to_string(derived) + "); remove this key or set population.steady_entry: false");
+      reg.entrants_per_month = derived;
     }
   }
   return p;

@@ -234,6 +234,9 @@ struct RunParams {
   uint64_t seed = 1;
   std::string start = "2025-07";
   int64_t steps = 120;
+  /// Months simulated before step 0 and not recorded, so the start is the model's own steady
+  /// state at the start month's policies (MODEL.md §4, "The start state"); 0 = none [S].
+  int64_t spin_up = 0;
 };
 
 enum class ValidationKind : uint8_t { None, BurdettMortensen, PostelVinayRobin, Markov, ResidencyQueue, Stationarity };

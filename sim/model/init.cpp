@@ -300,6 +300,7 @@ void init_researchers(State& s) {
   // firm can pay its own pay scale), so the plan starts at the planned headcount.
   count_firm_books(s);
   for (std::size_t f = 0; f < F.size(); ++f) F.wage_budget[f] = F.target[f] * expected_pay(s, int(f));
+  s.planned_headcount = F.target;
 }
 
 }  // namespace

@@ -8,9 +8,18 @@
 
 namespace ts::model {
 
-Simulation::Simulation(Params params) {
+Simulation::Simulation(Params params, const SpinUpProgress& progress) {
   s_.params = std::move(params);
   init_world(s_);
+  const int64_t months = s_.params.run.spin_up;
+  if (months <= 0) return;
+  s_.first_step = s_.world.step = -int(months);
+  for (int64_t k = 1; k <= months; ++k) {
+    step();
+    if (progress) progress(k, months);
+  }
+  s_.books.poaching.clear();
+  phase_seconds_.fill(0.0);
 }
 
 Simulation::Simulation(Params params, RestoreTag) {

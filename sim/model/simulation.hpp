@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -23,7 +24,14 @@ class Observer;
 
 class Simulation {
  public:
-  explicit Simulation(Params params);
+  /// Called after each spin-up month with (months done, months in all).
+  using SpinUpProgress = std::function<void(int64_t, int64_t)>;
+
+  /// Builds the start state (init.hpp), then simulates run.spin_up months before step 0 (steps
+  /// −spin_up … −1, at the start month's policies, no timeline, no observer), so step 0 starts
+  /// from the model's own steady state (MODEL.md §4, "The start state"). What the run counts
+  /// (poaching pairs, phase times) starts at step 0.
+  explicit Simulation(Params params, const SpinUpProgress& progress = {});
 
   /// Runs phases 1–10 for the current step and advances the clock.
   void step();

@@ -141,6 +141,7 @@ struct State {
   World world;
   StepStats stats;
   int start_month = 0;  ///< year * 12 + month − 1 of run.start
+  int first_step = 0;   ///< the first simulated step: −run.spin_up (spin-up steps are negative)
 
   Ledger books;
   TierIndex tiers;
@@ -148,6 +149,9 @@ struct State {
   std::vector<std::vector<VisaRule>> visa_rules;  ///< [destination][origin], from params
   std::map<std::string, std::vector<int>> firm_by_name;  ///< firm or group name -> firm indices
   std::vector<uint32_t> free_slots;     ///< slots of those who left, sorted: entrants fill the lowest first
+  /// The scenario's planned headcount of each firm, kept for the spin-up (steps < 0), whose
+  /// wage budgets keep it affordable at the firm's settling pay (FirmPlanning).
+  std::vector<double> planned_headcount;
   std::vector<int64_t> plan_capacity;   ///< max(headcount + pending, target) at planning (invariants)
   std::vector<int64_t> prev_stock;      ///< stock by region after the previous step (invariants)
 

@@ -426,7 +426,11 @@ ValidationReport validate_residency_queue(const Params& params) {
 /// cell may hold ten people), so what is compared is a 12-month mean with the first 12
 /// months' mean, averaged over `replicates` runs (seeds run.seed + k): the statistic is the
 /// largest such change over the window, and the tolerance MODEL.md's bound plus z standard
-/// errors of that mean across the replicates (none with one replicate).
+/// errors of that mean across the replicates (none with one replicate). The standard error is
+/// never taken below counting noise: a cell whose first-year mean holds N researchers, each
+/// there or not as in a Poisson count, has a relative sd of 1/√N in each 12-month mean, so
+/// √(2/N)/√replicates in their difference's mean (a rate u among N: √(2u(1−u)/N)/√replicates).
+/// Below that a drift cannot be told from chance (an elite cell of one researcher).
 ValidationReport validate_stationarity(const Params& params) {
   const auto& V = params.validation;
   constexpr int64_t kYear = 12;
@@ -514,10 +518,13 @@ ValidationReport validate_stationarity(const Params& params) {
     for (int j = kTiers - 1; j >= 0; --j) {
       const std::size_t q = std::size_t(a) * kTiers + std::size_t(j);
       const std::string cell = params.regions[a].name + " " + kTierNames[j];
-      const auto [dev, se, end] = worst(q);
+      const auto [dev, se_rep, end] = worst(q);
+      const double se_count = first[q] > 0 ? std::sqrt(2.0 / (first[q] * double(n_rep))) : 1.0;
+      const double se = std::max(se_rep, se_count);
       std::snprintf(note, sizeof note,
-                    "5%% (MODEL.md §6) + z·SE of the mean over %lld replicates (SE %.3g); the first year's mean stock %.0f",
-                    (long long)n_rep, se, first[q]);
+                    "5%% (MODEL.md §6) + z·SE over %lld replicates (SE %.3g: across replicates %.3g, counting noise %.3g); "
+                    "the first year's mean stock %.0f",
+                    (long long)n_rep, se, se_rep, se_count, first[q]);
       rep.checks.push_back(make("stock " + cell + " (12-month mean, rel.)", 0.0, dev,
                                 0.05 + V.z * se, note));
       d.categories.push_back(cell);
@@ -528,10 +535,18 @@ ValidationReport validate_stationarity(const Params& params) {
   for (int a = 0; a <= R; ++a) {
     const std::size_t q = cells + std::size_t(a);
     const std::string where = a < R ? params.regions[a].name : std::string("all regions");
-    const auto [dev, se, end] = worst(q);
+    const auto [dev, se_rep, end] = worst(q);
+    double n = 0;  // researchers in the region (all regions): the first year's mean stock
+    for (int a2 = 0; a2 < R; ++a2)
+      if (a2 == a || a == R)
+        for (int j = 0; j < kTiers; ++j) n += first[std::size_t(a2) * kTiers + std::size_t(j)];
+    const double u = first[q];
+    const double se_count = n > 0 ? std::sqrt(2.0 * u * (1.0 - u) / (n * double(n_rep))) : 1.0;
+    const double se = std::max(se_rep, se_count);
     std::snprintf(note, sizeof note,
-                  "1 pp (MODEL.md §6) + z·SE of the mean over %lld replicates (SE %.3g); the first year's mean rate %.4f",
-                  (long long)n_rep, se, first[q]);
+                  "1 pp (MODEL.md §6) + z·SE over %lld replicates (SE %.3g: across replicates %.3g, counting noise %.3g); "
+                  "the first year's mean rate %.4f",
+                  (long long)n_rep, se, se_rep, se_count, u);
     rep.checks.push_back(
         make("unemployment " + where + " (12-month mean)", 0.0, dev, 0.01 + V.z * se, note));
     (void)end;

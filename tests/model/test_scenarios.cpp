@@ -57,7 +57,10 @@ cfg::Scenario load(const std::string& file, int steps = 0) {
   // The baseline's firms with few researchers (population.scale_market=false): every mechanism
   // busy at a size that runs in seconds.
   std::vector<std::string> sets = {"population.researchers=" + std::to_string(kResearchers), "population.scale_market=false",
-                                   "run.seed=" + std::to_string(kSeed), "output.event_log=all"};
+                                   "run.seed=" + std::to_string(kSeed), "output.event_log=all",
+                                   // a short spin-up (the baseline's 480 months would dominate the file's time);
+                                   // scenario and baseline share it, as they share every draw
+                                   "run.spin_up=24"};
   if (steps > 0) sets.push_back("run.steps=" + std::to_string(steps));
   cfg::Diagnostics d;
   auto sc = cfg::load_scenario(scenarios_dir() + "/" + file, sets, d);

@@ -215,7 +215,7 @@ seed: 11
 weighting: diagonal
 parameters:
   - {{key: regions.CN.talent_mu, min: -0.3, max: 0.8, start: 0.2}}
-  - {{key: regions.CN.entrants_per_month, min: 100, max: 1500, start: 600, log: true}}
+  - {{key: population.abroad.CN, min: 0.1, max: 0.7, start: 0.3, log: true}}
 targets:
   - {{name: CN share of all researchers, moment: cn_share_all, value: 0.5, source_sd: 0.01, basis: test, source: "[A1] test"}}
   - {{name: CN share of the top tier, moment: cn_share_top, at: 0, value: 0.6238, source_sd: 0.025, basis: test,
@@ -674,7 +674,7 @@ def test_calibration_from_the_markdown_report_and_from_json(calibration, work):
         mean, se = (float(x) for x in cells[6].split("±"))
         assert t.value == float(cells[2]) and t.simulated_mean == mean and t.se == se
         assert t.tolerance == float(cells[4]) and t.within == (cells[7].strip("*") == "yes")
-    assert [p.key for p in c.parameters] == ["regions.CN.talent_mu", "regions.CN.entrants_per_month"]
+    assert [p.key for p in c.parameters] == ["regions.CN.talent_mu", "population.abroad.CN"]
     assert c.parameters[1].log and len(c.history) == c.evaluations
     rep = work / "cal_report"
     report([calibration], rep)

@@ -291,7 +291,7 @@ void Demography::run(State& s) {
   enter(s);
   const auto& m = s.stats.market;
   if (s.params.population.ageing || s.params.population.experience.enabled || m[kEntrants] > 0 || m[kExits] > 0 ||
-      s.world.step == 0)
+      s.world.step == s.first_step)
     refresh_tiers(s);
 }
 

@@ -200,9 +200,10 @@ void Events::run(State& s) {
   s.raid_offers.clear();
   std::fill(s.world.f.extra_capacity.begin(), s.world.f.extra_capacity.end(), 0);  // raids below add to it
   // Copy this step's events first: a `set` event replaces s.params (and its event list).
+  // The spin-up's steps (negative) run the start's policies: no event is due there.
   std::vector<Event> due;
   for (const auto& e : s.params.events)
-    if (e.at.step == s.world.step) due.push_back(e);
+    if (s.world.step >= 0 && e.at.step == s.world.step) due.push_back(e);
   for (const auto& e : due) apply_event(s, e);
   // Events may change anything the firms' books depend on: count them afresh at planning.
   if (!due.empty()) s.books.recount = true;

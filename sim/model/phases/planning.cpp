@@ -90,7 +90,8 @@ void FirmPlanning::run(State& s) {
     count_firm_books(s);
     s.books.recount = false;
   }
-  // Budgets follow their trend, and the budget's compute share buys compute.
+  // Budgets follow their trend from step 1 on (not in the spin-up: the start's budgets are the
+  // scenario's), and the budget's compute share buys compute.
   const double month_growth = 1.0 / 12.0;
   engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {
     for (std::size_t f = fb; f < fe; ++f) {
@@ -108,6 +109,15 @@ void FirmPlanning::run(State& s) {
     if (s.params.population.experience.enabled && s.params.production.scale > 0) count_staff_theta(s);
     update_firm_values(s);
   }
+  // In the first half of the spin-up each wage budget keeps the scenario's planned headcount
+  // affordable at the firm's pay as the pay settles (raises, premiums, counteroffers): every firm
+  // can pay its own pay scale (MODEL.md §2). In the second half the budgets are held, as they are
+  // from step 0 on (trends and events aside), so the start is the steady state of the model's own
+  // dynamics (MODEL.md §4, the start state): a held budget's firm that hires from unemployment
+  // at lower pay can afford more staff, and that adjustment takes years.
+  if (s.world.step < s.first_step / 2 && s.planned_headcount.size() == NF)
+    for (std::size_t f = 0; f < NF; ++f)
+      if (!F.unlimited[f]) F.wage_budget[f] = s.planned_headcount[f] * expected_pay(s, int(f));
   // The headcount plan is what the wage budget pays at the expected pay; vacancies fill it.
   s.plan_capacity.assign(NF, 0);
   engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {

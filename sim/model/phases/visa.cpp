@@ -29,12 +29,13 @@ struct ClockResults {
   std::vector<uint32_t> expiring, permanent, filing, departing;
 };
 
-/// New cap year: last year's selection rate is remembered, the counters start again.
+/// New cap year (not at the first simulated step, whose counters are new): last year's
+/// selection rate is remembered, the counters start again.
 void new_cap_year(State& s) {
   auto& rs = s.world.reg;
   const int month = (s.start_month + s.world.step) % 12 + 1;
   for (int d = 0; d < s.regions(); ++d)
-    if (month == s.params.regions[d].cap_year_start && s.world.step > 0) {
+    if (month == s.params.regions[d].cap_year_start && s.world.step > s.first_step) {
       if (rs.cap_applied[d] > 0) rs.selection_estimate[d] = std::min(1.0, double(rs.cap_used[d]) / double(rs.cap_applied[d]));
       rs.cap_used[d] = 0;
       rs.cap_applied[d] = 0;
