@@ -373,14 +373,14 @@ void apply_firm_policy(State& s, int f, const FirmSpec& spec, bool reset_levels)
   F.sponsors[f] = spec.visa.sponsors;
   F.max_fee[f] = spec.visa.max_fee;
   F.compute_share[f] = spec.compute_share;
+  // The levels (plan, budget, compute factor) are set at the start only: a `set` event changes
+  // policies, and the budget only by the ratio of a changed budget_per_head (events.cpp), so a
+  // trend's growth or a budget shock survives a `set` of another key.
   if (reset_levels) {
     F.target[f] = std::max(0.0, std::round(value(spec.headcount, 0)));
     F.compute_factor[f] = 1.0;
+    F.budget[f] = spec.budget_per_head * std::max(1.0, F.target[f]);
   }
-  const double budget = spec.budget_per_head * std::max(1.0, F.target[f]);
-  // A `set` that changes the budget changes the wage budget with it.
-  if (!reset_levels && F.budget[f] > 0) F.wage_budget[f] *= budget / F.budget[f];
-  F.budget[f] = budget;
 }
 
 void init_world(State& s) {

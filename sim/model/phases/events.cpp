@@ -27,7 +27,15 @@ void apply_set(State& s, const Event& e) {
   const std::vector<RegionParams> old_regions = s.params.regions;
   const std::vector<FirmSpec> old_firms = s.params.firms;
   s.params = std::move(np);
-  for (std::size_t f = 0; f < F.size(); ++f) apply_firm_policy(s, int(f), s.params.firms[F.group[f]], false);
+  for (std::size_t f = 0; f < F.size(); ++f) {
+    apply_firm_policy(s, int(f), s.params.firms[F.group[f]], false);
+    // A `set` of budget_per_head scales the budget, and the wage budget with it, by the ratio.
+    const double was = old_firms[F.group[f]].budget_per_head, now = s.params.firms[F.group[f]].budget_per_head;
+    if (was != now && was > 0) {
+      F.budget[f] *= now / was;
+      F.wage_budget[f] *= now / was;
+    }
+  }
   // Offices and rivals are tables built at the start: bring a changed spec's into line.
   bool rivals_changed = false;
   for (std::size_t g = 0; g < s.params.firms.size(); ++g) {

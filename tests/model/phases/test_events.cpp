@@ -99,6 +99,34 @@ TEST_CASE("model: budget_shock scales budget and target, compute_shock scales co
   CHECK(sim.world().reg.service_penalty[US] == doctest::Approx(0.3));
 }
 
+TEST_CASE("model: a set event keeps budgets (a shock, a trend) unless it changes budget_per_head, which scales them") {
+  // Lab: budget 1e6 × 10 = 1e7. Step 0: budget_shock ×1.5 ⇒ 1.5e7. Step 1: a set of another key
+  // (regression: every set recomputed budget_per_head × plan, undoing the shock) ⇒ still 1.5e7.
+  // Step 2: budget_per_head 1e6 → 2e6 ⇒ budget and wage budget × 2.
+  const std::string events =
+      "events:\n"
+      "  - {type: budget_shock, at: 0, firm: Lab, factor: 1.5}\n"
+      "  - {type: set, at: 1, key: regions.US.petition_fee, value: \"1234\"}\n"
+      "  - {type: set, at: 2, key: firms.Lab.budget_per_head, value: \"2000000\"}\n";
+  auto sim = make(scenario("  US: {pay_level: 1}\n",
+                           "  - {name: Lab, hq: US, headcount: 10, budget_per_head: 1000000, compute_share: 0.5}\n", events),
+                  {"population.researchers=1"});
+  // One employee paid 300,000, twice the base pay the wage budget was set at: the plan (wage
+  // budget / expected pay) is then 5 × 1.5, not the budget's 10 × 1.5 heads.
+  put(sim, 0, {.employer = 0, .comp = 300000.f});
+  const auto& F = sim.world().f;
+  sim.step();
+  CHECK(F.budget[0] == doctest::Approx(1.5e7));
+  const double wage_budget = F.wage_budget[0];
+  sim.step();
+  CHECK(sim.params().regions[0].petition_fee == 1234.0);
+  CHECK(F.budget[0] == doctest::Approx(1.5e7));
+  CHECK(F.wage_budget[0] == doctest::Approx(wage_budget));
+  sim.step();
+  CHECK(F.budget[0] == doctest::Approx(3e7));
+  CHECK(F.wage_budget[0] == doctest::Approx(2 * wage_budget));
+}
+
 TEST_CASE("model: several set events in the same step are all applied (regression: dangling event list)") {
   auto p = test::params_from(R"(
 run: {steps: 4}
