@@ -140,6 +140,7 @@ const EnumName<FirmKind> kFirmKinds[] = {{FirmKind::FrontierLab, "frontier_lab"}
                                          {FirmKind::BigTech, "big_tech"},
                                          {FirmKind::Startup, "startup"},
                                          {FirmKind::Academia, "academia"}};
+const EnumName<LotteryRule> kLotteryRules[] = {{LotteryRule::Uniform, "uniform"}, {LotteryRule::WageWeighted, "wage_weighted"}};
 const EnumName<RetentionRule> kRetention[] = {
     {RetentionRule::None, "none"}, {RetentionRule::Match, "match"}, {RetentionRule::Bertrand, "bertrand"}};
 const EnumName<PayRule> kPayRules[] = {{PayRule::Posted, "posted"}, {PayRule::Valuation, "valuation"}};
@@ -170,6 +171,7 @@ static const char* name_of(const EnumName<E> (&names)[N], E v) {
 const char* to_string(FirmKind k) { return name_of(kFirmKinds, k); }
 const char* to_string(RetentionRule r) { return name_of(kRetention, r); }
 const char* to_string(PayRule r) { return name_of(kPayRules, r); }
+const char* to_string(LotteryRule r) { return name_of(kLotteryRules, r); }
 const char* to_string(EventType t) { return name_of(kEventTypes, t); }
 
 // ----------------------------------------------------------------- descriptions
@@ -199,6 +201,13 @@ void describe(V& v, VisaOverride& p) {
 }
 
 template <class V>
+void describe(V& v, WageLevels& p) {
+  v.num("level_2", p.level_2, 0, kMoney, "annual USD pay from which an offer is at wage level II (2 entries)");
+  v.num("level_3", p.level_3, 0, kMoney, "annual USD pay from which an offer is at wage level III (3 entries)");
+  v.num("level_4", p.level_4, 0, kMoney, "annual USD pay from which an offer is at wage level IV (4 entries)");
+}
+
+template <class V>
 void describe(V& v, RegionParams& p) {
   v.num("pay_level", p.pay_level, 0, 100, "multiplies firms' base pay for offices in this region");
   v.num("unemployed_income", p.unemployed_income, 1, kMoney, "annual USD value of being without a job here (outside option)");
@@ -206,7 +215,13 @@ void describe(V& v, RegionParams& p) {
   v.named_map("visa_by_origin", p.visa_by_origin, "visa rules for one origin (fields given replace the default)");
   v.num("annual_cap", p.annual_cap, -1, 1e9, "capped visas approved per cap year; -1 = unlimited [P2]");
   v.num("cap_year_start", p.cap_year_start, 1, 12, "calendar month in which the cap year starts");
-  v.num("lottery_selection", p.lottery_selection, 0, 1, "chance a capped petition is selected in the economy-wide lottery (AI researchers are too few to move it) [P2]");
+  v.num("lottery_selection", p.lottery_selection, 0, 1,
+        "chance an entry is selected in the economy-wide lottery (AI researchers are too few to move it); a petition "
+        "has one entry, or under lottery wage_weighted one per wage level, and is selected with 1 − (1 − this)^entries [P2][P7]");
+  v.choice("lottery", p.lottery, kLotteryRules,
+           "cap lottery: uniform (one entry per petition) or wage_weighted (a petition at wage level I, II, III or IV "
+           "of the offered pay enters 1, 2, 3 or 4 times; DHS rule effective 2026-02-27, FY2027 season) [P7]");
+  v.obj("wage_levels", p.wage_levels, "wage_weighted lottery: the pay thresholds of wage levels II, III and IV [P7][S]");
   v.num("petition_fee", p.petition_fee, 0, kMoney, "USD fee per new work-visa petition, paid by the firm [P3]");
   v.num("visa_months", p.visa_months, 1, 600, "length of a work visa in months [P4]");
   v.num("max_renewals", p.max_renewals, 0, 100, "renewals allowed [P4]");
@@ -560,6 +575,13 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
     const std::string rp = "regions." + R.name;
     for (const auto& o : R.visa_by_origin) c.region(o.name, o.loc, rp + ".visa_by_origin." + o.name);
     for (const auto& s : R.study_abroad) c.region(s.name, s.loc, rp + ".study_abroad." + s.name);
+    if (R.lottery == LotteryRule::WageWeighted) {
+      const auto& w = R.wage_levels;
+      if (!(w.level_2 > 0 && w.level_2 <= w.level_3 && w.level_3 <= w.level_4))
+        d.error(where(rp + ".wage_levels"), rp + ".wage_levels",
+                "lottery wage_weighted needs wage_levels with 0 < level_2 <= level_3 <= level_4, got " +
+                    schema::fmt_num(w.level_2) + ", " + schema::fmt_num(w.level_3) + ", " + schema::fmt_num(w.level_4));
+    }
     double abroad = 0;
     for (const auto& s : R.study_abroad) abroad += s.value;
     if (abroad > 1 + 1e-9) d.error(where(rp + ".study_abroad"), rp + ".study_abroad", "shares studying abroad sum to " + schema::fmt_num(abroad) + ", more than 1");

@@ -57,6 +57,16 @@ struct VisaOverride {
   Location loc;
 };
 
+/// How the destination's cap lottery selects a capped petition [P7]: every petition one entry,
+/// or entries by the wage level of the offered pay (level I … IV: 1 … 4 entries).
+enum class LotteryRule : uint8_t { Uniform, WageWeighted };
+
+/// Annual pay (USD) from which an offer is at wage level II, III and IV (below level II: level I),
+/// for the wage-weighted lottery [P7][S].
+struct WageLevels {
+  double level_2 = 0, level_3 = 0, level_4 = 0;
+};
+
 struct RegionParams {
   std::string name;
   Location loc;
@@ -68,7 +78,9 @@ struct RegionParams {
   std::vector<VisaOverride> visa_by_origin;  ///< per-origin rules (replace fields given)
   int64_t annual_cap = -1;         ///< capped petitions approved per year, -1 = unlimited
   int cap_year_start = 10;         ///< calendar month the cap year starts (US fiscal: 10)
-  double lottery_selection = 1.0;  ///< chance a capped petition wins the economy-wide lottery [P2]
+  double lottery_selection = 1.0;  ///< chance an entry wins the economy-wide lottery [P2]
+  LotteryRule lottery = LotteryRule::Uniform;  ///< one entry per petition, or by wage level [P7]
+  WageLevels wage_levels;          ///< pay thresholds of wage levels II–IV (wage_weighted)
   double petition_fee = 0.0;       ///< USD the sponsoring firm pays per new petition
   int visa_months = 36;            ///< length of a work visa
   int max_renewals = 1;            ///< renewals allowed before permanent residency is required
@@ -316,6 +328,7 @@ std::vector<RegionParams> default_regions();
 const char* to_string(FirmKind k);
 const char* to_string(RetentionRule r);
 const char* to_string(PayRule r);
+const char* to_string(LotteryRule r);
 const char* to_string(EventType t);
 
 }  // namespace ts::model

@@ -72,6 +72,18 @@ inline double expected_pay(const State& s, int f) {
   return offer_comp(s, f, F.hq[f], 1.0f, false);
 }
 
+// ------------------------------------------------------------------------------ visas
+/// The chance that a capped petition offering `pay` (USD a year) is selected in the destination's
+/// cap lottery: 1 − (1 − lottery_selection)^entries, with one entry (uniform) or, under the
+/// wage-weighted rule [P7], 1 to 4 entries for wage levels I to IV of the offered pay.
+inline double lottery_chance(const RegionParams& dest, double pay) {
+  const double q = dest.lottery_selection;
+  if (dest.lottery != LotteryRule::WageWeighted) return q;
+  const auto& w = dest.wage_levels;
+  const int entries = 1 + int(pay >= w.level_2) + int(pay >= w.level_3) + int(pay >= w.level_4);
+  return 1.0 - std::pow(1.0 - q, entries);
+}
+
 // ------------------------------------------------------------------------------ production
 /// Firm f's monthly output from its staff's Σθ by office region (Ledger::theta_sums, fixed
 /// point): Y = scale·A·(Σθ)^α·C^β (MODEL.md §4.8), with A after service restrictions and C the

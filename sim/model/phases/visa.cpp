@@ -197,7 +197,7 @@ void Visa::run(State& s) {
         if (rule.capped && !exempt) {
           const LotteryDraw lot = draws.visa_lottery(r.uid[i]);
           ++rs.cap_applied[dest];
-          if (lot.selection >= s.params.regions[dest].lottery_selection) {
+          if (lot.selection >= lottery_chance(s.params.regions[dest], double(r.pending_comp[i]))) {
             vstat(i, kVisaLotteryLosses);
             deny(i, LogKind::VisaLotteryLost);
             return;

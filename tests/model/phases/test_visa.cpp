@@ -413,3 +413,48 @@ TEST_CASE("model: a forced departure goes to a third region with open residence 
     }
   }
 }
+
+TEST_CASE("model: the wage-weighted lottery [P7] gives a petition one entry per wage level of the offered pay") {
+  model::RegionParams d;
+  d.lottery_selection = 0.3;
+  d.wage_levels = {100000, 150000, 200000};
+  // Uniform: one entry whatever the pay.
+  CHECK(model::lottery_chance(d, 50000) == doctest::Approx(0.3));
+  CHECK(model::lottery_chance(d, 1e7) == doctest::Approx(0.3));
+  // Weighted: levels I–IV (thresholds inclusive) ⇒ 1 − 0.7^1 … 1 − 0.7^4.
+  d.lottery = model::LotteryRule::WageWeighted;
+  CHECK(model::lottery_chance(d, 99999) == doctest::Approx(0.3));
+  CHECK(model::lottery_chance(d, 100000) == doctest::Approx(1 - 0.7 * 0.7));
+  CHECK(model::lottery_chance(d, 150000) == doctest::Approx(1 - 0.7 * 0.7 * 0.7));
+  CHECK(model::lottery_chance(d, 2e6) == doctest::Approx(1 - 0.7 * 0.7 * 0.7 * 0.7));
+}
+
+TEST_CASE("model: under the wage-weighted lottery well-paid petitions lose less often; the same draws decide") {
+  // 400 CN researchers in CN accept a US offer (λ0 = 1) at pay 500,000 × θ ≥ level IV. Approval
+  // 1, no cap, one entry wins with 0.3. Uniform: each loses with 0.7; weighted (4 entries): with
+  // 0.7^4 = 0.2401. The lottery's uniform draw is the same in both runs (keyed by seed, step and
+  // researcher), so every petition the uniform run selects is selected in the weighted one too.
+  // Seed 11; tolerance 4 binomial sd (400 × 0.7 = 280 ± 37; 400 × 0.2401 = 96 ± 34).
+  auto run = [](const std::string& lottery) {
+    const std::string regions =
+        "  US: {lottery_selection: 0.3, lottery: " + lottery +
+        ", wage_levels: {level_2: 100000, level_3: 150000, level_4: 200000},"
+        " visa: {approval: 1, processing_months: 0, capped: true}}\n"
+        "  CN: {pay_level: 1}\n";
+    auto sim = make(scenario(regions, "  - {name: USLab, hq: US, headcount: 1000, pay: {base: 500000}}\n"),
+                    {"population.researchers=400", "market.lambda0=1"});
+    const int CN = sim.params().region_index("CN");
+    for (std::size_t i = 0; i < 400; ++i) put(sim, i, {.origin = CN, .location = CN, .talent = 1.f});
+    sim.step();
+    CHECK(visa_stat(sim, CN, model::kVisaApplications) == 400);
+    std::vector<int> lost(400, 0);
+    for (const auto& e : sim.stats().log)
+      if (e.kind == uint8_t(LogKind::VisaLotteryLost)) lost[std::size_t(e.uid)] = 1;
+    return std::pair{visa_stat(sim, CN, model::kVisaLotteryLosses), lost};
+  };
+  const auto [uniform, lost_u] = run("uniform");
+  const auto [weighted, lost_w] = run("wage_weighted");
+  CHECK(std::abs(double(uniform) - 280.0) <= 4 * std::sqrt(400 * 0.7 * 0.3));
+  CHECK(std::abs(double(weighted) - 96.04) <= 4 * std::sqrt(400 * 0.2401 * 0.7599));
+  for (std::size_t i = 0; i < 400; ++i) CHECK(lost_w[i] <= lost_u[i]);
+}
