@@ -130,7 +130,7 @@ bool same_event(const model::Event& a, const model::Event& b) {
 /// The library files that have an effect check below (a new file needs one).
 const std::vector<std::string> kChecked = {
     "cn_return_incentives.yaml", "comp_escalation.yaml", "export_controls_tight.yaml",
-    "h1b_fee_100k.yaml",         "meta_raid.yaml",       "open_doors.yaml",
+    "h1b_fee_100k.yaml",         "h1b_weighted_lottery.yaml", "meta_raid.yaml", "open_doors.yaml",
     "relocation_order.yaml",     "service_restriction_cn.yaml", "visa_tightening_cn.yaml"};
 
 }  // namespace
@@ -403,6 +403,46 @@ TEST_CASE("scenarios: h1b_fee_100k: ceilings set by name, no new US petition fro
   // The fee: fewer new US petitions, none filed by a firm whose ceiling is below it.
   CHECK(below_fee == 0);
   CHECK(petitions_sc < petitions_base);
+}
+
+TEST_CASE("scenarios: h1b_weighted_lottery: from 2026-03 every US lottery outcome follows the wage-weighted chance") {
+  // The switch is at 2026-03 = step 8. Each capped US petition decided from then on is selected
+  // iff its lottery draw u (the same function of seed, step and researcher the visa phase uses) is
+  // below 1 − (1 − 0.175)^entries, entries from the offered pay's wage level; the log gives each
+  // outcome with the offered pay. Before the switch both runs are the same run.
+  CAPTURE(kSeed);
+  const int steps = 30;
+  int64_t decided = 0, lost = 0, won_above_uniform = 0, mismatches = 0;
+  auto sc = run("h1b_weighted_lottery.yaml", steps, [&](const Simulation& s) {
+    const int step = s.t() - 1, us = region(s, "US");
+    if (step < 8) return;
+    const auto& rule = s.params().regions[us];
+    CHECK(rule.lottery == model::LotteryRule::WageWeighted);
+    CHECK(rule.visa.capped);
+    for (const auto& o : rule.visa_by_origin) CHECK(o.rule.capped);
+    const model::Draws draws{s.params().run.seed, uint32_t(step)};
+    for (const auto& e : s.stats().log) {
+      if (e.to_region != us) continue;
+      const bool lost_it = e.kind == uint8_t(LogKind::VisaLotteryLost);
+      // Approvals of capped petitions only: not at a university, not a relocation (same firm);
+      // every US work-visa rule of the baseline is capped (checked below).
+      const bool capped_win = e.kind == uint8_t(LogKind::VisaApproved) && e.from_firm != e.to_firm &&
+                              s.world().f.kind[e.to_firm] != uint8_t(model::FirmKind::Academia);
+      if (!lost_it && !capped_win) continue;
+      ++decided;
+      const double u = draws.visa_lottery(e.uid).selection, chance = model::lottery_chance(rule, double(e.pay_after));
+      mismatches += lost_it != (u >= chance);
+      lost += lost_it;
+      won_above_uniform += !lost_it && u >= 0.35;  // would have lost the uniform lottery of the baseline
+    }
+  });
+  auto base = run("baseline.yaml", 1);
+  CHECK(base->params().regions[region(*base, "US")].lottery == model::LotteryRule::Uniform);
+  CAPTURE(decided);
+  CAPTURE(lost);
+  CHECK(decided > 20);
+  CHECK(mismatches == 0);
+  CHECK(won_above_uniform > 0);
 }
 
 TEST_CASE("scenarios: visa_tightening_cn: more CN-origin denials and fewer renewals in the US") {
