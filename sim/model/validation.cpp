@@ -161,6 +161,8 @@ void check_ladder_setup(const Params& p) {
           "utility must be pay only without noise (market.utility)");
   require(p.population.fixed_talent > 0, "population.fixed_talent must be set (identical researchers)");
   require(!p.population.ageing && p.population.exit_rate == 0, "no ageing and no exits");
+  require(!p.population.experience.enabled,
+          "realised talent must not grow with experience (population.experience.enabled: false): identical researchers");
   for (const auto& f : p.firms) require(f.hiring.unlimited, "firms must have hiring.unlimited: true");
   require(p.market.lambda1 > 0 && p.market.separation > 0 && p.market.lambda0 > 0, "λ0, λ1, δ must be > 0");
 }
