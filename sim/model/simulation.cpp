@@ -46,9 +46,15 @@ void Simulation::step() {
   timed([&] { retention(); });      // 5. counteroffers
   timed([&] { clearing(); });       // 6. capacity; moves executed or waiting for a visa
   timed([&] { visa(); });           // 7. decisions, caps, expiries, residency, departures
-  timed([&] { production(); });     // 8. output
-  timed([&] { pay(); });            // 9. annual raises
-  timed([&] { record(); });         // 10. the step's statistics, to the observer
+  // The spin-up's months are not recorded, so two phases that only observe are skipped there:
+  // production credits output (nothing in the dynamics reads it: a firm's value to the
+  // valuation pay rule is computed at planning), and record computes the step's statistics
+  // (nothing reads them in the next step but the invariants' conservation check, which needs
+  // the last spin-up month's stock, so that month is recorded).
+  const bool spin_up = !s_.recorded();
+  timed([&] { if (!spin_up) production(); });          // 8. output
+  timed([&] { pay(); });                               // 9. annual raises
+  timed([&] { if (s_.world.step >= -1) record(); });  // 10. the step's statistics, to the observer
   finish_step();
 }
 

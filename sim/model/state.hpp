@@ -175,8 +175,12 @@ struct State {
     auto it = firm_by_name.find(name_or_group);
     return it == firm_by_name.end() ? std::vector<int>{} : it->second;
   }
-  /// output.event_log admits an entry of a researcher of this tier.
+  /// This step is recorded: a step of the run (>= 0), not a month of the spin-up before it.
+  bool recorded() const { return world.step >= 0; }
+  /// output.event_log admits an entry of a researcher of this tier (never in the spin-up,
+  /// whose months are not recorded).
   bool log_enabled_for(uint8_t tier) const {
+    if (!recorded()) return false;
     switch (params.output.event_log) {
       case EventLogLevel::None: return false;
       case EventLogLevel::Top: return tier != Regular;

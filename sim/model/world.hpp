@@ -105,8 +105,8 @@ void for_each_researcher_column(R& r, V&& v) {
   v(Column<float>{"compute_taste", "compute_taste", 0.f, "", "", "Compute-taste utility weight c_i."}, r.compute_taste);
   v(Column<float>{"ref_offer", "reference_offer", 0.f, "USD per year", "", "Best outside offer the employer matched."},
     r.ref_offer);
-  v(Column<float>{"output", "output", 0.f, "papers", "", "Papers credited so far."}, r.output);
-  v(Column<float>{"hc_output", "hc_output", 0.f, "papers", "", "Highly cited papers credited so far."}, r.hc_output);
+  v(Column<float>{"output", "output", 0.f, "papers", "", "Papers credited since the run's start (step 0; the spin-up before it credits none)."}, r.output);
+  v(Column<float>{"hc_output", "hc_output", 0.f, "papers", "", "Highly cited papers credited since the run's start (step 0)."}, r.hc_output);
   v(Column<int32_t>{"pending_firm", "pending_firm", -1, "", "/firms/name",
                     "Firm of a move waiting for its visa decision, -1 if none."},
     r.pending_firm);

@@ -83,3 +83,30 @@ TEST_CASE("spin-up: in its first half the wage budget pays the planned headcount
   const double pay_now = F.wage_bill[0] / double(F.headcount[0]);
   CHECK(F.wage_budget[0] < 20.0 * pay_now / 1.2);
 }
+
+TEST_CASE("spin-up: its months credit no output and log nothing, and leave the state as a logged run's") {
+  // Production on, every event logged, people moving (offers, separations): after 12 months of
+  // spin-up nobody has output and the step's log is empty; the state is the same as with no
+  // log (logging draws nothing); step 0 then credits output and logs.
+  const std::vector<std::string> sets = with(with(with(kAgeing, "run.spin_up=12"), "production.scale=0.001"),
+                                             "market.separation=0.05");
+  Simulation logged(test::params_from(kWorld, with(sets, "output.event_log=all")));
+  Simulation quiet(test::params_from(kWorld, with(sets, "output.event_log=none")));
+  const auto &a = logged.world().r, &b = quiet.world().r;
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(i);
+    CHECK(a.output[i] == 0.f);
+    CHECK(a.hc_output[i] == 0.f);
+    CHECK(a.employer[i] == b.employer[i]);
+    CHECK(a.comp[i] == b.comp[i]);
+    CHECK(a.age[i] == b.age[i]);
+  }
+  CHECK(logged.state().stats.log.empty());
+  no_invariant_checks(logged);
+  logged.step();  // step 0: recorded
+  double credited = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) credited += a.output[i];
+  CHECK(credited > 0);
+  CHECK(credited == doctest::Approx(logged.world().f.output[0]).epsilon(1e-4));
+}

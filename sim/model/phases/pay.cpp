@@ -16,7 +16,7 @@ void Pay::run(State& s) {
   // chunk order, i.e. slot order: the same log for any thread count.
   auto& raised = s.log_parts;
   raised.reset(r.size());
-  const bool logging = s.params.output.event_log != EventLogLevel::None;
+  const bool logging = s.recorded() && s.params.output.event_log != EventLogLevel::None;
   // The wage bills change by the raises (per-thread integer sums, as a recount would round).
   const auto& raises = s.counters.count(r.size(), F.size(), [&](int64_t* a, std::size_t b, std::size_t e) {
     const std::size_t c = b / engine::kChunk;
