@@ -625,6 +625,24 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
     if (!F.offices.empty() && tot <= 0) d.error(where(fp + ".offices"), fp + ".offices", "office shares must not all be 0");
     if (F.pay.base.kind == Dist::Kind::BMEquilibrium && p.market.lambda1 <= 0)
       d.error(where(fp + ".pay.base"), fp + ".pay.base", "bm_equilibrium needs market.lambda1 > 0");
+    // Under the valuation rule the posted schedule's keys do nothing, and without a money value
+    // of output every researcher is worth 0 (every offer at the floor): both would be silent.
+    // (Checked by value, not by presence: a resolved configuration writes every key.)
+    if (F.pay.rule == PayRule::Valuation) {
+      const PayPolicy posted_defaults;
+      const std::pair<std::string, bool> posted_only[] = {{"elasticity", F.pay.elasticity != posted_defaults.elasticity},
+                                                          {"premium", F.pay.premium != posted_defaults.premium}};
+      for (const auto& [k, set] : posted_only)
+        if (set)
+          d.error(where(fp + ".pay." + k), fp + ".pay." + k,
+                  k + " belongs to pay.rule posted; under valuation a firm offers valuation_share × the researcher's "
+                      "value to it (remove the key, or use rule: posted)");
+      if (p.production.output_value <= 0 || p.production.scale <= 0)
+        d.error(where(fp + ".pay.rule"), fp + ".pay.rule",
+                "valuation needs production.output_value > 0 and production.scale > 0 (a researcher's value to a firm "
+                "is 12 × output_value × ∂Y/∂θ × θ), got output_value " + schema::fmt_num(p.production.output_value) +
+                    ", scale " + schema::fmt_num(p.production.scale));
+    }
   }
   if (total_firms > 50'000'000) d.error(where("firms"), "firms", "more than 50,000,000 firms in total");
   for (std::size_t f = 0; f < p.firms.size(); ++f)

@@ -571,7 +571,7 @@ TEST_CASE("scenarios: comp_escalation: frontier labs counter Bertrand-style and 
     const int f = firm(*sc, n);
     CHECK(model::RetentionRule(F.retention[f]) == model::RetentionRule::Bertrand);
     CHECK(F.max_package[f] >= base->world().f.max_package[f]);
-    CHECK(F.premium[f] > base->world().f.premium[f]);
+    CHECK(F.valuation_share[f] > base->world().f.valuation_share[f]);  // they bid a larger share of value
     bill_sc += F.wage_bill[f];
     bill_base += base->world().f.wage_bill[f];
   }
