@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -188,7 +190,66 @@ std::unique_ptr<ScenarioEvaluator> ScenarioEvaluator::create(const ExperimentSpe
             std::to_string(jobs) + " runs at once need about " + std::to_string(int64_t(need_bytes * jobs / 1e9)) +
                 " GB, more than 80% of the " + std::to_string(int64_t(have / 1e9)) + " GB this machine has: use fewer --jobs");
   if (d.size() != errors0) return nullptr;
+  // Shared spin-ups: as many kept as runs go at once, while they and the running runs fit in
+  // 80% of memory.
+  const char* share = std::getenv("TALENTSIM_SHARED_SPIN_UP");
+  if (!(share && std::string(share) == "0") && need_bytes > 0 && have > 0)
+    ev->spin_up_capacity_ = std::size_t(std::clamp<double>(std::floor(0.8 * have / need_bytes) - jobs, 0, jobs));
   return ev;
+}
+
+namespace {
+
+/// What a run's spin-up depends on: its scenario tree without the horizon, the output
+/// settings and the timeline, except the events that shape the start (office_open: offices
+/// that open later exist, closed, from the start).
+std::string spin_up_key(const cfg::Node& tree) {
+  cfg::Node t = tree;
+  t.erase("output");
+  if (cfg::Node* run = t.find("run")) run->erase("steps");
+  if (cfg::Node* events = t.find("events"); events && events->is_seq()) {
+    std::vector<cfg::Node> kept;
+    for (const auto& e : events->seq) {
+      const cfg::Node* type = e.find("type");
+      if (type && type->is_scalar() && type->scalar == "office_open") kept.push_back(e);
+    }
+    events->seq = std::move(kept);
+  }
+  return cfg::to_yaml(t);
+}
+
+}  // namespace
+
+std::unique_ptr<model::Simulation> ScenarioEvaluator::start(const cfg::Node& tree, model::Params params) {
+  if (spin_up_capacity_ == 0 || params.run.spin_up <= 0) return std::make_unique<model::Simulation>(std::move(params));
+  const std::string key = spin_up_key(tree);
+  Spun spun;
+  std::promise<std::shared_ptr<const model::Simulation>> mine;
+  bool build = false;
+  {
+    std::lock_guard<std::mutex> lock(spin_up_mutex_);
+    auto it = std::find_if(spin_ups_.begin(), spin_ups_.end(), [&](const SharedSpinUp& x) { return x.key == key; });
+    if (it != spin_ups_.end()) {
+      spin_ups_.splice(spin_ups_.begin(), spin_ups_, it);  // most recently used first
+      ++spin_ups_shared_;
+    } else {
+      spin_ups_.push_front({key, mine.get_future().share()});
+      while (spin_ups_.size() > spin_up_capacity_) spin_ups_.pop_back();  // a waiting run keeps its copy of the future
+      build = true;
+    }
+    spun = spin_ups_.front().sim;
+  }
+  if (build) {
+    try {
+      mine.set_value(std::make_shared<const model::Simulation>(params));
+    } catch (...) {
+      mine.set_exception(std::current_exception());
+      std::lock_guard<std::mutex> lock(spin_up_mutex_);
+      spin_ups_.remove_if([&](const SharedSpinUp& x) { return x.key == key; });
+      throw;
+    }
+  }
+  return std::make_unique<model::Simulation>(*spun.get(), std::move(params));
 }
 
 void ScenarioEvaluator::set_run_files(std::string dir, std::function<std::string(int64_t)> name_of, std::string command_line) {
@@ -241,7 +302,8 @@ std::optional<std::vector<double>> ScenarioEvaluator::evaluate(const RunSpec& ru
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
     throw std::runtime_error("the run's scenario does not load: " + msg);
   }
-  model::Simulation sim(std::move(params));
+  const auto started = start(tree, std::move(params));
+  model::Simulation& sim = *started;
   OutcomeRecorder rec(sim, spec_->outcomes);
   std::unique_ptr<io::RunWriter> writer;
   if (spec_->keep != Keep::Outcomes) {

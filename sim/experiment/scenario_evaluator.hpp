@@ -10,11 +10,21 @@
 // recorded) and no snapshots are taken; with `full` the scenario's own output settings are kept
 // and the event log raised where an outcome needs more. Each change is listed in the sweep
 // file's /metadata/notes.
+//
+// Shared spin-ups: runs that differ only in their timeline (not in `office_open` events), horizon
+// or output — a comparison of policy scenarios with common random numbers, the same replication's
+// variants — start from one spin-up, simulated once and copied (model::Simulation's shared
+// spin-up constructor); the results are the same as with a spin-up of their own. At most as many
+// spin-ups are kept as runs go at once (fewer if memory is short); TALENTSIM_SHARED_SPIN_UP=0
+// turns the sharing off.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <future>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +33,7 @@
 #include "sim/experiment/design.hpp"
 #include "sim/experiment/executor.hpp"
 #include "sim/experiment/spec.hpp"
+#include "sim/model/simulation.hpp"
 
 namespace ts::exp {
 
@@ -61,6 +72,18 @@ class ScenarioEvaluator : public Evaluator {
     std::vector<std::string> settings;  ///< run.steps and the output settings
   };
   ScenarioEvaluator() = default;
+  /// The run's simulation at step 0: from a shared spin-up when one can be shared.
+  std::unique_ptr<model::Simulation> start(const cfg::Node& tree, model::Params params);
+
+  using Spun = std::shared_future<std::shared_ptr<const model::Simulation>>;
+  struct SharedSpinUp {
+    std::string key;  ///< the run's scenario tree without what the spin-up does not read
+    Spun sim;
+  };
+  std::mutex spin_up_mutex_;
+  std::list<SharedSpinUp> spin_ups_;  ///< most recently used first
+  std::size_t spin_up_capacity_ = 0;
+  int64_t spin_ups_shared_ = 0;
   const ExperimentSpec* spec_ = nullptr;
   const Design* design_ = nullptr;
   std::vector<Variant> variants_;

@@ -22,6 +22,11 @@ Simulation::Simulation(Params params, const SpinUpProgress& progress) {
   phase_seconds_.fill(0.0);
 }
 
+Simulation::Simulation(const Simulation& spun, Params params) : s_(spun.s_) {
+  if (spun.t() != 0) throw std::logic_error("Simulation: a shared spin-up must be at step 0, not " + std::to_string(spun.t()));
+  s_.params = std::move(params);
+}
+
 Simulation::Simulation(Params params, RestoreTag) {
   s_.params = std::move(params);
   s_.start_month = s_.params.start_month_index();

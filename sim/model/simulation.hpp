@@ -33,6 +33,14 @@ class Simulation {
   /// (poaching pairs, phase times) starts at step 0.
   explicit Simulation(Params params, const SpinUpProgress& progress = {});
 
+  /// Shared spin-up: a copy of `spun`, a simulation at step 0 (just constructed), that runs
+  /// `params` from there. Exact when `params` differs from spun.params() only in what the
+  /// spin-up does not read: the timeline (events take effect from step 0; only an
+  /// `office_open` event shapes the start, so those must be the same), the horizon
+  /// (run.steps) and the output settings (the spin-up records and logs nothing). The caller
+  /// guarantees that (ScenarioEvaluator keys its shared spin-ups by everything else).
+  Simulation(const Simulation& spun, Params params);
+
   /// Runs phases 1–10 for the current step and advances the clock.
   void step();
   int t() const { return s_.world.step; }

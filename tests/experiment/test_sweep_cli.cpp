@@ -251,3 +251,53 @@ TEST_CASE("export: design, outcomes, summaries, differences as CSV; existing fil
   CHECK(talentsim("export " + q(dir / "s.h5") + " --csv " + q(dir / "csv") + " --force").code == 0);
   CHECK(talentsim("export " + q(dir / "exp.yaml") + " --csv " + q(dir / "x")).code == 2);
 }
+
+TEST_CASE("sweep: runs that share a spin-up give the same results and files as runs with their own") {
+  // Variants that differ in their timeline share the replication's spin-up; one whose timeline
+  // opens another office (which exists, closed, from the start) must not share it.
+  TempDir dir;
+  const std::string base = "extends: " + q(small()) + "\nrun: {spin_up: 24}\n";
+  ts::test::write_file(dir / "base.yaml", base);
+  ts::test::write_file(dir / "raise.yaml", base + "events:\n  - {type: set, at: 2, key: market.lambda1, value: \"0.05\"}\n");
+  ts::test::write_file(dir / "office.yaml",
+                       base + "events:\n  - {type: office_open, at: 3, firm: Meta, region: CN, share: 0.2}\n");
+  ts::test::write_file(dir / "exp.yaml", "base: base.yaml\nseed: 9\nreplications: 2\nsteps: 8\n"
+                                         "variants:\n  raise: {scenario: raise.yaml}\n  office: {scenario: office.yaml}\n"
+                                         "outcomes:\n  us_top_share: {metric: share, location: US, tier: [top, elite]}\n"
+                                         "  meta_elite: {metric: firm_count, firm: Meta, tier: elite}\n"
+                                         "keep: full\n");
+  fs::create_directories(dir / "shared");
+  fs::create_directories(dir / "own");
+  const auto shared = talentsim("sweep " + q(dir / "exp.yaml") + " -o " + q(dir / "shared/out.h5") + " --jobs 2 --threads 2 --quiet");
+  INFO(shared.out);
+  REQUIRE(shared.code == 0);
+  const auto own = ts::test::run("TALENTSIM_SHARED_SPIN_UP=0 " + q(ts::test::binary()) + " sweep " + q(dir / "exp.yaml") +
+                                 " -o " + q(dir / "own/out.h5") + " --jobs 2 --threads 2 --quiet");
+  INFO(own.out);
+  REQUIRE(own.code == 0);
+  // (check_same() also compares fingerprints, which include the per-run files' folder.)
+  const auto x = contents(dir / "shared/out.h5"), y = contents(dir / "own/out.h5");
+  REQUIRE(x.size() == y.size());
+  for (const auto& [name, v] : x) {
+    CAPTURE(name);
+    REQUIRE(y.count(name));
+    CHECK(same_values(v, y.at(name)));
+  }
+  // Every run's own file too: series, events, snapshots, firms (not the run's identity and times).
+  int compared = 0;
+  for (const auto& name : files_in(dir / "shared/out.runs")) {
+    CAPTURE(name);
+    auto a = ts::test::datasets((fs::path(dir / "shared/out.runs") / name).string());
+    auto b = ts::test::datasets((fs::path(dir / "own/out.runs") / name).string());
+    a.erase("/metadata/command_line");
+    b.erase("/metadata/command_line");
+    REQUIRE(a.size() == b.size());
+    for (const auto& [ds, v] : a) {
+      CAPTURE(ds);
+      REQUIRE(b.count(ds));
+      CHECK(same_values(v, b.at(ds)));
+    }
+    ++compared;
+  }
+  CHECK(compared == 6);
+}
