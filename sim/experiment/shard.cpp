@@ -173,7 +173,11 @@ MergeResult merge_shards(const std::string& out, const std::vector<std::string>&
     const auto sp = meta.read_strings("source_paths"), st = meta.read_strings("source_texts");
     for (std::size_t i = 0; i < sp.size() && i < st.size(); ++i) info.sources.push_back(cfg::Source{sp[i], st[i], {}});
     info.notes = meta.read_strings("notes");
-    info.runs_dir = root.attr_string("runs_dir");
+    // The shard's runs folder is relative to the shard file's folder (SweepFile).
+    const std::string rd = root.attr_string("runs_dir");
+    info.runs_dir = rd.empty() || fs::path(rd).is_absolute()
+                        ? rd
+                        : (fs::path(files.front().path).parent_path() / rd).lexically_normal().string();
     info.steps = root.attr_int("steps");
     info.jobs = int(root.attr_int("jobs"));
     info.threads_per_job = int(root.attr_int("threads_per_job"));

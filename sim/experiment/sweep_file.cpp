@@ -5,12 +5,15 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <limits>
 
 #include "sim/experiment/journal.hpp"
 #include "talentsim_version.hpp"
 
 namespace ts::exp {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -104,7 +107,16 @@ SweepFile::SweepFile(const std::string& path, const SweepInfo& info) : path_(pat
   root.attr("steps", info.steps);
   root.attr("design", std::string(to_string(d.kind)));
   root.attr("keep", std::string(to_string(s.keep)));
-  root.attr("runs_dir", info.runs_dir);
+  // Stored relative to this file's folder (where readers resolve it, so the file and its runs
+  // folder can move together), absolute only where no relative path exists. info.runs_dir is
+  // the process's path (relative to its working directory, or absolute).
+  std::string runs_dir = info.runs_dir;
+  if (!runs_dir.empty()) {
+    const fs::path abs = fs::absolute(runs_dir).lexically_normal();
+    const fs::path rel = abs.lexically_relative(fs::absolute(path).parent_path().lexically_normal());
+    runs_dir = rel.empty() ? abs.string() : rel.string();
+  }
+  root.attr("runs_dir", runs_dir);
 
   auto meta = root.group("metadata");
   meta.write_string("experiment_path", s.path);

@@ -159,6 +159,23 @@ TEST_CASE("sweep: a failing run is isolated: recorded with its error, the rest d
   check_same(dir / "clean.h5", dir / "f.h5");
 }
 
+TEST_CASE("sweep keep: series records its runs folder relative to the sweep file, wherever it was run from") {
+  // `-o out/s.h5` from the parent folder: the process writes out/s.runs; the file must say
+  // "s.runs" (its readers resolve it beside the file), not "out/s.runs" (read as out/out/s.runs).
+  TempDir dir;
+  ts::test::write_file(dir / "exp.yaml", experiment(1, "keep: series\n"));
+  fs::create_directories(dir.path / "out");
+  const auto r = ts::test::run("cd " + q(dir.path.string()) + " && " + q(ts::test::binary()) +
+                               " sweep exp.yaml -o out/s.h5 --quiet --threads 1");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const std::string rd = ts::h5::File::open_read(dir / "out/s.h5").root().attr_string("runs_dir");
+  CHECK(rd == "s.runs");
+  const auto runs = ts::exp::read_runs(dir / "out/s.h5");
+  REQUIRE(!runs.file.empty());
+  for (const auto& f : runs.file) CHECK(fs::exists(dir.path / "out" / rd / f));
+}
+
 TEST_CASE("sweep keep: series writes one compressed run file per run into the runs folder; talentsim run reproduces it") {
   TempDir dir;
   ts::test::write_file(dir / "exp.yaml", experiment(1, "keep: series\nruns_dir: per_run\n"));
