@@ -231,7 +231,6 @@ std::unique_ptr<model::Simulation> ScenarioEvaluator::start(const cfg::Node& tre
     auto it = std::find_if(spin_ups_.begin(), spin_ups_.end(), [&](const SharedSpinUp& x) { return x.key == key; });
     if (it != spin_ups_.end()) {
       spin_ups_.splice(spin_ups_.begin(), spin_ups_, it);  // most recently used first
-      ++spin_ups_shared_;
     } else {
       spin_ups_.push_front({key, mine.get_future().share()});
       while (spin_ups_.size() > spin_up_capacity_) spin_ups_.pop_back();  // a waiting run keeps its copy of the future

@@ -83,7 +83,6 @@ class ScenarioEvaluator : public Evaluator {
   std::mutex spin_up_mutex_;
   std::list<SharedSpinUp> spin_ups_;  ///< most recently used first
   std::size_t spin_up_capacity_ = 0;
-  int64_t spin_ups_shared_ = 0;
   const ExperimentSpec* spec_ = nullptr;
   const Design* design_ = nullptr;
   std::vector<Variant> variants_;
