@@ -629,14 +629,17 @@ static void check_params(Params& p, const cfg::Node& root, cfg::Diagnostics& d) 
     // of output every researcher is worth 0 (every offer at the floor): both would be silent.
     // (Checked by value, not by presence: a resolved configuration writes every key.)
     if (F.pay.rule == PayRule::Valuation) {
-      const PayPolicy posted_defaults;
-      const std::pair<std::string, bool> posted_only[] = {{"elasticity", F.pay.elasticity != posted_defaults.elasticity},
-                                                          {"premium", F.pay.premium != posted_defaults.premium}};
+      const PayPolicy posted_pay;
+      const RetentionPolicy posted_retention;
+      const std::pair<std::string, bool> posted_only[] = {
+          {"pay.elasticity", F.pay.elasticity != posted_pay.elasticity},
+          {"pay.premium", F.pay.premium != posted_pay.premium},
+          {"retention.max_raise", F.retention.max_raise != posted_retention.max_raise}};
       for (const auto& [k, set] : posted_only)
         if (set)
-          d.error(where(fp + ".pay." + k), fp + ".pay." + k,
+          d.error(where(fp + "." + k), fp + "." + k,
                   k + " belongs to pay.rule posted; under valuation a firm offers valuation_share × the researcher's "
-                      "value to it (remove the key, or use rule: posted)");
+                      "value to it and counters up to that value (remove the key, or use rule: posted)");
       if (p.production.output_value <= 0 || p.production.scale <= 0)
         d.error(where(fp + ".pay.rule"), fp + ".pay.rule",
                 "valuation needs production.output_value > 0 and production.scale > 0 (a researcher's value to a firm "
