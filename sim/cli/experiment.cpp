@@ -343,8 +343,7 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
   info.command_line = command_line;
   if (spec.keep != Keep::Outcomes) {
     if (!spec.runs_dir.empty()) {
-      const fs::path rd(spec.runs_dir);
-      info.runs_dir = rd.is_absolute() ? rd.string() : (fs::path(o.out).parent_path() / rd).lexically_normal().string();
+      info.runs_dir = resolve_beside(o.out, spec.runs_dir);  // runs_dir is relative to the sweep file
     } else {
       fs::path rd(o.out);
       rd.replace_extension(".runs");

@@ -175,9 +175,7 @@ MergeResult merge_shards(const std::string& out, const std::vector<std::string>&
     info.notes = meta.read_strings("notes");
     // The shard's runs folder is relative to the shard file's folder (SweepFile).
     const std::string rd = root.attr_string("runs_dir");
-    info.runs_dir = rd.empty() || fs::path(rd).is_absolute()
-                        ? rd
-                        : (fs::path(files.front().path).parent_path() / rd).lexically_normal().string();
+    info.runs_dir = resolve_beside(files.front().path, rd);
     info.steps = root.attr_int("steps");
     info.jobs = int(root.attr_int("jobs"));
     info.threads_per_job = int(root.attr_int("threads_per_job"));

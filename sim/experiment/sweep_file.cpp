@@ -15,6 +15,18 @@ namespace ts::exp {
 
 namespace fs = std::filesystem;
 
+std::string resolve_beside(const std::string& file, const std::string& path) {
+  const fs::path p(path);
+  if (p.empty() || p.is_absolute()) return path;
+  return (fs::path(file).parent_path() / p).lexically_normal().string();
+}
+
+std::string relative_to_folder_of(const std::string& file, const std::string& path) {
+  const fs::path abs = fs::absolute(path).lexically_normal();
+  const fs::path rel = abs.lexically_relative(fs::absolute(file).parent_path().lexically_normal());
+  return rel.empty() ? abs.string() : rel.string();
+}
+
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -107,16 +119,9 @@ SweepFile::SweepFile(const std::string& path, const SweepInfo& info) : path_(pat
   root.attr("steps", info.steps);
   root.attr("design", std::string(to_string(d.kind)));
   root.attr("keep", std::string(to_string(s.keep)));
-  // Stored relative to this file's folder (where readers resolve it, so the file and its runs
-  // folder can move together), absolute only where no relative path exists. info.runs_dir is
-  // the process's path (relative to its working directory, or absolute).
-  std::string runs_dir = info.runs_dir;
-  if (!runs_dir.empty()) {
-    const fs::path abs = fs::absolute(runs_dir).lexically_normal();
-    const fs::path rel = abs.lexically_relative(fs::absolute(path).parent_path().lexically_normal());
-    runs_dir = rel.empty() ? abs.string() : rel.string();
-  }
-  root.attr("runs_dir", runs_dir);
+  // Stored relative to this file's folder (where readers resolve it); info.runs_dir is the
+  // process's path (relative to its working directory, or absolute).
+  root.attr("runs_dir", info.runs_dir.empty() ? std::string() : relative_to_folder_of(path, info.runs_dir));
 
   auto meta = root.group("metadata");
   meta.write_string("experiment_path", s.path);

@@ -21,6 +21,14 @@
 
 namespace ts::exp {
 
+/// A path written in a file (an experiment's runs_dir, a sweep file's runs_dir attribute) is
+/// relative to that file's folder: `path` as the process opens it (absolute, or relative to
+/// its working directory). Absolute paths are returned as they are.
+std::string resolve_beside(const std::string& file, const std::string& path);
+/// The inverse for writing into `file`: `path` (as the process opens it) relative to the file's
+/// folder, so that file and folder can move together; absolute where no relative path exists.
+std::string relative_to_folder_of(const std::string& file, const std::string& path);
+
 /// Everything the file records besides the runs' results.
 struct SweepInfo {
   const ExperimentSpec* spec = nullptr;
