@@ -57,6 +57,7 @@ void count_staff_theta(State& s) {
       if (r.tier[i] != Regular) a[std::size_t(f) * W + W - 1] += th;
     }
   });
+  s.books.theta_counted_step = s.world.step;
 }
 
 PoachingTable poaching_table(const Ledger& books) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -81,6 +82,9 @@ struct Ledger {
   /// its top tiers' (regions + 1 columns per firm): production's inputs. Empty (not kept)
   /// while production is off.
   std::vector<int64_t> theta_sums;
+  /// The step whose Σθ count_staff_theta() last counted afresh (a cache: when planning counted
+  /// this step's, production uses it carried forward through the moves in between).
+  int64_t theta_counted_step = std::numeric_limits<int64_t>::min();
   /// Firm-to-firm poaching counts over the run, key poaching_key(from, to).
   engine::FlatCounter poaching;
   /// (from << 32) | to: with both >= 0, sorting keys sorts by from, then to.

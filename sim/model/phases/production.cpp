@@ -51,10 +51,11 @@ void Production::run(State& s) {
   const std::size_t NF = F.size(), N = r.size();
   if (Pp.scale <= 0) return;
   // Σθ by firm × office region and the top tiers' Σθ by firm (fixed point, exact): carried
-  // forward in the ledger, counted here only after a hand edit since planning.
-  // Σθ(t) is carried forward in the ledger; counted afresh after a hand edit, and every step
-  // when realised talent grows with experience.
-  if (s.books.recount || s.books.theta_sums.empty() || s.params.population.experience.enabled) count_staff_theta(s);
+  // forward in the ledger, counted here only after a hand edit since planning, and when realised
+  // talent grows with experience (demography changes every θ(t)) unless planning counted this
+  // step's already (pay rule valuation): the moves since are carried forward.
+  const bool stale = s.params.population.experience.enabled && s.books.theta_counted_step != s.world.step;
+  if (s.books.recount || s.books.theta_sums.empty() || stale) count_staff_theta(s);
   std::vector<double> per_theta(NF, 0.0);
   engine::for_ranges(NF, kFirmGrain, [&](std::size_t fb, std::size_t fe) {  // two pows a firm
     for (std::size_t f = fb; f < fe; ++f) {
