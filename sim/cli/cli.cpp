@@ -23,6 +23,7 @@
 #include "sim/cli/summarize.hpp"
 #include "sim/config/scenario.hpp"
 #include "sim/io/checkpoint.hpp"
+#include "sim/io/spin_up_cache.hpp"
 #include "sim/io/h5.hpp"
 #include "sim/io/output.hpp"
 #include "sim/io/series.hpp"
@@ -62,7 +63,7 @@ const char* kUsage = R"(talentsim — agent-based simulation of the global AI ta
 usage:
   talentsim run SCENARIO.yaml -o OUT.h5 [--threads N] [--seed S] [--steps T]
                 [--set key.path=value]... [--force] [--check] [--quiet] [--verbose]
-                [--checkpoint-every K] [--checkpoint FILE]
+                [--checkpoint-every K] [--checkpoint FILE] [--spin-up-cache DIR]
   talentsim resume CHECKPOINT [--threads N] [--checkpoint-every K] [--quiet] [--verbose]
   talentsim summarize OUT.h5 [--verbose]
   talentsim validate SCENARIO.yaml [--set key.path=value]... [--threads N] [--json FILE]
@@ -261,6 +262,7 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
   std::string out;
   int64_t seed = 0, steps = 0;
   bool force = false, check = false, verbose = false;
+  std::string spin_up_cache;
   Checkpointing ck;
   po::options_description od("options");
   od.add_options()("output,o", po::value(&out)->required()->value_name("OUT.h5"), "output HDF5 file (required)")(
@@ -276,6 +278,9 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
       "save the full state every K steps, and when interrupted (default: never)")(
       "checkpoint", po::value(&ck.path)->value_name("FILE"),
       "checkpoint file (default with --checkpoint-every: OUT.h5.ckpt); alone: saved only when interrupted")(
+      "spin-up-cache", po::value(&spin_up_cache)->value_name("DIR"),
+      "keep spin-ups in DIR: a run whose spin-up is there (same scenario before its start, seed and program) loads it "
+      "instead of simulating it, with the same results; one that is not saves it (default: no cache)")(
       "quiet,q", po::bool_switch(&c.quiet), "no progress line, notes or summary line (default: shown on a terminal)")(
       "verbose,v", po::bool_switch(&verbose), "print HDF5's error stack with an HDF5 error")("help,h", "print this help");
   po::options_description hidden;
@@ -317,12 +322,21 @@ int cmd_run(const std::vector<std::string>& args, const std::string& cmdline) {
 
   // The spin-up (run.spin_up months before step 0) shows its own progress line on a terminal.
   const bool show = !c.quiet && isatty(2);
-  model::Simulation sim(sc->params, [show](int64_t done, int64_t total) {
+  const model::Simulation::SpinUpProgress progress = [show](int64_t done, int64_t total) {
     if (!show) return;
     std::fprintf(stderr, "\r  spin-up %lld/%lld months   ", (long long)done, (long long)total);
     if (done >= total) std::fprintf(stderr, "\n");
     std::fflush(stderr);
-  });
+  };
+  std::unique_ptr<model::Simulation> started;
+  if (spin_up_cache.empty()) {
+    started = std::make_unique<model::Simulation>(sc->params, progress);
+  } else {
+    auto st = io::SpinUpCache(spin_up_cache).start(sc->tree, sc->params, progress);
+    if (!c.quiet && !st.note.empty()) std::cerr << "talentsim: " << st.note << "\n";
+    started = std::move(st.sim);
+  }
+  model::Simulation& sim = *started;
   if (check) sim.set_checking(true);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

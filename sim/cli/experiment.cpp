@@ -63,6 +63,9 @@ options:
   --resume                continue an interrupted or killed sweep of OUT.h5: run only what is missing
   --retry-failed          with --resume: run the failed runs again too
   --force                 start over: replace OUT.h5, an unfinished sweep of it and its run files
+  --spin-up-cache DIR     keep spin-ups in DIR across processes (shards, ranks, later sweeps and
+                          `talentsim run --spin-up-cache`): a run whose spin-up is there loads it,
+                          with the same results (runs in one process share theirs anyway)
   --dry-run               check everything, print the plan (stderr) and the design (CSV, stdout), run nothing
   -q, --quiet             no progress line and no report
   --help                  this text
@@ -94,8 +97,8 @@ options:
   --keep WHAT             outcomes (default) | series | full: what to keep of each run (as the
                           experiment key `keep`); series keeps each run's file, from which
                           `talentsim report` draws the outcomes over time with bands
-  --jobs N, --threads T, --shard i/N, --resume, --retry-failed, --force, -q/--quiet
-                          as for `talentsim sweep` (also under mpirun)
+  --jobs N, --threads T, --shard i/N, --resume, --retry-failed, --force, --spin-up-cache DIR,
+  -q/--quiet              as for `talentsim sweep` (also under mpirun)
   --help                  this text
 )TXT";
 
@@ -125,7 +128,7 @@ const char* kDefaultOutcomes = R"TXT(outcomes:
 )TXT";
 
 struct RunOptions {
-  std::string out, shard;
+  std::string out, shard, spin_up_cache;
   int jobs = 1, threads = 0;
   bool resume = false, retry_failed = false, force = false, dry_run = false, quiet = false;
   std::vector<int64_t> fail_runs;  ///< testing aid
@@ -136,7 +139,7 @@ void add_run_options(po::options_description& od, RunOptions& o) {
   od.add_options()("output,o", po::value(&o.out), "output file")("jobs", po::value(&o.jobs), "runs at once")(
       "threads", po::value(&o.threads), "threads in all")("resume", po::bool_switch(&o.resume), "continue")(
       "retry-failed", po::bool_switch(&o.retry_failed), "rerun failed runs")("shard", po::value(&o.shard), "i/N")(
-      "force", po::bool_switch(&o.force), "start over")(
+      "force", po::bool_switch(&o.force), "start over")("spin-up-cache", po::value(&o.spin_up_cache), "DIR")(
       "quiet,q", po::bool_switch(&o.quiet), "no progress, no report")(
       "fail-run", po::value(&o.fail_runs)->composing(), "testing aid: this run fails instead of running")(
       "help,h", "help");
@@ -322,6 +325,7 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
   if (dist) at_once = std::max(1, g_mpi->local_workers());
 #endif
   auto ev = ScenarioEvaluator::create(spec, design, at_once, d);
+  if (ev && !o.spin_up_cache.empty()) ev->set_spin_up_cache(o.spin_up_cache);
   if (!ev) {
     std::cerr << d.format();
     std::cerr << "talentsim: " << d.size() << " problem" << (d.size() == 1 ? "" : "s") << " in the experiment; nothing was run\n";
@@ -380,6 +384,14 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
     if (H5is_library_threadsafe(&safe) < 0 || !safe) {
       std::cerr << "talentsim " << cmd << ": this HDF5 library is not thread-safe, so runs that write files (keep: "
                 << to_string(spec.keep) << ") cannot run " << o.jobs << " at a time: use --jobs 1\n";
+      return kInputError;
+    }
+  }
+  if (!o.spin_up_cache.empty()) {  // runs read and write spin-ups while this thread writes the sweep file
+    hbool_t safe = 0;
+    if (H5is_library_threadsafe(&safe) < 0 || !safe) {
+      std::cerr << "talentsim " << cmd << ": this HDF5 library is not thread-safe, so a sweep cannot keep its spin-ups in "
+                << "files: leave out --spin-up-cache\n";
       return kInputError;
     }
   }

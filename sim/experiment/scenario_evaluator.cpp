@@ -11,6 +11,7 @@
 
 #include "sim/experiment/outcomes.hpp"
 #include "sim/io/output.hpp"
+#include "sim/io/spin_up_cache.hpp"
 #include "sim/model/simulation.hpp"
 
 namespace ts::exp {
@@ -198,31 +199,14 @@ std::unique_ptr<ScenarioEvaluator> ScenarioEvaluator::create(const ExperimentSpe
   return ev;
 }
 
-namespace {
-
-/// What a run's spin-up depends on: its scenario tree without the horizon, the output
-/// settings and the timeline, except the events that shape the start (office_open: offices
-/// that open later exist, closed, from the start).
-std::string spin_up_key(const cfg::Node& tree) {
-  cfg::Node t = tree;
-  t.erase("output");
-  if (cfg::Node* run = t.find("run")) run->erase("steps");
-  if (cfg::Node* events = t.find("events"); events && events->is_seq()) {
-    std::vector<cfg::Node> kept;
-    for (const auto& e : events->seq) {
-      const cfg::Node* type = e.find("type");
-      if (type && type->is_scalar() && type->scalar == "office_open") kept.push_back(e);
-    }
-    events->seq = std::move(kept);
-  }
-  return cfg::to_yaml(t);
-}
-
-}  // namespace
-
 std::unique_ptr<model::Simulation> ScenarioEvaluator::start(const cfg::Node& tree, model::Params params) {
-  if (spin_up_capacity_ == 0 || params.run.spin_up <= 0) return std::make_unique<model::Simulation>(std::move(params));
-  const std::string key = spin_up_key(tree);
+  // Spun up here, or loaded from the folder of spin-ups shared between processes.
+  auto spin_up = [&](model::Params p) {
+    return spin_up_cache_.empty() ? std::make_unique<model::Simulation>(std::move(p))
+                                  : io::SpinUpCache(spin_up_cache_).start(tree, std::move(p)).sim;
+  };
+  if (spin_up_capacity_ == 0 || params.run.spin_up <= 0) return spin_up(std::move(params));
+  const std::string key = io::spin_up_key(tree);
   Spun spun;
   std::promise<std::shared_ptr<const model::Simulation>> mine;
   bool build = false;
@@ -240,7 +224,7 @@ std::unique_ptr<model::Simulation> ScenarioEvaluator::start(const cfg::Node& tre
   }
   if (build) {
     try {
-      mine.set_value(std::make_shared<const model::Simulation>(params));
+      mine.set_value(std::shared_ptr<const model::Simulation>(spin_up(params)));
     } catch (...) {
       mine.set_exception(std::current_exception());
       std::lock_guard<std::mutex> lock(spin_up_mutex_);

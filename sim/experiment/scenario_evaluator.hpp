@@ -50,6 +50,9 @@ class ScenarioEvaluator : public Evaluator {
   std::optional<std::vector<double>> evaluate(const RunSpec& run, int threads, const std::atomic<bool>& stop) override;
   std::size_t outcomes() const override { return spec_->outcomes.size(); }
 
+  /// Spin-ups are also kept in (and loaded from) this folder across processes (io::SpinUpCache).
+  void set_spin_up_cache(std::string dir) { spin_up_cache_ = std::move(dir); }
+
   /// Per-run files: written as dir/name_of(id) (keep: series or full).
   void set_run_files(std::string dir, std::function<std::string(int64_t)> name_of, std::string command_line);
 
@@ -83,6 +86,7 @@ class ScenarioEvaluator : public Evaluator {
   std::mutex spin_up_mutex_;
   std::list<SharedSpinUp> spin_ups_;  ///< most recently used first
   std::size_t spin_up_capacity_ = 0;
+  std::string spin_up_cache_;  ///< a folder of spin-ups shared between processes ("" none)
   const ExperimentSpec* spec_ = nullptr;
   const Design* design_ = nullptr;
   std::vector<Variant> variants_;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 
@@ -57,9 +58,21 @@ struct Loader {
 }  // namespace
 
 void CheckpointIO::save(const std::string& path, const model::Simulation& sim, const RunWriter& writer) {
+  save_impl(path, sim, &writer, "");
+}
+
+void CheckpointIO::save_state(const std::string& path, const model::Simulation& sim, const std::string& key) {
+  save_impl(path, sim, nullptr, key);
+}
+
+void CheckpointIO::save_impl(const std::string& path, const model::Simulation& sim, const RunWriter* writer,
+                             const std::string& key) {
   const fs::path out(path);
   const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
-  const std::string tmp = (dir / ("." + out.filename().string() + ".partial-" + std::to_string(getpid()))).string();
+  // Unique to this process and call: runs of a sweep may save the same spin-up at once (SpinUpCache).
+  static std::atomic<uint64_t> calls{0};
+  const std::string tmp = (dir / ("." + out.filename().string() + ".partial-" + std::to_string(getpid()) + "-" +
+                                  std::to_string(calls.fetch_add(1)))).string();
   std::error_code ec;
   fs::remove(tmp, ec);
   try {
@@ -72,11 +85,20 @@ void CheckpointIO::save(const std::string& path, const model::Simulation& sim, c
       root.attr("version", std::string(TALENTSIM_VERSION));
       root.attr("git_commit", std::string(TALENTSIM_GIT_COMMIT));
       root.attr("step", int64_t(sim.t()));
-      // Absolute: `resume` may run from another directory.
-      root.attr("output", fs::absolute(writer.final_path()).lexically_normal().string());
-      root.attr("output_temp", fs::absolute(writer.temp_path()).lexically_normal().string());
-      root.attr("run_id", writer.run_id());
-      root.attr("event_rows", writer.event_rows());
+      if (writer) {
+        // Absolute: `resume` may run from another directory.
+        root.attr("output", fs::absolute(writer->final_path()).lexically_normal().string());
+        root.attr("output_temp", fs::absolute(writer->temp_path()).lexically_normal().string());
+        root.attr("run_id", writer->run_id());
+        root.attr("event_rows", writer->event_rows());
+      } else {
+        root.attr("output", std::string());
+        root.attr("output_temp", std::string());
+        root.attr("run_id", std::string());
+        root.attr("event_rows", int64_t(0));
+      }
+      root.attr("state_key", key);
+      hash.add(key.data(), key.size());
       const std::string params = cfg::to_yaml(model::dump_params(sim.params()));
       root.write_string("params_yaml", params);
       hash.add(params.data(), params.size());
@@ -107,9 +129,12 @@ void CheckpointIO::save(const std::string& path, const model::Simulation& sim, c
       {
         auto g = root.group("writer");
         Saver s{g, hash};
-        std::vector<int64_t> marks(writer.mark_steps_.begin(), writer.mark_steps_.end()), reg, firm;
-        for (const auto& x : writer.region_years_) reg.insert(reg.end(), x.begin(), x.end());
-        for (const auto& x : writer.firm_years_) firm.insert(firm.end(), x.begin(), x.end());
+        std::vector<int64_t> marks, reg, firm;
+        if (writer) {
+          marks.assign(writer->mark_steps_.begin(), writer->mark_steps_.end());
+          for (const auto& x : writer->region_years_) reg.insert(reg.end(), x.begin(), x.end());
+          for (const auto& x : writer->firm_years_) firm.insert(firm.end(), x.begin(), x.end());
+        }
         s("mark_steps", marks);
         s("region_years", reg);
         s("firm_years", firm);
@@ -138,6 +163,9 @@ Resumed CheckpointIO::load(const std::string& path) {
       throw CheckpointError("'" + path + "' has checkpoint format " + std::to_string(root.attr_int("format")) +
                             "; this talentsim reads format " + std::to_string(kFormat));
     Hash hash;
+    // A run's checkpoint has an empty key (files saved before save_state() existed have none).
+    if (root.has_attr("state_key")) res.key = root.attr_string("state_key");
+    hash.add(res.key.data(), res.key.size());
     const std::string params_yaml = root.read_string("params_yaml");
     hash.add(params_yaml.data(), params_yaml.size());
     cfg::Diagnostics d;

@@ -140,6 +140,64 @@ TEST_CASE("cli: an interrupted run with checkpoints resumes where it stopped and
   CHECK_MESSAGE(same_data(full, part, diff), "first difference: " << diff);
 }
 
+TEST_CASE("cli: spin-up cache: a run that loads its spin-up equals one that simulates it, and the key decides who shares") {
+  // --spin-up-cache DIR: the first run saves its spin-up, the next ones with the same scenario
+  // before its start (any horizon, any timeline after it), seed and program load it. Results
+  // must be exactly those of a run without the cache; a damaged file is ignored and replaced.
+  test::TempDir d;
+  const std::string cache = d / "cache", base = " --quiet --threads 2 --set run.spin_up=36";
+  auto files = [&] {
+    std::set<std::string> out;
+    if (fs::exists(cache))
+      for (const auto& e : fs::directory_iterator(cache)) out.insert(e.path().filename().string());
+    return out;
+  };
+  REQUIRE(test::run(tsim("run " + kSmall + " -o " + d / "plain.h5" + base)).code == 0);
+  CHECK(files().empty());
+  auto miss = test::run(tsim("run " + kSmall + " -o " + d / "miss.h5 --threads 2 --set run.spin_up=36 --spin-up-cache " + cache));
+  REQUIRE_MESSAGE(miss.code == 0, miss.out);
+  CHECK(miss.out.find("spin-up saved to the cache") != std::string::npos);
+  REQUIRE(files().size() == 1);
+  auto hit = test::run(tsim("run " + kSmall + " -o " + d / "hit.h5 --threads 1 --set run.spin_up=36 --spin-up-cache " + cache));
+  REQUIRE_MESSAGE(hit.code == 0, hit.out);
+  CHECK(hit.out.find("spin-up of 36 months from the cache") != std::string::npos);
+  std::string diff;
+  CHECK_MESSAGE(same_data(d / "plain.h5", d / "miss.h5", diff), "first difference: " << diff);
+  CHECK_MESSAGE(same_data(d / "plain.h5", d / "hit.h5", diff), "first difference: " << diff);
+  // Another horizon and a timeline after the start share the spin-up (and still equal a run
+  // without the cache); another seed or a setting before the start does not.
+  const std::string later = " --steps 10 --set 'events[1].value=200000'";  // the petition fee set at step 3
+  REQUIRE(test::run(tsim("run " + kSmall + " -o " + d / "later_plain.h5" + base + later)).code == 0);
+  auto shared = test::run(tsim("run " + kSmall + " -o " + d / "later.h5" + base + later + " --spin-up-cache " + cache));
+  REQUIRE_MESSAGE(shared.code == 0, shared.out);
+  CHECK(files().size() == 1);
+  CHECK_MESSAGE(same_data(d / "later_plain.h5", d / "later.h5", diff), "first difference: " << diff);
+  REQUIRE(test::run(tsim("run " + kSmall + " -o " + d / "seed.h5" + base + " --seed 5 --spin-up-cache " + cache)).code == 0);
+  CHECK(files().size() == 2);
+  REQUIRE(test::run(tsim("run " + kSmall + " -o " + d / "lambda.h5" + base + " --set market.lambda1=0.05 --spin-up-cache " + cache)).code == 0);
+  CHECK(files().size() == 3);
+  // A damaged file is ignored (the run spins up and equals the plain run) and replaced.
+  for (const auto& name : files()) {
+    const std::string f = (fs::path(cache) / name).string();
+    std::fstream io(f, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(std::streamoff(fs::file_size(f) / 2));
+    const char junk[64] = "this is not what was written here, not at all, no it is not!!";
+    io.write(junk, sizeof junk);
+  }
+  auto damaged = test::run(tsim("run " + kSmall + " -o " + d / "damaged.h5 --threads 2 --set run.spin_up=36 --spin-up-cache " + cache));
+  REQUIRE_MESSAGE(damaged.code == 0, damaged.out);
+  CHECK(damaged.out.find("ignored") != std::string::npos);
+  CHECK(damaged.out.find("spin-up saved to the cache") != std::string::npos);
+  CHECK_MESSAGE(same_data(d / "plain.h5", d / "damaged.h5", diff), "first difference: " << diff);
+  auto again = test::run(tsim("run " + kSmall + " -o " + d / "again.h5 --threads 2 --set run.spin_up=36 --spin-up-cache " + cache));
+  CHECK(again.out.find("from the cache") != std::string::npos);
+  CHECK_MESSAGE(same_data(d / "plain.h5", d / "again.h5", diff), "first difference: " << diff);
+  // Without a spin-up there is nothing to keep.
+  test::TempDir e;
+  REQUIRE(test::run(tsim("run " + kSmall + " -o " + e / "none.h5 --quiet --set run.spin_up=0 --spin-up-cache " + e / "c")).code == 0);
+  CHECK_FALSE(fs::exists(e / "c"));
+}
+
 TEST_CASE("cli: a damaged checkpoint is refused clearly") {
   test::TempDir d;
   const std::string out = d / "x.h5", ck = d / "x.ckpt";

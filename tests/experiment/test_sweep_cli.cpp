@@ -317,4 +317,38 @@ TEST_CASE("sweep: runs that share a spin-up give the same results and files as r
     ++compared;
   }
   CHECK(compared == 6);
+  // Spin-ups kept in a folder between processes (--spin-up-cache): the first sweep saves the six
+  // spin-ups it needs (three starts, as the variants replace small.yaml's timeline and its
+  // office_open, × two seeds), the second loads them; both give the same file as runs with their
+  // own spin-ups.
+  const std::string cache = dir / "cache";
+  std::map<std::string, fs::file_time_type> saved;  // the warm sweep loads them: nothing is written again
+  for (const std::string name : {"cold", "warm"}) {
+    CAPTURE(name);
+    fs::create_directories(dir / name);
+    const auto r = ts::test::run("TALENTSIM_SHARED_SPIN_UP=0 " + q(ts::test::binary()) + " sweep " + q(dir / "exp.yaml") +
+                                 " -o " + q(dir / name + "/out.h5") + " --jobs 2 --threads 2 --quiet --spin-up-cache " + q(cache));
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    const auto z = contents(dir / name + "/out.h5");
+    REQUIRE(z.size() == y.size());
+    for (const auto& [key, v] : z) {
+      CAPTURE(key);
+      if (key.find("fingerprint") != std::string::npos || key.find("runs_dir") != std::string::npos) continue;
+      REQUIRE(y.count(key));
+      CHECK(same_values(v, y.at(key)));
+    }
+    std::vector<std::string> kept;
+    for (const auto& e : fs::directory_iterator(cache)) kept.push_back(e.path().filename().string());
+    CHECK_MESSAGE(kept.size() == 6, doctest::toString(kept.size()) << " files: " << [&] {
+      std::string all;
+      for (const auto& k : kept) all += k + " ";
+      return all;
+    }());
+    for (const auto& k : kept) {
+      const auto t = fs::last_write_time(fs::path(cache) / k);
+      if (name == std::string("warm")) CHECK(saved[k] == t);
+      saved[k] = t;
+    }
+  }
 }
