@@ -37,6 +37,7 @@
 #include "bench_support.hpp"
 #include "sim/engine/parallel.hpp"
 #include "sim/io/output.hpp"
+#include "sim/io/spin_up_cache.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -60,6 +61,7 @@ struct Options {
   std::string headcount_scale = "1";
   std::vector<std::string> sets;
   std::string with_output;
+  std::string spin_up_cache;  ///< io::SpinUpCache folder ("" none): init loads a saved spin-up
   bool keep_output = false;
   bool sync_output = false;
   std::string json;
@@ -225,7 +227,8 @@ ConfigResult run_config(const Options& o, int64_t n, int threads, const std::str
     r.rss_before_init = double(ts::bench::current_rss_bytes());
     t0 = clk::now();
     double c0 = ts::bench::process_cpu_seconds();
-    auto sim = std::make_unique<Simulation>(sc->params);
+    auto sim = o.spin_up_cache.empty() ? std::make_unique<Simulation>(sc->params)
+                                       : ts::io::SpinUpCache(o.spin_up_cache).start(sc->tree, sc->params).sim;
     r.init_seconds = seconds_since(t0);
     r.cpu_init_seconds = ts::bench::process_cpu_seconds() - c0;
     r.rss_after_init = double(ts::bench::current_rss_bytes());
@@ -364,6 +367,7 @@ std::vector<std::string> child_common_args(const Options& o, const std::string& 
                                 o.firms_scale, "--headcount-scale", o.headcount_scale, "--result", result, "--quiet"};
   for (const auto& s : o.sets) a.insert(a.end(), {"--set", s});
   if (!o.with_output.empty()) a.insert(a.end(), {"--with-output", o.with_output});
+  if (!o.spin_up_cache.empty()) a.insert(a.end(), {"--spin-up-cache", o.spin_up_cache});
   if (o.keep_output) a.push_back("--keep-output");
   if (o.sync_output) a.push_back("--sync-output");
   a.insert(a.end(), {"--reference-floats", std::to_string(int64_t(o.ref_floats)), "--reference-passes",
@@ -567,6 +571,9 @@ int main(int argc, char** argv) {
       "set", po::value(&o.sets)->composing(), "extra scenario override key.path=value (repeatable)")(
       "with-output", po::value(&o.with_output), "also write the HDF5 run file (io::RunWriter) into DIR and time it")(
       "keep-output", po::bool_switch(&o.keep_output), "keep the HDF5 files written with --with-output")(
+      "spin-up-cache", po::value(&o.spin_up_cache),
+      "keep spin-ups in DIR (as `talentsim run --spin-up-cache`): init loads the configuration's spin-up when DIR "
+      "has it, else simulates and saves it")(
       "sync-output", po::bool_switch(&o.sync_output),
       "with --with-output: append each step's rows on the stepping thread instead of a background thread")(
       "json", po::value(&o.json), "write every number and the machine description to FILE")(
