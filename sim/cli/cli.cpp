@@ -392,6 +392,11 @@ int cmd_resume(const std::vector<std::string>& args) {
     std::cerr << "talentsim resume: " << e.what() << "\n";
     return kInputError;
   }
+  if (!res.key.empty()) {
+    std::cerr << "talentsim resume: '" << path << "' holds a kept spin-up (--spin-up-cache), not a run's checkpoint: "
+              << "there is no run to resume\n";
+    return kInputError;
+  }
   auto& sim = *res.sim;
   if (check) sim.set_checking(true);
   std::signal(SIGINT, on_signal);

@@ -81,7 +81,7 @@ SpinUpCache::Started SpinUpCache::start(const cfg::Node& tree, model::Params par
       Resumed r = CheckpointIO::load(file);
       if (r.key != key) throw CheckpointError("it holds another spin-up (a different scenario, seed or program)");
       if (r.sim->t() != 0) throw CheckpointError("it is not at step 0");
-      out.sim = std::make_unique<model::Simulation>(*r.sim, std::move(params));
+      out.sim = std::make_unique<model::Simulation>(std::move(*r.sim), std::move(params));
       out.note = "spin-up of " + std::to_string(out.sim->params().run.spin_up) + " months from the cache: " + file;
       return out;
     } catch (const std::exception& e) {

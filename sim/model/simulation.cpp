@@ -27,6 +27,11 @@ Simulation::Simulation(const Simulation& spun, Params params) : s_(spun.s_) {
   s_.params = std::move(params);
 }
 
+Simulation::Simulation(Simulation&& spun, Params params) : s_(std::move(spun.s_)) {
+  if (s_.world.step != 0) throw std::logic_error("Simulation: a shared spin-up must be at step 0, not " + std::to_string(s_.world.step));
+  s_.params = std::move(params);
+}
+
 Simulation::Simulation(Params params, RestoreTag) {
   s_.params = std::move(params);
   s_.start_month = s_.params.start_month_index();

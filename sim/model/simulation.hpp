@@ -40,6 +40,8 @@ class Simulation {
   /// (run.steps) and the output settings (the spin-up records and logs nothing). The caller
   /// guarantees that (ScenarioEvaluator keys its shared spin-ups by everything else).
   Simulation(const Simulation& spun, Params params);
+  /// The same, taking `spun`'s state instead of copying it (a spin-up loaded for one run).
+  Simulation(Simulation&& spun, Params params);
 
   /// Runs phases 1–10 for the current step and advances the clock.
   void step();

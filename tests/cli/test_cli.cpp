@@ -158,6 +158,10 @@ TEST_CASE("cli: spin-up cache: a run that loads its spin-up equals one that simu
   REQUIRE_MESSAGE(miss.code == 0, miss.out);
   CHECK(miss.out.find("spin-up saved to the cache") != std::string::npos);
   REQUIRE(files().size() == 1);
+  // A kept spin-up is not a run's checkpoint: resume refuses it.
+  auto resume = test::run(tsim("resume " + (fs::path(cache) / *files().begin()).string() + " --quiet"));
+  CHECK(resume.code == 2);
+  CHECK_MESSAGE(resume.out.find("kept spin-up") != std::string::npos, resume.out);
   auto hit = test::run(tsim("run " + kSmall + " -o " + d / "hit.h5 --threads 1 --set run.spin_up=36 --spin-up-cache " + cache));
   REQUIRE_MESSAGE(hit.code == 0, hit.out);
   CHECK(hit.out.find("spin-up of 36 months from the cache") != std::string::npos);
