@@ -379,21 +379,18 @@ int run_experiment(const ExperimentSpec& spec, const RunOptions& o, const std::s
     }
     return kOk;
   }
-  if (info.runs_dir.size() && o.jobs > 1 && !dist) {
-    hbool_t safe = 0;
-    if (H5is_library_threadsafe(&safe) < 0 || !safe) {
-      std::cerr << "talentsim " << cmd << ": this HDF5 library is not thread-safe, so runs that write files (keep: "
-                << to_string(spec.keep) << ") cannot run " << o.jobs << " at a time: use --jobs 1\n";
-      return kInputError;
-    }
+  // Files written by runs beside this thread's writes to the sweep file need a thread-safe HDF5.
+  hbool_t safe = 0;
+  const bool threadsafe = H5is_library_threadsafe(&safe) >= 0 && safe;
+  if (!threadsafe && info.runs_dir.size() && o.jobs > 1 && !dist) {
+    std::cerr << "talentsim " << cmd << ": this HDF5 library is not thread-safe, so runs that write files (keep: "
+              << to_string(spec.keep) << ") cannot run " << o.jobs << " at a time: use --jobs 1\n";
+    return kInputError;
   }
-  if (!o.spin_up_cache.empty()) {  // runs read and write spin-ups while this thread writes the sweep file
-    hbool_t safe = 0;
-    if (H5is_library_threadsafe(&safe) < 0 || !safe) {
-      std::cerr << "talentsim " << cmd << ": this HDF5 library is not thread-safe, so a sweep cannot keep its spin-ups in "
-                << "files: leave out --spin-up-cache\n";
-      return kInputError;
-    }
+  if (!threadsafe && !o.spin_up_cache.empty()) {  // runs read and write spin-ups while this thread writes the sweep file
+    std::cerr << "talentsim " << cmd << ": this HDF5 library is not thread-safe, so a sweep cannot keep its spin-ups in "
+              << "files: leave out --spin-up-cache\n";
+    return kInputError;
   }
   ev->set_run_files(info.runs_dir, [&info](int64_t id) { return info.run_file(id); }, command_line);
   std::unique_ptr<Evaluator> failing;

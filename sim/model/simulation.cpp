@@ -22,10 +22,7 @@ Simulation::Simulation(Params params, const SpinUpProgress& progress) {
   phase_seconds_.fill(0.0);
 }
 
-Simulation::Simulation(const Simulation& spun, Params params) : s_(spun.s_) {
-  if (spun.t() != 0) throw std::logic_error("Simulation: a shared spin-up must be at step 0, not " + std::to_string(spun.t()));
-  s_.params = std::move(params);
-}
+Simulation::Simulation(const Simulation& spun, Params params) : Simulation(Simulation(spun), std::move(params)) {}
 
 Simulation::Simulation(Simulation&& spun, Params params) : s_(std::move(spun.s_)) {
   if (s_.world.step != 0) throw std::logic_error("Simulation: a shared spin-up must be at step 0, not " + std::to_string(s_.world.step));
