@@ -85,13 +85,6 @@ void write_all(int fd, const std::string& s, const std::string& path) {
 
 }  // namespace
 
-uint64_t fnv1a(const std::string& s, uint64_t h) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 Journal::~Journal() {
   if (fd_ >= 0) ::close(fd_);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/engine/hash.hpp"
 #include "sim/experiment/executor.hpp"
 
 namespace ts::exp {
@@ -57,7 +58,7 @@ class Journal {
   std::string path_;
 };
 
-/// FNV-1a, 64 bits.
-uint64_t fnv1a(const std::string& s, uint64_t h = 0xcbf29ce484222325ull);
+/// FNV-1a, 64 bits, from the standard basis (engine/hash.hpp).
+using engine::fnv1a;
 
 }  // namespace ts::exp

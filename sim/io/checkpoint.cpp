@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "sim/engine/hash.hpp"
 #include "sim/io/h5.hpp"
 #include "sim/config/yaml_tree.hpp"
 #include "sim/model/init.hpp"
@@ -18,13 +19,11 @@ constexpr int64_t kFormat = 2;  // 2: absolute output paths and the run id
 
 namespace {
 
-/// FNV-1a over every byte saved, to refuse damaged checkpoints.
+/// FNV-1a over every byte saved, to refuse damaged checkpoints (from the short basis, as
+/// every checkpoint so far: engine/hash.hpp).
 struct Hash {
-  uint64_t h = 1469598103934665603ull;
-  void add(const void* p, std::size_t n) {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-  }
+  uint64_t h = engine::kFnvBasisShort;
+  void add(const void* p, std::size_t n) { h = engine::fnv1a(p, n, h); }
 };
 
 struct Saver {

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <vector>
 
+#include "sim/engine/hash.hpp"
 #include "sim/io/checkpoint.hpp"
 #include "talentsim_version.hpp"
 
@@ -13,11 +14,6 @@ namespace ts::io {
 namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t fnv1a(const char* p, std::size_t n, uint64_t h = 1469598103934665603ull) {
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ uint64_t(static_cast<unsigned char>(p[i]))) * 1099511628211ull;
-  return h;
-}
 
 std::string hex16(uint64_t h) {
   char buf[17];
@@ -32,9 +28,9 @@ const std::string& program_identity() {
     std::string s = std::string("talentsim ") + TALENTSIM_VERSION + " " + TALENTSIM_GIT_COMMIT;
     std::ifstream exe("/proc/self/exe", std::ios::binary);
     if (exe) {
-      uint64_t h = 1469598103934665603ull;
+      uint64_t h = engine::kFnvBasisShort;
       std::vector<char> buf(1 << 20);
-      while (exe.read(buf.data(), std::streamsize(buf.size())) || exe.gcount() > 0) h = fnv1a(buf.data(), std::size_t(exe.gcount()), h);
+      while (exe.read(buf.data(), std::streamsize(buf.size())) || exe.gcount() > 0) h = engine::fnv1a(buf.data(), std::size_t(exe.gcount()), h);
       s += " executable " + hex16(h);
     }
     return s;
@@ -63,7 +59,7 @@ std::string spin_up_key(const cfg::Node& tree) {
 std::string SpinUpCache::full_key(const cfg::Node& tree) { return program_identity() + "\n" + spin_up_key(tree); }
 
 std::string SpinUpCache::file_for(const std::string& key) const {
-  return (fs::path(dir_) / ("spin-up-" + hex16(fnv1a(key.data(), key.size())) + ".ckpt")).string();
+  return (fs::path(dir_) / ("spin-up-" + hex16(engine::fnv1a(key, engine::kFnvBasisShort)) + ".ckpt")).string();
 }
 
 SpinUpCache::Started SpinUpCache::start(const cfg::Node& tree, model::Params params,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/config/schema.hpp"
+#include "sim/engine/hash.hpp"
 #include "sim/model/calibration.hpp"
 #include "sim/model/stats.hpp"
 
@@ -456,8 +457,8 @@ std::string CalibrationSpec::digest() const {
     os << "parameter " << p.key << " " << fmt6(p.min) << " " << fmt6(p.max) << (p.log ? " log" : "")
        << (p.integer ? " integer" : "") << "\n";
   for (const auto& t : targets) os << "target " << t.name << ": " << t.describe(0) << " = " << fmt6(t.value) << " sd " << fmt6(t.source_sd) << "\n";
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : os.str()) h = (h ^ c) * 1099511628211ull;
+  // The short basis, as every overlay written so far (engine/hash.hpp).
+  const uint64_t h = engine::fnv1a(os.str(), engine::kFnvBasisShort);
   char b[20];
   std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
   return b;
