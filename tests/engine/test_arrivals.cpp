@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "sim/engine/arrivals.hpp"
@@ -68,4 +69,25 @@ TEST_CASE("arrivals: a slot whose probabilities exceed the bound is refused, not
   CHECK(arrivals.which(0.049, {0.02, 0.04}) == -1);
   CHECK_THROWS_AS((void)arrivals.which(0.01, {0.02, 0.06}), std::logic_error);
   CHECK_THROWS_AS((void)arrivals.which(0.01, {0.2}), std::logic_error);
+}
+
+TEST_CASE("arrivals: the batched walk gives the plain loop's candidates and draws, at every bound and range") {
+  // for_each draws the gaps and u's of 16 candidates ahead; for_each_plain one at a time.
+  // Both must visit the same slots with the same u, bit for bit, including ranges that end
+  // inside a batch, empty and one-slot ranges, and the bounds 0 and 1.
+  for (const double q : {0.0, 1e-4, 0.003, 0.05, 0.2, 0.5, 0.97, 1.0}) {
+    const engine::Arrivals arrivals(q);
+    for (const auto& [b, e] : std::vector<std::pair<std::size_t, std::size_t>>{
+             {0, 16384}, {100, 20000}, {7, 8}, {5, 5}, {0, 33}, {3, 200000}}) {
+      CAPTURE(q);
+      CAPTURE(b);
+      CAPTURE(e);
+      std::vector<std::pair<std::size_t, double>> batched, plain;
+      rng::Stream s1(11, 2, b * 7 + e, rng::Purpose::Test), s2 = s1;
+      arrivals.for_each(s1, b, e, [&](std::size_t i, double u) { batched.emplace_back(i, u); });
+      arrivals.for_each_plain(s2, b, e, [&](std::size_t i, double u) { plain.emplace_back(i, u); });
+      CHECK(batched == plain);
+      if (q > 0.01 && e - b > 1000) CHECK(batched.size() > 10);  // the comparison compared something
+    }
+  }
 }
