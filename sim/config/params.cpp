@@ -141,6 +141,8 @@ const EnumName<FirmKind> kFirmKinds[] = {{FirmKind::FrontierLab, "frontier_lab"}
                                          {FirmKind::Startup, "startup"},
                                          {FirmKind::Academia, "academia"}};
 const EnumName<LotteryRule> kLotteryRules[] = {{LotteryRule::Uniform, "uniform"}, {LotteryRule::WageWeighted, "wage_weighted"}};
+const EnumName<CapExemptTalent> kCapExemptTalent[] = {
+    {CapExemptTalent::None, "none"}, {CapExemptTalent::Top, "top"}, {CapExemptTalent::Elite, "elite"}};
 const EnumName<RetentionRule> kRetention[] = {
     {RetentionRule::None, "none"}, {RetentionRule::Match, "match"}, {RetentionRule::Bertrand, "bertrand"}};
 const EnumName<PayRule> kPayRules[] = {{PayRule::Posted, "posted"}, {PayRule::Valuation, "valuation"}};
@@ -172,6 +174,7 @@ const char* to_string(FirmKind k) { return name_of(kFirmKinds, k); }
 const char* to_string(RetentionRule r) { return name_of(kRetention, r); }
 const char* to_string(PayRule r) { return name_of(kPayRules, r); }
 const char* to_string(LotteryRule r) { return name_of(kLotteryRules, r); }
+const char* to_string(CapExemptTalent t) { return name_of(kCapExemptTalent, t); }
 const char* to_string(EventType t) { return name_of(kEventTypes, t); }
 
 // ----------------------------------------------------------------- descriptions
@@ -222,6 +225,9 @@ void describe(V& v, RegionParams& p) {
            "cap lottery: uniform (one entry per petition) or wage_weighted (a petition at wage level I, II, III or IV "
            "of the offered pay enters 1, 2, 3 or 4 times; DHS rule effective 2026-02-27, FY2027 season) [P7]");
   v.obj("wage_levels", p.wage_levels, "wage_weighted lottery: the pay thresholds of wage levels II, III and IV [P7][S]");
+  v.choice("cap_exempt_talent", p.cap_exempt_talent, kCapExemptTalent,
+           "whose petitions skip the cap and its lottery by their talent, as with a visa for extraordinary ability "
+           "(the uncapped O-1 in the US): none, top (the top tier and the elite) or elite [S]");
   v.num("petition_fee", p.petition_fee, 0, kMoney, "USD fee per new work-visa petition, paid by the firm [P3]");
   v.num("visa_months", p.visa_months, 1, 600, "length of a work visa in months [P4]");
   v.num("max_renewals", p.max_renewals, 0, 100, "renewals allowed [P4]");

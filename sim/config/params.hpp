@@ -61,6 +61,12 @@ struct VisaOverride {
 /// or entries by the wage level of the offered pay (level I … IV: 1 … 4 entries).
 enum class LotteryRule : uint8_t { Uniform, WageWeighted };
 
+/// Whose petitions bypass the destination's cap and lottery by their talent: nobody, or the
+/// researchers of the top tier (top and elite) or of the elite only. The visa for
+/// extraordinary ability, uncapped (the O-1 in the US, 8 U.S.C. 1101(a)(15)(O)) [S]. Values are
+/// the tier codes (Top = 1, Elite = 2).
+enum class CapExemptTalent : uint8_t { None = 0, Top = 1, Elite = 2 };
+
 /// Annual pay (USD) from which an offer is at wage level II, III and IV (below level II: level I),
 /// for the wage-weighted lottery [P7][S].
 struct WageLevels {
@@ -81,6 +87,7 @@ struct RegionParams {
   double lottery_selection = 1.0;  ///< chance an entry wins the economy-wide lottery [P2]
   LotteryRule lottery = LotteryRule::Uniform;  ///< one entry per petition, or by wage level [P7]
   WageLevels wage_levels;          ///< pay thresholds of wage levels II–IV (wage_weighted)
+  CapExemptTalent cap_exempt_talent = CapExemptTalent::None;  ///< tiers whose petitions skip cap and lottery [S]
   double petition_fee = 0.0;       ///< USD the sponsoring firm pays per new petition
   int visa_months = 36;            ///< length of a work visa
   int max_renewals = 1;            ///< renewals allowed before permanent residency is required
@@ -329,6 +336,7 @@ const char* to_string(FirmKind k);
 const char* to_string(RetentionRule r);
 const char* to_string(PayRule r);
 const char* to_string(LotteryRule r);
+const char* to_string(CapExemptTalent t);
 const char* to_string(EventType t);
 
 }  // namespace ts::model

@@ -150,12 +150,18 @@ inline int visa_need(const State& s, std::size_t i, int dest) {
   }
   return 2;
 }
+/// Whether researcher i's petitions to `dest` skip its cap and lottery by talent (the tier the
+/// destination's cap_exempt_talent names, or a higher one).
+inline bool cap_exempt_by_talent(const State& s, std::size_t i, int dest) {
+  const auto x = s.params.regions[dest].cap_exempt_talent;
+  return x != CapExemptTalent::None && s.world.r.tier[i] >= uint8_t(x);
+}
 /// visa_risk of MODEL.md §3: the chance a move to `dest` fails for lack of a visa, plus a
 /// cost per month of waiting (0 without a new petition).
 inline double visa_risk(const State& s, std::size_t i, int dest) {
   if (visa_need(s, i, dest) < 2) return 0.0;
   const auto& rule = s.visa_rule(dest, s.world.r.origin[i]);
-  const double sel = rule.capped ? s.world.reg.selection_estimate[dest] : 1.0;
+  const double sel = rule.capped && !cap_exempt_by_talent(s, i, dest) ? s.world.reg.selection_estimate[dest] : 1.0;
   return (1.0 - rule.approval * sel) + s.params.market.utility.wait_cost * rule.processing_months;
 }
 

@@ -192,8 +192,10 @@ void Visa::run(State& s) {
         const int dest = r.pending_region[i];
         const auto& rule = s.visa_rule(dest, r.origin[i]);
         // Universities are cap-exempt [P2]; so are relocations with the same employer
-        // (intra-company transfers use an uncapped visa, the L-1 in the US).
-        const bool exempt = FirmKind(F.kind[r.pending_firm[i]]) == FirmKind::Academia || r.pending_kind[i] == 2;
+        // (intra-company transfers use an uncapped visa, the L-1 in the US), and, where the
+        // destination says so, researchers of its cap_exempt_talent tiers (the O-1 in the US).
+        const bool exempt = FirmKind(F.kind[r.pending_firm[i]]) == FirmKind::Academia || r.pending_kind[i] == 2 ||
+                            cap_exempt_by_talent(s, i, dest);
         if (rule.capped && !exempt) {
           const LotteryDraw lot = draws.visa_lottery(r.uid[i]);
           ++rs.cap_applied[dest];

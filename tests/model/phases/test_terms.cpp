@@ -43,6 +43,34 @@ TEST_CASE("model: utility is a ln pay + c ln(1 + compute) + g prestige + h home 
   CHECK(model::utility(sim.state(), nullptr, 0, kNoFirm, CN, 30000, false, 0) == doctest::Approx(2 * std::log(30000.0) + h));
 }
 
+TEST_CASE("model: visa_risk counts the cap lottery, except for the tiers the destination exempts by talent") {
+  // US rule for CN: approval 0.8, processing 0, capped, lottery selection 0.3 (the estimate at
+  // the start) ⇒ risk 1 − 0.8·0.3 = 0.76; a researcher of an exempt tier ⇒ 1 − 0.8 = 0.2.
+  // Researcher 0 regular (θ 1), 1 top (θ 50), 2 elite (θ 1000): top_share 0.4, elite_share 0.2 of 5.
+  for (const std::string exempt : {"none", "top", "elite"}) {
+    CAPTURE(exempt);
+    const std::string regions = "  US: {lottery_selection: 0.3, cap_exempt_talent: " + exempt +
+                                ", visa: {approval: 0.8, processing_months: 0, capped: true}}\n"
+                                "  CN: {pay_level: 1}\n";
+    auto sim = make(scenario(regions, "  - {name: Lab, hq: US, headcount: 10}\n"),
+                    {"population.researchers=5", "market.top_share=0.4", "market.elite_share=0.2"});
+    const int US = sim.params().region_index("US"), CN = sim.params().region_index("CN");
+    const float talent[] = {1.f, 50.f, 1000.f, 0.5f, 0.6f};
+    for (std::size_t i = 0; i < 5; ++i) put(sim, i, {.origin = CN, .location = CN, .talent = talent[i]});
+    begin(sim);
+    sim.events();
+    sim.demography();  // the tiers of this step
+    REQUIRE(sim.world().r.tier[0] == model::Regular);
+    REQUIRE(sim.world().r.tier[1] == model::Top);
+    REQUIRE(sim.world().r.tier[2] == model::Elite);
+    const double capped = 1 - 0.8 * 0.3, uncapped = 1 - 0.8;
+    CHECK(model::visa_risk(sim.state(), 0, US) == doctest::Approx(capped));
+    CHECK(model::visa_risk(sim.state(), 1, US) == doctest::Approx(exempt == "top" ? uncapped : capped));
+    CHECK(model::visa_risk(sim.state(), 2, US) == doctest::Approx(exempt == "none" ? capped : uncapped));
+    CHECK(model::visa_risk(sim.state(), 2, CN) == 0.0);
+  }
+}
+
 TEST_CASE("model: the pay schedule is base · regional pay level · θ^elasticity, for every elasticity") {
   // MODEL.md's standard pay w = base · level_region · θ^e, evaluated for offers and counteroffers.
   // Elasticities 0 and 1 (the textbook reductions and the leading labs) take a shortcut past

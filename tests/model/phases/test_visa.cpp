@@ -458,3 +458,46 @@ TEST_CASE("model: under the wage-weighted lottery well-paid petitions lose less 
   CHECK(std::abs(double(weighted) - 96.04) <= 4 * std::sqrt(400 * 0.2401 * 0.7599));
   for (std::size_t i = 0; i < 400; ++i) CHECK(lost_w[i] <= lost_u[i]);
 }
+
+TEST_CASE("model: with cap_exempt_talent the top tier's petitions skip the lottery; the others' are drawn as before") {
+  // 400 CN researchers in CN with talents spread 1 … 400 (top tier the best 20%, elite 5%) accept a US offer (λ0 = 1). Approval 1,
+  // no annual cap, one lottery entry wins with 0.3. Without the exemption each petition loses
+  // with 0.7, whatever the tier; with cap_exempt_talent: top no researcher of the top tier or
+  // the elite loses, and the regular tier's petitions lose exactly as in the first run (the
+  // lottery's draw is keyed by seed, step and researcher). With `elite` only the elite is spared.
+  auto run = [](const std::string& exempt) {
+    const std::string regions = "  US: {lottery_selection: 0.3, cap_exempt_talent: " + exempt +
+                                ", visa: {approval: 1, processing_months: 0, capped: true}}\n"
+                                "  CN: {pay_level: 1}\n";
+    auto sim = make(scenario(regions, "  - {name: USLab, hq: US, headcount: 1000, pay: {base: 500000}}\n"),
+                    {"population.researchers=400", "market.lambda0=1", "market.top_share=0.2", "market.elite_share=0.05"});
+    const int CN = sim.params().region_index("CN");
+    for (std::size_t i = 0; i < 400; ++i) put(sim, i, {.origin = CN, .location = CN, .talent = 1.f + float(i)});
+    sim.step();
+    CHECK(visa_stat(sim, CN, model::kVisaApplications) == 400);
+    std::vector<int> lost(400, 0), tier(400, 0);
+    for (const auto& e : sim.stats().log)
+      if (e.kind == uint8_t(LogKind::VisaLotteryLost)) lost[std::size_t(e.uid)] = 1;
+    for (std::size_t i = 0; i < 400; ++i) tier[std::size_t(sim.world().r.uid[i])] = sim.world().r.tier[i];
+    return std::pair{lost, tier};
+  };
+  const auto [lost_none, tier] = run("none");
+  const auto [lost_top, tier_top] = run("top");
+  const auto [lost_elite, tier_elite] = run("elite");
+  CHECK(tier_top == tier);
+  int top = 0, elite = 0, top_lost_before = 0;
+  for (std::size_t i = 0; i < 400; ++i) {
+    CAPTURE(i);
+    top += tier[i] >= model::Top;
+    elite += tier[i] == model::Elite;
+    top_lost_before += tier[i] >= model::Top && lost_none[i];
+    CHECK(lost_top[i] == (tier[i] >= model::Top ? 0 : lost_none[i]));
+    CHECK(lost_elite[i] == (tier[i] == model::Elite ? 0 : lost_none[i]));
+  }
+  // The check compared something: some researchers are in each tier, and the lottery struck
+  // some of the top tier without the exemption.
+  CHECK(elite > 0);
+  CHECK(top > elite);
+  CHECK(top < 400);
+  CHECK(top_lost_before > 0);
+}
