@@ -229,6 +229,9 @@ void describe(V& v, RegionParams& p) {
            "whose petitions skip the cap and its lottery by their talent, as with a visa for extraordinary ability "
            "(the uncapped O-1 in the US): none, top (the top tier and the elite) or elite [S]");
   v.num("petition_fee", p.petition_fee, 0, kMoney, "USD fee per new work-visa petition, paid by the firm [P3]");
+  v.num("talent_petition_fee", p.talent_petition_fee, -1, kMoney,
+        "USD fee per new petition of a researcher cap_exempt_talent exempts (the O-1 in the US, which the $100k "
+        "H-1B fee [P3] does not reach); -1 = petition_fee [S]");
   v.num("visa_months", p.visa_months, 1, 600, "length of a work visa in months [P4]");
   v.num("max_renewals", p.max_renewals, 0, 100, "renewals allowed [P4]");
   v.num("grace_months", p.grace_months, 0, 120, "months a researcher may stay without a job or status");

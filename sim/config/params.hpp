@@ -89,6 +89,7 @@ struct RegionParams {
   WageLevels wage_levels;          ///< pay thresholds of wage levels II–IV (wage_weighted)
   CapExemptTalent cap_exempt_talent = CapExemptTalent::None;  ///< tiers whose petitions skip cap and lottery [S]
   double petition_fee = 0.0;       ///< USD the sponsoring firm pays per new petition
+  double talent_petition_fee = -1; ///< the fee of a petition exempt by cap_exempt_talent; -1 = petition_fee [S]
   int visa_months = 36;            ///< length of a work visa
   int max_renewals = 1;            ///< renewals allowed before permanent residency is required
   int grace_months = 2;            ///< months a researcher without job or status may stay

@@ -156,6 +156,12 @@ inline bool cap_exempt_by_talent(const State& s, std::size_t i, int dest) {
   const auto x = s.params.regions[dest].cap_exempt_talent;
   return x != CapExemptTalent::None && s.world.r.tier[i] >= uint8_t(x);
 }
+/// What a new petition of researcher i to `dest` costs the sponsor: the destination's
+/// petition_fee, or its talent_petition_fee (when set) for a researcher exempt by talent.
+inline double petition_fee(const State& s, std::size_t i, int dest) {
+  const auto& d = s.params.regions[dest];
+  return d.talent_petition_fee >= 0 && cap_exempt_by_talent(s, i, dest) ? d.talent_petition_fee : d.petition_fee;
+}
 /// visa_risk of MODEL.md §3: the chance a move to `dest` fails for lack of a visa, plus a
 /// cost per month of waiting (0 without a new petition).
 inline double visa_risk(const State& s, std::size_t i, int dest) {

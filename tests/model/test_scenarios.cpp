@@ -424,10 +424,14 @@ TEST_CASE("scenarios: h1b_weighted_lottery: from 2026-03 every US lottery outcom
     for (const auto& e : s.stats().log) {
       if (e.to_region != us) continue;
       const bool lost_it = e.kind == uint8_t(LogKind::VisaLotteryLost);
-      // Approvals of capped petitions only: not at a university, not a relocation (same firm);
-      // every US work-visa rule of the baseline is capped (checked below).
+      // Approvals of capped petitions only: not at a university, not a relocation (same firm),
+      // not of a tier the US exempts by talent (cap_exempt_talent); every US work-visa rule of
+      // the baseline is capped (checked below).
+      const bool exempt_tier =
+          rule.cap_exempt_talent != model::CapExemptTalent::None && e.tier >= uint8_t(rule.cap_exempt_talent);
       const bool capped_win = e.kind == uint8_t(LogKind::VisaApproved) && e.from_firm != e.to_firm &&
-                              s.world().f.kind[e.to_firm] != uint8_t(model::FirmKind::Academia);
+                              s.world().f.kind[e.to_firm] != uint8_t(model::FirmKind::Academia) && !exempt_tier;
+      CHECK(!(lost_it && exempt_tier));  // an exempt tier never loses the lottery
       if (!lost_it && !capped_win) continue;
       ++decided;
       const double u = draws.visa_lottery(e.uid).selection, chance = model::lottery_chance(rule, double(e.pay_after));

@@ -21,7 +21,7 @@ void consider(const State& s, const OfferTerms& terms, const Offer& o, std::vect
   const OfferCard& card = terms.cards[std::size_t(o.firm)];
   const int need = visa_need(s, i, o.region);
   if (need >= 1 && !card.sponsors) return;
-  if (need == 2 && s.params.regions[o.region].petition_fee > card.max_fee) return;
+  if (need == 2 && petition_fee(s, i, o.region) > card.max_fee) return;
   Offer x = o;
   const bool employed = r.employer[i] != kNoFirm;
   const double stay_comp = employed ? double(r.comp[i]) : s.params.regions[r.location[i]].unemployed_income;

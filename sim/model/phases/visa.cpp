@@ -254,7 +254,7 @@ void Visa::run(State& s) {
     const auto& rule = s.visa_rule(loc, r.origin[i]);
     const int32_t f = r.employer[i];
     if (Status(r.status[i]) == Status::StudentVisa) {
-      if (f != kNoFirm && F.sponsors[f] && r.pending_firm[i] == kNoFirm && s.params.regions[loc].petition_fee <= F.max_fee[f]) {
+      if (f != kNoFirm && F.sponsors[f] && r.pending_firm[i] == kNoFirm && petition_fee(s, i, loc) <= F.max_fee[f]) {
         // The employer files a petition; the graduate keeps working while it is processed.
         set_petition(s, i, f, loc, r.comp[i], rule.processing_months, 1);  // already on staff: not an incoming hire
         sink.visa_stat(loc, r.origin[i], kVisaApplications);

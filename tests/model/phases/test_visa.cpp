@@ -134,6 +134,33 @@ TEST_CASE("model: firms that do not sponsor, or will not pay the petition fee, m
   }
 }
 
+TEST_CASE("model: a petition exempt by talent costs talent_petition_fee, not petition_fee") {
+  // The $100k H-1B fee [P3] is not charged on the O-1: petition_fee 105,000, talent_petition_fee
+  // 5,000, a sponsor paying up to 50,000. Two CN researchers in CN, one regular (θ 1) and one of
+  // the top tier (θ 100; top_share 0.5 of 2): with cap_exempt_talent top only the top-tier
+  // researcher's offer survives; without the exemption (none), or with talent_petition_fee -1
+  // (the same fee for all), neither does.
+  for (const std::string extra : {"cap_exempt_talent: top, talent_petition_fee: 5000",
+                                  "cap_exempt_talent: none, talent_petition_fee: 5000",
+                                  "cap_exempt_talent: top, talent_petition_fee: -1"}) {
+    CAPTURE(extra);
+    const std::string regions = "  US: {petition_fee: 105000, " + extra + "}\n  CN: {pay_level: 1}\n";
+    auto sim = make(scenario(regions, "  - {name: USLab, hq: US, headcount: 5, visa: {sponsors: true, max_fee: 50000}}\n"),
+                    {"population.researchers=2", "market.lambda0=1", "market.top_share=0.5", "market.elite_share=0"});
+    const int CN = sim.params().region_index("CN");
+    put(sim, 0, {.origin = CN, .location = CN, .talent = 1.f});
+    put(sim, 1, {.origin = CN, .location = CN, .talent = 100.f});
+    up_to_offers(sim);
+    REQUIRE(sim.world().r.tier[1] == model::Top);
+    if (extra == "cap_exempt_talent: top, talent_petition_fee: 5000") {
+      REQUIRE(sim.pending_offers().size() == 1);
+      CHECK(sim.pending_offers()[0].slot == 1);
+    } else {
+      CHECK(sim.pending_offers().empty());
+    }
+  }
+}
+
 TEST_CASE("model: a work-visa holder changes employer in place without a new petition") {
   // visa_need = 1 (transfer): the sponsor is needed but there is no wait and no approval
   // draw, so the move is executed in clearing even though US approval is 0.
