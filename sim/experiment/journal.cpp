@@ -85,7 +85,6 @@ void write_all(int fd, const std::string& s, const std::string& path) {
 
 }  // namespace
 
-
 Journal::~Journal() {
   if (fd_ >= 0) ::close(fd_);
 }
