@@ -1,6 +1,5 @@
 #include "sim/model/validation.hpp"
 
-#include <Eigen/Dense>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -167,19 +166,65 @@ void check_ladder_setup(const Params& p) {
   require(p.market.lambda1 > 0 && p.market.separation > 0 && p.market.lambda0 > 0, "λ0, λ1, δ must be > 0");
 }
 
+/// The migration chain (validation.kind markov): regions whose only link is the random search of
+/// the unemployed. Identical researchers with pay-only utility and no noise; only the unemployed
+/// search (λ1 = 0), every offer is taken (each firm's pay above every region's unemployment
+/// income, unlimited firms) and moving abroad costs nothing and lasts: visas approved at once
+/// without cap, not expiring within the run, and a grace period no jobless researcher outlasts.
+void check_markov_setup(const Params& p) {
+  const auto& U = p.market.utility;
+  require(p.regions.size() >= 2, "needs at least two regions");
+  require(U.noise == 0 && U.compute == 0 && U.prestige == 0 && U.move_cost == 0 && U.home == 0 && U.home_sd == 0 &&
+              U.compute_sd == 0 && U.visa_risk == 0,
+          "utility must be pay only without noise (market.utility)");
+  require(p.population.fixed_talent > 0, "population.fixed_talent must be set (identical researchers)");
+  require(!p.population.ageing && p.population.exit_rate == 0, "no ageing and no exits");
+  require(!p.population.experience.enabled, "realised talent must not grow with experience");
+  for (const auto& f : p.firms) require(f.hiring.unlimited, "firms must have hiring.unlimited: true");
+  require(p.market.lambda1 == 0, "only the unemployed search (market.lambda1: 0)");
+  require(p.market.separation > 0 && p.market.lambda0 > 0, "λ0 and δ must be > 0");
+  const int64_t steps = p.validation.burn_in + p.validation.window;
+  for (const auto& reg : p.regions) {
+    require(reg.home_pull == 0, "region " + reg.name + ": home_pull must be 0 (no pull home)");
+    auto frictionless = [&](const VisaRule& v) { return v.approval == 1 && v.processing_months == 0 && !v.capped; };
+    require(frictionless(reg.visa), "region " + reg.name + ": visas must be approved at once without cap");
+    for (const auto& o : reg.visa_by_origin) require(frictionless(o.rule), "region " + reg.name + ": visa_by_origin " + o.name);
+    require(reg.visa_months > steps, "region " + reg.name + ": visa_months must exceed the run (" + std::to_string(steps) +
+                                         " steps)");
+    // A forced departure needs grace_months without an offer: (1 − λ0)^grace of the jobless.
+    require(std::pow(1.0 - p.market.lambda0, double(reg.grace_months)) < 1e-9,
+            "region " + reg.name + ": grace_months too short for λ0 (a researcher may run out of grace)");
+  }
+}
+
 }  // namespace
 
 namespace {
 
-/// BM, PVR and the two-region Markov chain: a window of steps after a burn-in.
+/// BM, PVR and the migration chain: a window of steps after a burn-in.
 ValidationReport validate_ladder_or_markov(const Params& params) {
   const auto& V = params.validation;
-  if (V.kind != ValidationKind::Markov) check_ladder_setup(params);
+  if (V.kind == ValidationKind::Markov)
+    check_markov_setup(params);
+  else
+    check_ladder_setup(params);
   Params p = params;
   p.run.steps = V.burn_in + V.window;
   p.events.clear();
   Simulation sim(p);
   const int R = sim.regions();
+  if (V.kind == ValidationKind::Markov) {
+    // Every offer is taken from unemployment, wherever the researcher is: pay above every b.
+    const auto& F = sim.world().f;
+    double b = 0;
+    for (const auto& reg : p.regions) b = std::max(b, reg.unemployed_income);
+    for (std::size_t f = 0; f < F.size(); ++f)
+      for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) {
+        const double v = offer_comp(sim.state(), int(f), F.office_region[k], 1.0f, false);
+        require(v > b, "firm " + F.name[f] + " offers " + std::to_string(v) + " <= the largest unemployment income " +
+                           std::to_string(b) + " (the chain needs every offer taken)");
+      }
+  }
   if (V.kind == ValidationKind::PostelVinayRobin || V.kind == ValidationKind::BurdettMortensen) {
     // The closed forms assume every offer is acceptable from unemployment: firm values above b.
     const auto& F = sim.world().f;
@@ -292,36 +337,63 @@ ValidationReport validate_ladder_or_markov(const Params& params) {
     }
   } else {
     rep.kind = "markov";
-    Eigen::MatrixXd P = Eigen::MatrixXd::Zero(R, R);
-    for (int a = 0; a < R; ++a) {
-      double out = 0;
-      for (int b = 0; b < R; ++b)
-        if (a != b && stock_prev_sum[a] > 0) {
-          P(a, b) = flows[std::size_t(a) * R + b] / stock_prev_sum[a];
-          out += P(a, b);
-        }
-      P(a, a) = 1.0 - out;
+    // The chain from the parameters alone. A researcher's region changes only when, unemployed
+    // at the end of the last step (not just separated), it receives an offer (λ0) from an
+    // office in another region b: from the own region with local_share ℓ, else from anywhere
+    // with b's share w_b of the offices' search weights (firm intensity × office share, as random
+    // search draws them). Separations (δ) and offers have the same rates everywhere, so the
+    // unemployed share is u = δ/(δ+λ0) in every region, and
+    //   P(a → b) per month = u·λ0·(1−ℓ)·w_b,  stationary stock shares π_a = w_a
+    // (detailed balance: π_a·P(a→b) = π_b·P(b→a)). A wrong sampling of offices, a home bias or a
+    // wrong acceptance rule moves both.
+    const double ls = p.market.local_share;
+    std::vector<double> w(R, 0.0);
+    double wsum = 0;
+    for (std::size_t f = 0; f < F.size(); ++f) {
+      double open = 0;
+      for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k) open += F.office_open[k] ? F.office_share[k] : 0;
+      if (open <= 0) continue;
+      for (uint32_t k = F.office_begin[f]; k < F.office_begin[f + 1]; ++k)
+        if (F.office_open[k]) w[F.office_region[k]] += F.search_intensity[f] * F.office_share[k] / open;
     }
-    // Stationary π: πP = π, Σπ = 1.
-    Eigen::MatrixXd A = P.transpose() - Eigen::MatrixXd::Identity(R, R);
-    A.row(R - 1).setOnes();
-    Eigen::VectorXd rhs = Eigen::VectorXd::Zero(R);
-    rhs(R - 1) = 1.0;
-    const Eigen::VectorXd pi = A.colPivHouseholderQr().solve(rhs);
+    for (const double x : w) wsum += x;
+    for (auto& x : w) x /= wsum;
+    const double u_th = delta / (delta + l0), rho = 1.0 - delta - l0;
+    const double u_se = std::sqrt(u_th * (1 - u_th) / (N * W) * (1 + rho) / (1 - rho));
+    std::snprintf(note, sizeof note,
+                  "z·SE; SE of a window mean of N two-state chains (persistence 1−δ−λ0): √(u(1−u)/(N·W)·(1+ρ)/(1−ρ)), "
+                  "N=%.0f, W=%.0f", N, W);
+    rep.checks.push_back(make("unemployment u = δ/(δ+λ0)", u_th, u_sum / W, z * u_se, note));
+    for (int a = 0; a < R; ++a)
+      for (int b = 0; b < R; ++b) {
+        if (a == b) continue;
+        const double q = l0 * (1 - ls) * w[b], P_th = u_th * q, n = stock_prev_sum[a];
+        // Moves a → b in the window: binomial given the unemployed, whose number persists from
+        // month to month (ρ): Var ≈ n·P·[(1 − q) + q·(1 − u)·(1 + ρ)/(1 − ρ)].
+        const double se = n > 0 ? std::sqrt(P_th * ((1 - q) + q * (1 - u_th) * (1 + rho) / (1 - rho)) / n) : 1.0;
+        std::snprintf(note, sizeof note,
+                      "z·SE; SE of a binomial count given the unemployed, widened for their persistence; %.0f moves "
+                      "in %.0f researcher-months",
+                      flows[std::size_t(a) * R + b], n);
+        rep.checks.push_back(make("monthly moves " + p.regions[a].name + " → " + p.regions[b].name + " = u·λ0·(1−ℓ)·w_" +
+                                      p.regions[b].name,
+                                  P_th, n > 0 ? flows[std::size_t(a) * R + b] / n : 0.0, z * se, note));
+      }
     for (int a = 0; a < R; ++a) {
       double n_out = 0, n_in = 0;
       for (int b = 0; b < R; ++b)
         if (b != a) n_out += flows[std::size_t(a) * R + b], n_in += flows[std::size_t(b) * R + a];
-      const double se = pi(a) * (1 - pi(a)) * std::sqrt(1.0 / std::max(1.0, n_out) + 1.0 / std::max(1.0, n_in));
+      const double se = w[a] * (1 - w[a]) * std::sqrt(1.0 / std::max(1.0, n_out) + 1.0 / std::max(1.0, n_in));
       std::snprintf(note, sizeof note, "z·π(1−π)·√(1/n_out+1/n_in), %.0f moves out and %.0f in over the window", n_out, n_in);
-      rep.checks.push_back(make("stock share of " + p.regions[a].name + " = stationary π", pi(a), share_sum[a] / W, z * se, note));
+      rep.checks.push_back(make("stock share of " + p.regions[a].name + " = w_" + p.regions[a].name, w[a], share_sum[a] / W,
+                                z * se, note));
     }
-    Distribution d{"stock shares of the regions", "stock share of each region = stationary π", "region",
+    Distribution d{"stock shares of the regions", "stock share of each region = its share w of the search weights", "region",
                    "share of all researchers (mean over the window)", {}, {}, {}, {}};
     for (int a = 0; a < R; ++a) {
       d.categories.push_back(p.regions[a].name);
       d.x.push_back(double(a));
-      d.theory.push_back(pi(a));
+      d.theory.push_back(w[a]);
       d.simulated.push_back(share_sum[a] / W);
     }
     rep.distributions.push_back(std::move(d));
