@@ -286,14 +286,16 @@ ValidationReport validate_ladder_or_markov(const Params& params) {
   const auto& r = sim.world().r;
   const auto& F = sim.world().f;
 
+  // Every kind here: the unemployed share u = δ/(δ+λ0) (in the migration chain, in every region).
+  const double u_th = delta / (delta + l0), rho = 1.0 - delta - l0;
+  const double u_se = std::sqrt(u_th * (1 - u_th) / (N * W) * (1 + rho) / (1 - rho));
+  std::snprintf(note, sizeof note,
+                "z·SE; SE of a window mean of N two-state chains (persistence 1−δ−λ0): √(u(1−u)/(N·W)·(1+ρ)/(1−ρ)), "
+                "N=%.0f, W=%.0f", N, W);
+  rep.checks.push_back(make("unemployment u = δ/(δ+λ0)", u_th, u_sum / W, z * u_se, note));
+
   if (V.kind == ValidationKind::BurdettMortensen || V.kind == ValidationKind::PostelVinayRobin) {
     rep.kind = V.kind == ValidationKind::BurdettMortensen ? "burdett_mortensen" : "postel_vinay_robin";
-    const double u_th = delta / (delta + l0), rho = 1.0 - delta - l0;
-    const double u_se = std::sqrt(u_th * (1 - u_th) / (N * W) * (1 + rho) / (1 - rho));
-    std::snprintf(note, sizeof note,
-                  "z·SE; SE of a window mean of N two-state chains (persistence 1−δ−λ0): √(u(1−u)/(N·W)·(1+ρ)/(1−ρ)), "
-                  "N=%.0f, W=%.0f", N, W);
-    rep.checks.push_back(make("unemployment u = δ/(δ+λ0)", u_th, u_sum / W, z * u_se, note));
     std::vector<double> firm_value(F.size()), worker_value;
     const bool bm = V.kind == ValidationKind::BurdettMortensen;
     for (std::size_t f = 0; f < F.size(); ++f)
@@ -358,12 +360,6 @@ ValidationReport validate_ladder_or_markov(const Params& params) {
     }
     for (const double x : w) wsum += x;
     for (auto& x : w) x /= wsum;
-    const double u_th = delta / (delta + l0), rho = 1.0 - delta - l0;
-    const double u_se = std::sqrt(u_th * (1 - u_th) / (N * W) * (1 + rho) / (1 - rho));
-    std::snprintf(note, sizeof note,
-                  "z·SE; SE of a window mean of N two-state chains (persistence 1−δ−λ0): √(u(1−u)/(N·W)·(1+ρ)/(1−ρ)), "
-                  "N=%.0f, W=%.0f", N, W);
-    rep.checks.push_back(make("unemployment u = δ/(δ+λ0)", u_th, u_sum / W, z * u_se, note));
     for (int a = 0; a < R; ++a)
       for (int b = 0; b < R; ++b) {
         if (a == b) continue;
